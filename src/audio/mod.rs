@@ -1,0 +1,87 @@
+//! Audio in: any WAV a provider or a city tool produces → 16 kHz mono f32,
+//! the only input Whisper takes.
+
+pub mod g711;
+pub mod resample;
+pub mod wav;
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use wav::Encoding;
+
+/// Whisper's sample rate.
+pub const WHISPER_RATE: u32 = 16_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("not a WAV file ({0})")]
+    NotWav(String),
+    #[error("the recording is empty")]
+    Empty,
+    #[error("the WAV file is truncated (the data chunk is longer than the file)")]
+    Truncated,
+    #[error("the WAV header is not plausible: {0}")]
+    AbsurdHeader(String),
+    #[error("unsupported WAV encoding: {0}")]
+    Unsupported(String),
+    #[error("the recording lasts {actual:.0} s, more than the {cap:.0} s cap")]
+    TooLong { actual: f64, cap: f64 },
+    #[error("resampling failed: {0}")]
+    Resample(String),
+    #[error("cannot read the recording: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// Longer recordings are refused before any sample is decoded.
+    pub max_duration: Duration,
+    /// Accept a data chunk cut short and decode what is there.
+    pub lenient: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self { max_duration: Duration::from_secs(15 * 60), lenient: false }
+    }
+}
+
+/// A recording ready for Whisper.
+#[derive(Debug, Clone)]
+pub struct Pcm16k {
+    pub samples: Vec<f32>,
+    pub source_rate: u32,
+    pub source_channels: u16,
+    pub source_encoding: Encoding,
+    /// The file was cut short (lenient decoding only).
+    pub truncated: bool,
+}
+
+impl Pcm16k {
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.samples.len() as f64 / f64::from(WHISPER_RATE))
+    }
+}
+
+pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Pcm16k, AudioError> {
+    let wav = wav::Wav::parse(bytes, opts.lenient)?;
+    let cap = opts.max_duration.as_secs_f64();
+    if wav.duration_secs() > cap {
+        return Err(AudioError::TooLong { actual: wav.duration_secs(), cap });
+    }
+    let mono = wav.to_mono();
+    let samples = resample::resample(&mono, wav.sample_rate, WHISPER_RATE)?;
+    Ok(Pcm16k {
+        samples,
+        source_rate: wav.sample_rate,
+        source_channels: wav.channels,
+        source_encoding: wav.encoding,
+        truncated: wav.truncated,
+    })
+}
+
+pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Pcm16k, AudioError> {
+    let bytes = std::fs::read(path)?;
+    decode(&bytes, opts)
+}

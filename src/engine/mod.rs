@@ -1,0 +1,439 @@
+//! The transcription engine: one shared whisper.cpp context, a bounded pool
+//! of decoding states, and the guards that keep invented text out of
+//! reports.
+//!
+//! Whisper runs on blocking threads (never on the async runtime), at most
+//! `workers` clips at a time, each with `threads` CPU threads. Before Whisper
+//! runs, the speech [`gate`] rejects silence, noise and tones; after it,
+//! segments that whisper itself marks as no-speech, that repeat a known
+//! hallucination (`prompts/<lang>/hallucinations.txt`) or that echo the
+//! initial prompt are dropped.
+
+pub mod gate;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+use tracing::{debug, Instrument};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+
+use crate::domain::Language;
+use crate::prompts::{normalize, WhisperPrompts};
+use gate::{Gate, GateConfig, GateReport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("model file {0} not found: run `hotline model fetch` first")]
+    ModelMissing(PathBuf),
+    #[error("whisper.cpp could not load {path}: {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("whisper.cpp failed: {0}")]
+    Whisper(String),
+    #[error("transcription task failed: {0}")]
+    Task(String),
+}
+
+/// How the decoder searches.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Search {
+    Greedy,
+    Beam(u8),
+}
+
+/// How much of Whisper's 30 s encoder window to use.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudioCtx {
+    /// Always the full 30 s window (1500 positions).
+    Full,
+    /// The clip plus this much, in ms (clips near 30 s use the full window).
+    Fit { margin_ms: u32 },
+}
+
+/// Whisper's own hallucination thresholds.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Thresholds {
+    pub no_speech: f32,
+    pub logprob: f32,
+    pub entropy: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self { no_speech: 0.6, logprob: -1.0, entropy: 2.4 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub model: PathBuf,
+    /// CPU threads per transcription.
+    pub threads: usize,
+    /// Transcriptions at a time (states in the pool).
+    pub workers: usize,
+    /// Languages auto-detection may choose from.
+    pub languages: Vec<Language>,
+    pub search: Search,
+    pub audio_ctx: AudioCtx,
+    /// Bias decoding with the per-language initial prompt.
+    pub use_prompt: bool,
+    /// Retry with higher temperatures when decoding fails the thresholds.
+    pub temperature_fallback: bool,
+    pub thresholds: Thresholds,
+    pub gate: GateConfig,
+    pub prompts: WhisperPrompts,
+}
+
+impl EngineConfig {
+    pub fn new(model: PathBuf, prompts: WhisperPrompts) -> Self {
+        Self {
+            model,
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: 1,
+            languages: Language::ALL.to_vec(),
+            search: Search::Beam(5),
+            audio_ctx: AudioCtx::Fit { margin_ms: 1000 },
+            use_prompt: true,
+            temperature_fallback: true,
+            thresholds: Thresholds::default(),
+            gate: GateConfig::default(),
+            prompts,
+        }
+    }
+}
+
+/// The language to transcribe in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LanguageChoice {
+    /// The caller chose it in the menu.
+    Forced(Language),
+    /// Detect it, but only among the configured languages.
+    Auto,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Segment {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+    pub avg_logprob: f32,
+    pub no_speech_prob: f32,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Timings {
+    pub audio_ms: u64,
+    pub gate_ms: u64,
+    pub detect_ms: u64,
+    pub whisper_ms: u64,
+    pub total_ms: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Transcript {
+    pub text: String,
+    pub segments: Vec<Segment>,
+    pub language: Language,
+    /// Detection probability (auto mode only).
+    pub language_probability: Option<f32>,
+    pub model_id: String,
+    /// Why there is no text, if there is none.
+    pub no_speech: Option<String>,
+    /// Segments the guards removed, with the reason.
+    pub dropped: Vec<(String, String)>,
+    pub gate: GateReport,
+    pub avg_logprob: Option<f32>,
+    pub timings: Timings,
+}
+
+impl Transcript {
+    pub fn has_speech(&self) -> bool {
+        self.no_speech.is_none()
+    }
+}
+
+/// Shortest input whisper.cpp transcribes (it skips anything under 1 s).
+const MIN_SAMPLES: usize = 16_000 + 4_000;
+
+pub struct Engine {
+    ctx: WhisperContext,
+    states: Mutex<Vec<WhisperState>>,
+    permits: Arc<Semaphore>,
+    gate: Gate,
+    cfg: EngineConfig,
+    model_id: String,
+    multilingual: bool,
+}
+
+impl Engine {
+    /// Loads the model (blocking: call from a blocking context or at start-up).
+    pub fn load(cfg: EngineConfig) -> Result<Self, EngineError> {
+        install_log_hooks();
+        if !cfg.model.exists() {
+            return Err(EngineError::ModelMissing(cfg.model.clone()));
+        }
+        // Reject a wrong file with a message rather than an abort in C++.
+        let header = std::fs::File::open(&cfg.model)
+            .map_err(|e| e.to_string())
+            .and_then(|f| crate::model::ggml::read_header(std::io::BufReader::new(f)).map_err(|e| e.to_string()))
+            .map_err(|reason| EngineError::Load { path: cfg.model.clone(), reason })?;
+        let path = cfg.model.to_string_lossy().into_owned();
+        let ctx = WhisperContext::new_with_params(&path, WhisperContextParameters::default())
+            .map_err(|e| EngineError::Load { path: cfg.model.clone(), reason: e.to_string() })?;
+        let workers = cfg.workers.max(1);
+        Ok(Self {
+            ctx,
+            states: Mutex::new(Vec::with_capacity(workers)),
+            permits: Arc::new(Semaphore::new(workers)),
+            gate: Gate::new(cfg.gate.clone()),
+            model_id: crate::model::model_id(&cfg.model),
+            multilingual: header.is_multilingual(),
+            cfg,
+        })
+    }
+
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Transcribes 16 kHz mono samples off the async runtime, waiting for a
+    /// free slot of the pool.
+    pub async fn transcribe(self: &Arc<Self>, samples: Arc<Vec<f32>>, lang: LanguageChoice) -> Result<Transcript, EngineError> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| EngineError::Task(e.to_string()))?;
+        let engine = Arc::clone(self);
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            span.in_scope(|| engine.transcribe_blocking(&samples, lang))
+        })
+        .instrument(tracing::Span::current())
+        .await
+        .map_err(|e| EngineError::Task(e.to_string()))?
+    }
+
+    /// Transcribes on the calling thread. Callers that are not the CLI go
+    /// through [`Engine::transcribe`], which bounds concurrency.
+    pub fn transcribe_blocking(&self, samples: &[f32], lang: LanguageChoice) -> Result<Transcript, EngineError> {
+        let started = Instant::now();
+        let mut timings = Timings { audio_ms: (samples.len() as u64 * 1000) / 16_000, ..Default::default() };
+        let gate = self.gate.analyse(samples);
+        timings.gate_ms = started.elapsed().as_millis() as u64;
+        let fallback_lang = match lang {
+            LanguageChoice::Forced(l) => l,
+            LanguageChoice::Auto => self.cfg.languages.first().copied().unwrap_or(Language::Pl),
+        };
+        if let Some(reason) = gate.rejected {
+            debug!(reason, speech_ms = gate.speech_ms, "speech gate: no speech");
+            timings.total_ms = started.elapsed().as_millis() as u64;
+            return Ok(self.empty(fallback_lang, format!("speech gate: {reason}"), gate, Vec::new(), timings));
+        }
+        let padded;
+        let samples = if samples.len() < MIN_SAMPLES {
+            padded = [samples, &vec![0.0; MIN_SAMPLES - samples.len()]].concat();
+            &padded[..]
+        } else {
+            samples
+        };
+        let (language, language_probability) = match lang {
+            LanguageChoice::Forced(l) => (l, None),
+            LanguageChoice::Auto => {
+                let t = Instant::now();
+                let (l, p) = self.detect_language(samples)?;
+                timings.detect_ms = t.elapsed().as_millis() as u64;
+                (l, Some(p))
+            }
+        };
+        let t = Instant::now();
+        let mut state = self.take_state()?;
+        let result = self.run_whisper(&mut state, samples, language);
+        self.return_state(state);
+        let raw = result?;
+        timings.whisper_ms = t.elapsed().as_millis() as u64;
+        let (segments, dropped) = self.guard(raw, language);
+        timings.total_ms = started.elapsed().as_millis() as u64;
+        if segments.is_empty() {
+            let reason = if dropped.is_empty() {
+                "whisper found no speech".to_owned()
+            } else {
+                format!("only hallucinated text ({})", dropped[0].1)
+            };
+            return Ok(self.empty(language, reason, gate, dropped, timings));
+        }
+        let text = segments.iter().map(|s| s.text.trim()).collect::<Vec<_>>().join(" ");
+        let avg_logprob = Some(segments.iter().map(|s| s.avg_logprob).sum::<f32>() / segments.len() as f32);
+        Ok(Transcript {
+            text,
+            segments,
+            language,
+            language_probability,
+            model_id: self.model_id.clone(),
+            no_speech: None,
+            dropped,
+            gate,
+            avg_logprob,
+            timings,
+        })
+    }
+
+    fn empty(&self, language: Language, reason: String, gate: GateReport, dropped: Vec<(String, String)>, timings: Timings) -> Transcript {
+        Transcript {
+            text: String::new(),
+            segments: Vec::new(),
+            language,
+            language_probability: None,
+            model_id: self.model_id.clone(),
+            no_speech: Some(reason),
+            dropped,
+            gate,
+            avg_logprob: None,
+            timings,
+        }
+    }
+
+    fn take_state(&self) -> Result<WhisperState, EngineError> {
+        let pooled = self.states.lock().map(|mut s| s.pop()).unwrap_or(None);
+        match pooled {
+            Some(s) => Ok(s),
+            None => self.ctx.create_state().map_err(|e| EngineError::Whisper(format!("create state: {e}"))),
+        }
+    }
+
+    fn return_state(&self, state: WhisperState) {
+        if let Ok(mut s) = self.states.lock() {
+            s.push(state);
+        }
+    }
+
+    /// Detects the language among the configured ones. Uses a fresh state:
+    /// a pooled one keeps the previous clip's `audio_ctx`, which whisper.cpp
+    /// would reuse for detection.
+    fn detect_language(&self, samples: &[f32]) -> Result<(Language, f32), EngineError> {
+        if !self.multilingual {
+            return Ok((Language::En, 1.0));
+        }
+        let mut state = self.ctx.create_state().map_err(|e| EngineError::Whisper(format!("create state: {e}")))?;
+        state
+            .pcm_to_mel(samples, self.cfg.threads.max(1))
+            .map_err(|e| EngineError::Whisper(format!("mel: {e}")))?;
+        let (_, probs) = state
+            .lang_detect(0, self.cfg.threads.max(1))
+            .map_err(|e| EngineError::Whisper(format!("language detection: {e}")))?;
+        let candidates = if self.cfg.languages.is_empty() { Language::ALL.to_vec() } else { self.cfg.languages.clone() };
+        let scored: Vec<(Language, f32)> = candidates
+            .iter()
+            .filter_map(|&l| {
+                let id = whisper_rs::get_lang_id(l.code())?;
+                probs.get(usize::try_from(id).ok()?).map(|&p| (l, p))
+            })
+            .collect();
+        let total: f32 = scored.iter().map(|(_, p)| p).sum();
+        let best = scored
+            .iter()
+            .copied()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((candidates[0], 0.0));
+        debug!(language = %best.0, ?scored, "language detected among configured ones");
+        Ok((best.0, if total > 0.0 { best.1 / total } else { 0.0 }))
+    }
+
+    fn run_whisper(&self, state: &mut WhisperState, samples: &[f32], language: Language) -> Result<Vec<Segment>, EngineError> {
+        let strategy = match self.cfg.search {
+            Search::Greedy => SamplingStrategy::Greedy { best_of: 1 },
+            Search::Beam(n) => SamplingStrategy::BeamSearch { beam_size: i32::from(n.max(1)), patience: -1.0 },
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_n_threads(self.cfg.threads.max(1) as i32);
+        params.set_language(Some(if self.multilingual { language.code() } else { "en" }));
+        params.set_detect_language(false);
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(if self.cfg.temperature_fallback { 0.2 } else { 0.0 });
+        params.set_no_speech_thold(self.cfg.thresholds.no_speech);
+        params.set_logprob_thold(self.cfg.thresholds.logprob);
+        params.set_entropy_thold(self.cfg.thresholds.entropy);
+        if let AudioCtx::Fit { margin_ms } = self.cfg.audio_ctx {
+            let ms = samples.len() as u64 * 1000 / 16_000 + u64::from(margin_ms);
+            // 50 encoder positions per second; past ~30 s the full window is used.
+            let ctx = (ms * 50).div_ceil(1000);
+            if ctx < 1500 {
+                params.set_audio_ctx(ctx as i32);
+            }
+        }
+        if self.cfg.use_prompt {
+            if let Some(prompt) = self.cfg.prompts.initial.get(&language) {
+                params.set_initial_prompt(prompt);
+            }
+        }
+        state.full(params, samples).map_err(|e| EngineError::Whisper(e.to_string()))?;
+        let eot = self.ctx.token_eot();
+        let mut out = Vec::new();
+        for seg in state.as_iter() {
+            let text = seg.to_str_lossy().map(|s| s.into_owned()).unwrap_or_default();
+            let logprobs: Vec<f32> = (0..seg.n_tokens())
+                .filter_map(|i| seg.get_token(i))
+                .filter(|t| t.token_id() < eot)
+                .map(|t| t.token_data().plog)
+                .collect();
+            let avg_logprob = if logprobs.is_empty() { 0.0 } else { logprobs.iter().sum::<f32>() / logprobs.len() as f32 };
+            out.push(Segment {
+                start_ms: seg.start_timestamp() * 10,
+                end_ms: seg.end_timestamp() * 10,
+                text: text.trim().to_owned(),
+                avg_logprob,
+                no_speech_prob: seg.no_speech_probability(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Drops segments that are not speech; returns kept and dropped ones.
+    fn guard(&self, raw: Vec<Segment>, language: Language) -> (Vec<Segment>, Vec<(String, String)>) {
+        let th = self.cfg.thresholds;
+        let blocklist = self.cfg.prompts.blocklist.get(&language);
+        let prompt = self.cfg.prompts.initial.get(&language).map(|p| normalize(p));
+        let mut kept = Vec::new();
+        let mut dropped = Vec::new();
+        for seg in raw {
+            let norm = normalize(&seg.text);
+            let reason = if norm.is_empty() {
+                Some("empty")
+            } else if seg.no_speech_prob > th.no_speech && seg.avg_logprob < th.logprob {
+                Some("whisper no-speech probability")
+            } else if blocklist.is_some_and(|b| b.matches(&seg.text)) {
+                Some("known hallucination phrase")
+            } else if self.cfg.use_prompt && norm.split(' ').count() >= 3 && prompt.as_ref().is_some_and(|p| p.contains(&norm)) {
+                Some("echo of the initial prompt")
+            } else {
+                None
+            };
+            match reason {
+                Some(r) => {
+                    debug!(reason = r, text = %seg.text, "segment dropped");
+                    dropped.push((seg.text, r.to_owned()));
+                }
+                None => kept.push(seg),
+            }
+        }
+        (kept, dropped)
+    }
+}
+
+/// Routes whisper.cpp's own logging into `tracing` (target `whisper_rs`).
+fn install_log_hooks() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(whisper_rs::install_logging_hooks);
+}

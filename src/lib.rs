@@ -1,0 +1,19 @@
+//! hotline: the after-hours phone line of the Kraków Contact Centre.
+//!
+//! Layout:
+//! - [`audio`]: WAV in (PCM, float, G.711) → 16 kHz mono f32.
+//! - [`model`]: fetching Whisper models and converting CTranslate2 → ggml.
+//! - [`engine`]: whisper.cpp behind a bounded pool, with hallucination guards.
+//! - [`bench`]: word/character error rates and the transcription benchmark.
+//! - [`domain`]: typed values shared by everything else.
+//! - [`prompts`]: texts from `prompts/` (initial prompts, blocklists, IVR).
+//! - [`cli`]: the `hotline` command.
+
+pub mod audio;
+pub mod bench;
+pub mod cli;
+pub mod domain;
+pub mod engine;
+pub mod model;
+pub mod prompts;
+pub mod telemetry;
