@@ -7,15 +7,25 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::time::Duration;
+
 use crate::audio::{self, DecodeOptions};
 use crate::bench;
+use crate::config::Config;
 use crate::domain::Language;
+use crate::domain::{format_ms, PhoneNumber, ReportNumber, ReportStatus};
 use crate::engine::{AudioCtx, Engine, EngineConfig, LanguageChoice, Search};
 use crate::model::{self, fetch, WeightType};
 use crate::prompts::{PromptSource, WhisperPrompts};
+use crate::startup;
+use crate::store::ReportFilter;
 
 #[derive(Parser)]
-#[command(name = "hotline", version, about = "After-hours phone line of the Kraków Contact Centre")]
+#[command(
+    name = "hotline",
+    version,
+    about = "After-hours phone line of the Kraków Contact Centre"
+)]
 pub struct Cli {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true)]
@@ -34,6 +44,48 @@ enum Command {
     /// Benchmarks that print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run job workers only (scale-out: any number of them, on any machine).
+    Worker(ServerArgs),
+    /// Reports in the store.
+    #[command(subcommand)]
+    Reports(ReportsCommand),
+}
+
+/// Where the configuration comes from.
+#[derive(Args, Clone)]
+pub struct ServerArgs {
+    /// TOML config file (default: $HOTLINE_CONFIG; environment variables override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ReportsCommand {
+    /// List reports, newest first.
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// One report with its call, recordings, transcript and audit trail.
+    Show {
+        number: String,
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -81,7 +133,7 @@ pub struct EngineArgs {
     #[arg(long, default_value_t = 5)]
     beam: u8,
     /// Encoder window: `fit` sizes it to the clip, `full` always uses 30 s.
-    #[arg(long, value_enum, default_value_t = CtxArg::Fit)]
+    #[arg(long, value_enum, default_value_t = CtxArg::Full)]
     audio_ctx: CtxArg,
     /// Extra audio context beyond the clip with `--audio-ctx fit`, in ms.
     #[arg(long, default_value_t = 1000)]
@@ -95,6 +147,12 @@ pub struct EngineArgs {
     /// CPU threads per transcription (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Do not predict segment timestamps (one segment per 30 s window).
+    #[arg(long)]
+    no_timestamps: bool,
+    /// Use whisper.cpp's flash attention.
+    #[arg(long)]
+    flash_attn: bool,
     /// Folder with prompt files (default: $HOTLINE_PROMPTS_DIR or built in).
     #[arg(long, env = "HOTLINE_PROMPTS_DIR")]
     prompts: Option<PathBuf>,
@@ -108,16 +166,31 @@ enum CtxArg {
 
 impl EngineArgs {
     pub fn config(&self) -> anyhow::Result<EngineConfig> {
-        let src = self.prompts.clone().map(PromptSource::dir).unwrap_or_else(PromptSource::builtin);
+        let src = self
+            .prompts
+            .clone()
+            .map(PromptSource::dir)
+            .unwrap_or_else(PromptSource::builtin);
         let prompts = WhisperPrompts::load(&src)?;
-        let mut cfg = EngineConfig::new(self.model.clone().unwrap_or_else(model::default_model_path), prompts);
-        cfg.search = if self.beam <= 1 { Search::Greedy } else { Search::Beam(self.beam) };
+        let mut cfg = EngineConfig::new(
+            self.model.clone().unwrap_or_else(model::default_model_path),
+            prompts,
+        );
+        cfg.search = if self.beam <= 1 {
+            Search::Greedy
+        } else {
+            Search::Beam(self.beam)
+        };
         cfg.audio_ctx = match self.audio_ctx {
             CtxArg::Full => AudioCtx::Full,
-            CtxArg::Fit => AudioCtx::Fit { margin_ms: self.ctx_margin_ms },
+            CtxArg::Fit => AudioCtx::Fit {
+                margin_ms: self.ctx_margin_ms,
+            },
         };
         cfg.use_prompt = !self.no_prompt;
         cfg.temperature_fallback = !self.no_fallback;
+        cfg.timestamps = !self.no_timestamps;
+        cfg.flash_attn = self.flash_attn;
         if let Some(t) = self.threads {
             cfg.threads = t.max(1);
         }
@@ -163,6 +236,9 @@ struct BenchTranscribeArgs {
     /// Print every clip's reference and hypotheses.
     #[arg(long, short)]
     verbose: bool,
+    /// Print the figures as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -185,6 +261,18 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Model(ModelCommand::List) => model_list(),
         Command::Transcribe(a) => transcribe(a).await,
         Command::Bench(BenchCommand::Transcribe(a)) => bench_transcribe(a).await,
+        Command::Worker(a) => worker(a).await,
+        Command::Reports(ReportsCommand::List {
+            status,
+            format,
+            limit,
+            server,
+        }) => reports_list(server, status, format, limit).await,
+        Command::Reports(ReportsCommand::Show {
+            number,
+            format,
+            server,
+        }) => reports_show(server, &number, format).await,
     }
 }
 
@@ -207,7 +295,11 @@ async fn model_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
         force: a.force,
     })
     .await?;
-    let verb = if fetched.changed { "ready" } else { "already present" };
+    let verb = if fetched.changed {
+        "ready"
+    } else {
+        "already present"
+    };
     println!("{} ({verb})", fetched.path.display());
     println!("  id:     {}", fetched.info.id);
     println!("  sha256: {}", fetched.info.sha256);
@@ -218,12 +310,24 @@ async fn model_fetch(a: FetchArgs) -> anyhow::Result<ExitCode> {
 fn model_list() -> anyhow::Result<ExitCode> {
     let manifest = model::manifest::Manifest::builtin();
     for (name, entry) in &manifest.models {
-        let default = if name == manifest.default_name() { " (default)" } else { "" };
+        let default = if name == manifest.default_name() {
+            " (default)"
+        } else {
+            ""
+        };
         println!("{name}{default}: {}", entry.description);
         for wtype in [WeightType::F16, WeightType::Q8_0] {
             let path = model::models_dir().join(model::ggml_file_name(name, wtype));
-            let state = if path.exists() { "installed" } else { "not fetched" };
-            println!("  {:<6} {state:<12} {}", format!("{wtype:?}").to_lowercase(), path.display());
+            let state = if path.exists() {
+                "installed"
+            } else {
+                "not fetched"
+            };
+            println!(
+                "  {:<6} {state:<12} {}",
+                format!("{wtype:?}").to_lowercase(),
+                path.display()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -266,23 +370,160 @@ async fn transcribe(a: TranscribeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
-    let refs = if a.refs.is_empty() { bench::transcribe::default_refs() } else { a.refs };
+    let refs = if a.refs.is_empty() {
+        bench::transcribe::default_refs()
+    } else {
+        a.refs
+    };
     let clips = bench::transcribe::load_refs(&refs)?;
     let audio = bench::transcribe::decode_all(&clips)?;
     let cfg = a.engine.config()?;
     let threads = cfg.threads;
     let peer = if a.peer {
         let (clips, audio) = (clips.clone(), audio.clone());
-        let name = model::manifest::Manifest::builtin().default_name().to_owned();
-        Some(tokio::task::spawn_blocking(move || bench::peer::run(&name, threads, &clips, &audio)).await??)
+        let name = model::manifest::Manifest::builtin()
+            .default_name()
+            .to_owned();
+        Some(
+            tokio::task::spawn_blocking(move || bench::peer::run(&name, threads, &clips, &audio))
+                .await??,
+        )
     } else {
         None
     };
     let ours = bench::transcribe::run_hotline(cfg, &clips, &audio).await?;
-    bench::transcribe::print(&ours, peer.as_ref(), a.verbose);
+    if a.json {
+        println!("{}", serde_json::json!({ "hotline": ours, "peer": peer }));
+    } else {
+        bench::transcribe::print(&ours, peer.as_ref(), a.verbose);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn worker(a: ServerArgs) -> anyhow::Result<ExitCode> {
+    let cfg = Config::load(a.config.as_deref())?;
+    let store = startup::open_store(&cfg).await?;
+    let engine = startup::load_engine(&cfg).await?;
+    let worker = startup::worker(&cfg, Arc::clone(&store), Some(engine))?;
+    worker
+        .run(startup::shutdown_signal(), Duration::from_secs(30))
+        .await;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reports_list(
+    a: ServerArgs,
+    status: Option<String>,
+    format: ListFormat,
+    limit: i64,
+) -> anyhow::Result<ExitCode> {
+    let cfg = Config::load(a.config.as_deref())?;
+    let store = startup::open_store(&cfg).await?;
+    let status = status.map(|s| s.parse::<ReportStatus>()).transpose()?;
+    let reports = store
+        .list_reports(&ReportFilter {
+            status,
+            limit,
+            ..Default::default()
+        })
+        .await?;
+    match format {
+        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
+        ListFormat::Table => {
+            println!(
+                "{:<9} {:<20} {:<12} {:<4} {:<13} {:<20}  text",
+                "number", "status", "category", "lang", "caller", "created"
+            );
+            for r in &reports {
+                let caller = PhoneNumber::parse(&r.caller)
+                    .map(|p| p.masked())
+                    .unwrap_or_default();
+                let text: String = r
+                    .text
+                    .as_deref()
+                    .or(r.note.as_deref())
+                    .unwrap_or("")
+                    .chars()
+                    .take(60)
+                    .collect();
+                println!(
+                    "{:<9} {:<20} {:<12} {:<4} {:<13} {:<20}  {}",
+                    r.number,
+                    r.status,
+                    r.category,
+                    r.language,
+                    caller,
+                    format_ms(r.created_at),
+                    text
+                );
+            }
+            if reports.is_empty() {
+                println!("(no reports)");
+            }
+        }
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reports_show(a: ServerArgs, number: &str, format: ListFormat) -> anyhow::Result<ExitCode> {
+    let cfg = Config::load(a.config.as_deref())?;
+    let store = startup::open_store(&cfg).await?;
+    let number = ReportNumber::parse(number)?;
+    let Some(d) = store.report_detail(&number).await? else {
+        eprintln!("no report {number}");
+        return Ok(ExitCode::FAILURE);
+    };
+    match format {
+        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+        ListFormat::Table => {
+            let r = &d.report;
+            println!("report    {}", r.number);
+            println!("status    {} (audio: {})", r.status, r.audio_status);
+            println!("category  {}   language {}", r.category, r.language);
+            println!("caller    {}", r.caller);
+            println!(
+                "created   {}   updated {}",
+                format_ms(r.created_at),
+                format_ms(r.updated_at)
+            );
+            if let Some(a) = &r.address {
+                println!("address   {a}");
+            }
+            if let Some(n) = &r.note {
+                println!("note      {n}");
+            }
+            println!("text      {}", r.text.as_deref().unwrap_or("-"));
+            for rec in &d.recordings {
+                println!(
+                    "recording {} {} {}s {}",
+                    rec.recording_sid,
+                    rec.fetch_status,
+                    rec.duration_secs.unwrap_or(0),
+                    rec.local_path.as_deref().unwrap_or("")
+                );
+            }
+            if let Some(t) = &d.transcript {
+                println!(
+                    "model     {} (avg log-prob {:.2})",
+                    t.model_id,
+                    t.avg_logprob.unwrap_or(0.0)
+                );
+            }
+            for e in &d.audit {
+                println!("audit     {} {} {}", format_ms(e.at), e.actor, e.action);
+            }
+        }
+    }
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,8 +12,13 @@
 pub mod audio;
 pub mod bench;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod jobs;
 pub mod model;
+pub mod pipeline;
 pub mod prompts;
+pub mod startup;
+pub mod store;
 pub mod telemetry;

@@ -22,9 +22,18 @@ const BUILTIN: &[(&str, &str)] = &[
     ("pl/whisper.txt", include_str!("../prompts/pl/whisper.txt")),
     ("uk/whisper.txt", include_str!("../prompts/uk/whisper.txt")),
     ("en/whisper.txt", include_str!("../prompts/en/whisper.txt")),
-    ("pl/hallucinations.txt", include_str!("../prompts/pl/hallucinations.txt")),
-    ("uk/hallucinations.txt", include_str!("../prompts/uk/hallucinations.txt")),
-    ("en/hallucinations.txt", include_str!("../prompts/en/hallucinations.txt")),
+    (
+        "pl/hallucinations.txt",
+        include_str!("../prompts/pl/hallucinations.txt"),
+    ),
+    (
+        "uk/hallucinations.txt",
+        include_str!("../prompts/uk/hallucinations.txt"),
+    ),
+    (
+        "en/hallucinations.txt",
+        include_str!("../prompts/en/hallucinations.txt"),
+    ),
 ];
 
 /// Where prompt files come from.
@@ -39,12 +48,16 @@ impl PromptSource {
     }
 
     pub fn dir(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: Some(dir.into()) }
+        Self {
+            dir: Some(dir.into()),
+        }
     }
 
     /// `HOTLINE_PROMPTS_DIR` if set, else the compiled-in files.
     pub fn from_env() -> Self {
-        std::env::var_os("HOTLINE_PROMPTS_DIR").map(Self::dir).unwrap_or_default()
+        std::env::var_os("HOTLINE_PROMPTS_DIR")
+            .map(Self::dir)
+            .unwrap_or_default()
     }
 
     pub fn directory(&self) -> Option<&Path> {
@@ -62,7 +75,10 @@ impl PromptSource {
                 Err(source) => return Err(PromptError { path, source }),
             }
         }
-        Ok(BUILTIN.iter().find(|(name, _)| *name == rel).map(|(_, text)| (*text).to_owned()))
+        Ok(BUILTIN
+            .iter()
+            .find(|(name, _)| *name == rel)
+            .map(|(_, text)| (*text).to_owned()))
     }
 }
 
@@ -83,7 +99,9 @@ impl WhisperPrompts {
                     out.initial.insert(lang, text.to_owned());
                 }
             }
-            let list = src.read(&format!("{lang}/hallucinations.txt"))?.unwrap_or_default();
+            let list = src
+                .read(&format!("{lang}/hallucinations.txt"))?
+                .unwrap_or_default();
             out.blocklist.insert(lang, Blocklist::parse(&list));
         }
         Ok(out)
@@ -100,7 +118,11 @@ pub struct Blocklist {
 impl Blocklist {
     pub fn parse(text: &str) -> Self {
         let mut list = Self::default();
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             match line.strip_suffix('*') {
                 Some(prefix) => list.prefixes.push(normalize(prefix)),
                 None => list.exact.push(normalize(line)),
@@ -111,7 +133,8 @@ impl Blocklist {
 
     pub fn matches(&self, segment: &str) -> bool {
         let n = normalize(segment);
-        !n.is_empty() && (self.exact.contains(&n) || self.prefixes.iter().any(|p| n.starts_with(p.as_str())))
+        !n.is_empty()
+            && (self.exact.contains(&n) || self.prefixes.iter().any(|p| n.starts_with(p.as_str())))
     }
 }
 
@@ -119,7 +142,13 @@ impl Blocklist {
 /// compared in (also used for WER).
 pub fn normalize(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_alphanumeric() || c == '\'' || c == '’' { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' || c == '’' {
+                c
+            } else {
+                ' '
+            }
+        })
         .flat_map(char::to_lowercase)
         .collect::<String>()
         .replace('’', "'")
@@ -156,7 +185,13 @@ mod tests {
 
     #[test]
     fn normalize_strips_case_and_punctuation() {
-        assert_eq!(normalize("  Jak daleko, jest stacja?! "), "jak daleko jest stacja");
-        assert_eq!(normalize("З'єднання — з абонентом."), "з'єднання з абонентом");
+        assert_eq!(
+            normalize("  Jak daleko, jest stacja?! "),
+            "jak daleko jest stacja"
+        );
+        assert_eq!(
+            normalize("З'єднання — з абонентом."),
+            "з'єднання з абонентом"
+        );
     }
 }

@@ -59,7 +59,11 @@ pub fn linear_to_alaw(sample: i16) -> u8 {
     if seg >= 8 {
         return (0x7F ^ mask) as u8;
     }
-    let m = if seg < 2 { (v >> 1) & 0x0F } else { (v >> seg) & 0x0F };
+    let m = if seg < 2 {
+        (v >> 1) & 0x0F
+    } else {
+        (v >> seg) & 0x0F
+    };
     (((seg << 4) | m) ^ mask) as u8
 }
 
@@ -73,8 +77,14 @@ mod tests {
             let u = ulaw_to_linear(linear_to_ulaw(s));
             let a = alaw_to_linear(linear_to_alaw(s));
             let tol = (i32::from(s).abs() / 16).max(16);
-            assert!((i32::from(u) - i32::from(s)).abs() <= tol, "ulaw {s} -> {u}");
-            assert!((i32::from(a) - i32::from(s)).abs() <= tol, "alaw {s} -> {a}");
+            assert!(
+                (i32::from(u) - i32::from(s)).abs() <= tol,
+                "ulaw {s} -> {u}"
+            );
+            assert!(
+                (i32::from(a) - i32::from(s)).abs() <= tol,
+                "alaw {s} -> {a}"
+            );
         }
     }
 

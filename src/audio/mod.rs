@@ -43,7 +43,10 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        Self { max_duration: Duration::from_secs(15 * 60), lenient: false }
+        Self {
+            max_duration: Duration::from_secs(15 * 60),
+            lenient: false,
+        }
     }
 }
 
@@ -68,7 +71,10 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Pcm16k, AudioError> 
     let wav = wav::Wav::parse(bytes, opts.lenient)?;
     let cap = opts.max_duration.as_secs_f64();
     if wav.duration_secs() > cap {
-        return Err(AudioError::TooLong { actual: wav.duration_secs(), cap });
+        return Err(AudioError::TooLong {
+            actual: wav.duration_secs(),
+            cap,
+        });
     }
     let mono = wav.to_mono();
     let samples = resample::resample(&mono, wav.sample_rate, WHISPER_RATE)?;

@@ -13,7 +13,8 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, AudioErro
         return Ok(input.to_vec());
     }
     let err = |e: &dyn std::fmt::Display| AudioError::Resample(e.to_string());
-    let mut r = FftFixedInOut::<f32>::new(from as usize, to as usize, CHUNK, 1).map_err(|e| err(&e))?;
+    let mut r =
+        FftFixedInOut::<f32>::new(from as usize, to as usize, CHUNK, 1).map_err(|e| err(&e))?;
     let expected = (input.len() as u64 * u64::from(to) / u64::from(from)) as usize;
     let delay = r.output_delay();
     let mut out = Vec::with_capacity(expected + delay + 2 * r.output_frames_max());

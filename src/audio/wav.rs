@@ -67,10 +67,18 @@ impl<'a> Wav<'a> {
         let mut format: Option<(Encoding, u16, u32)> = None;
         while pos + 8 <= bytes.len() {
             let id = &bytes[pos..pos + 4];
-            let size = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]);
+            let size = u32::from_le_bytes([
+                bytes[pos + 4],
+                bytes[pos + 5],
+                bytes[pos + 6],
+                bytes[pos + 7],
+            ]);
             let body = pos + 8;
             if id == b"fmt " {
-                let end = body.checked_add(size as usize).filter(|&e| e <= bytes.len()).ok_or(AudioError::Truncated)?;
+                let end = body
+                    .checked_add(size as usize)
+                    .filter(|&e| e <= bytes.len())
+                    .ok_or(AudioError::Truncated)?;
                 format = Some(parse_fmt(&bytes[body..end])?);
             } else if id == b"data" {
                 let (encoding, channels, sample_rate) = format.ok_or_else(|| {
@@ -87,7 +95,13 @@ impl<'a> Wav<'a> {
                 if data.is_empty() {
                     return Err(AudioError::Empty);
                 }
-                return Ok(Wav { encoding, channels, sample_rate, data, truncated: short });
+                return Ok(Wav {
+                    encoding,
+                    channels,
+                    sample_rate,
+                    data,
+                    truncated: short,
+                });
             }
             // Chunks are padded to an even size.
             pos = body
@@ -116,11 +130,19 @@ impl<'a> Wav<'a> {
             match self.encoding {
                 Encoding::Pcm8 => (f32::from(b[0]) - 128.0) / 128.0,
                 Encoding::Pcm16 => f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0,
-                Encoding::Pcm24 => (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0,
-                Encoding::Pcm32 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 / 2_147_483_648.0,
+                Encoding::Pcm24 => {
+                    (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
+                }
+                Encoding::Pcm32 => {
+                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 / 2_147_483_648.0
+                }
                 Encoding::Float32 => {
                     let v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                    if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 }
+                    if v.is_finite() {
+                        v.clamp(-1.0, 1.0)
+                    } else {
+                        0.0
+                    }
                 }
                 Encoding::MuLaw => f32::from(g711::ulaw_to_linear(b[0])) / 32768.0,
                 Encoding::ALaw => f32::from(g711::alaw_to_linear(b[0])) / 32768.0,
@@ -135,7 +157,10 @@ impl<'a> Wav<'a> {
 
 fn parse_fmt(f: &[u8]) -> Result<(Encoding, u16, u32), AudioError> {
     if f.len() < 16 {
-        return Err(AudioError::AbsurdHeader(format!("fmt chunk of {} bytes", f.len())));
+        return Err(AudioError::AbsurdHeader(format!(
+            "fmt chunk of {} bytes",
+            f.len()
+        )));
     }
     let u16_at = |i: usize| u16::from_le_bytes([f[i], f[i + 1]]);
     let mut tag = u16_at(0);
@@ -145,7 +170,9 @@ fn parse_fmt(f: &[u8]) -> Result<(Encoding, u16, u32), AudioError> {
     let bits = u16_at(14);
     if tag == FORMAT_EXTENSIBLE {
         if f.len() < 40 {
-            return Err(AudioError::AbsurdHeader("WAVE_FORMAT_EXTENSIBLE without sub-format".into()));
+            return Err(AudioError::AbsurdHeader(
+                "WAVE_FORMAT_EXTENSIBLE without sub-format".into(),
+            ));
         }
         // The first two bytes of the sub-format GUID are the format tag.
         tag = u16_at(24);
@@ -154,7 +181,9 @@ fn parse_fmt(f: &[u8]) -> Result<(Encoding, u16, u32), AudioError> {
         return Err(AudioError::AbsurdHeader(format!("{channels} channels")));
     }
     if !(1000..=384_000).contains(&sample_rate) {
-        return Err(AudioError::AbsurdHeader(format!("sample rate {sample_rate} Hz")));
+        return Err(AudioError::AbsurdHeader(format!(
+            "sample rate {sample_rate} Hz"
+        )));
     }
     let encoding = match (tag, bits) {
         (FORMAT_PCM, 8) => Encoding::Pcm8,
@@ -165,9 +194,15 @@ fn parse_fmt(f: &[u8]) -> Result<(Encoding, u16, u32), AudioError> {
         (FORMAT_MULAW, 8) => Encoding::MuLaw,
         (FORMAT_ALAW, 8) => Encoding::ALaw,
         (FORMAT_PCM | FORMAT_FLOAT | FORMAT_MULAW | FORMAT_ALAW, b) => {
-            return Err(AudioError::Unsupported(format!("{b}-bit samples of format {tag}")))
+            return Err(AudioError::Unsupported(format!(
+                "{b}-bit samples of format {tag}"
+            )))
         }
-        (t, _) => return Err(AudioError::Unsupported(format!("WAV format tag {t:#06x} (compressed audio)"))),
+        (t, _) => {
+            return Err(AudioError::Unsupported(format!(
+                "WAV format tag {t:#06x} (compressed audio)"
+            )))
+        }
     };
     let expected_align = encoding.bytes_per_sample() * usize::from(channels);
     if usize::from(block_align) != expected_align {

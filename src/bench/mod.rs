@@ -36,14 +36,20 @@ pub fn word_errors(reference: &str, hypothesis: &str) -> Errors {
     let h = normalize(hypothesis);
     let r: Vec<&str> = r.split_whitespace().collect();
     let h: Vec<&str> = h.split_whitespace().collect();
-    Errors { edits: levenshtein(&r, &h), reference_len: r.len() }
+    Errors {
+        edits: levenshtein(&r, &h),
+        reference_len: r.len(),
+    }
 }
 
 /// Character errors after normalisation (spaces count as characters).
 pub fn char_errors(reference: &str, hypothesis: &str) -> Errors {
     let r: Vec<char> = normalize(reference).chars().collect();
     let h: Vec<char> = normalize(hypothesis).chars().collect();
-    Errors { edits: levenshtein(&r, &h), reference_len: r.len() }
+    Errors {
+        edits: levenshtein(&r, &h),
+        reference_len: r.len(),
+    }
 }
 
 fn levenshtein<T: PartialEq>(a: &[T], b: &[T]) -> usize {

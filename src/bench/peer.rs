@@ -20,7 +20,8 @@ const PACKAGE: &str = "faster-whisper==1.2.1";
 
 /// A Python that can `import faster_whisper`.
 fn python() -> anyhow::Result<PathBuf> {
-    let system = PathBuf::from(std::env::var("HOTLINE_PYTHON").unwrap_or_else(|_| "python3".into()));
+    let system =
+        PathBuf::from(std::env::var("HOTLINE_PYTHON").unwrap_or_else(|_| "python3".into()));
     let venv = cache_dir().join("peer-venv");
     let venv_python = venv.join("bin/python");
     for candidate in [&venv_python, &system] {
@@ -34,13 +35,27 @@ fn python() -> anyhow::Result<PathBuf> {
             return Ok(candidate.clone());
         }
     }
-    eprintln!("Installing {PACKAGE} into {} (first --peer run only)…", venv.display());
-    let status = Command::new(&system).args(["-m", "venv"]).arg(&venv).status().context("creating a virtualenv")?;
+    eprintln!(
+        "Installing {PACKAGE} into {} (first --peer run only)…",
+        venv.display()
+    );
+    let status = Command::new(&system)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .context("creating a virtualenv")?;
     if !status.success() {
         bail!("python3 -m venv failed (install python3-venv)");
     }
     let status = Command::new(&venv_python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", PACKAGE])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            PACKAGE,
+        ])
         .status()
         .context("pip install faster-whisper")?;
     if !status.success() {
@@ -49,7 +64,12 @@ fn python() -> anyhow::Result<PathBuf> {
     Ok(venv_python)
 }
 
-pub fn run(model: &str, threads: usize, clips: &[RefClip], audio: &[Arc<Vec<f32>>]) -> anyhow::Result<RunReport> {
+pub fn run(
+    model: &str,
+    threads: usize,
+    clips: &[RefClip],
+    audio: &[Arc<Vec<f32>>],
+) -> anyhow::Result<RunReport> {
     let ct2_dir = fetch::ct2_export(model)?;
     let python = python()?;
     let tmp = tempfile::tempdir().context("temporary directory")?;
@@ -60,11 +80,14 @@ pub fn run(model: &str, threads: usize, clips: &[RefClip], audio: &[Arc<Vec<f32>
         std::fs::write(&raw, bytes)?;
         job_clips.push(serde_json::json!({"raw": raw, "language": clip.language.code()}));
     }
-    let job = serde_json::json!({"model": ct2_dir, "threads": threads, "beam": 5, "clips": job_clips});
+    let job =
+        serde_json::json!({"model": ct2_dir, "threads": threads, "beam": 5, "clips": job_clips});
     let script = tmp.path().join("peer.py");
     std::fs::write(&script, SCRIPT)?;
     let mut child = Command::new(&python)
         .arg(&script)
+        // Everything is local: never let the tokenizer reach for a model hub.
+        .env("HF_HUB_OFFLINE", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -90,7 +113,8 @@ pub fn run(model: &str, threads: usize, clips: &[RefClip], audio: &[Arc<Vec<f32>
         wall_secs: f64,
         peak_rss_bytes: u64,
     }
-    let parsed: PeerOut = serde_json::from_slice(&out.stdout).context("parsing the peer's output")?;
+    let parsed: PeerOut =
+        serde_json::from_slice(&out.stdout).context("parsing the peer's output")?;
     let results = clips
         .iter()
         .zip(audio)

@@ -41,19 +41,35 @@ pub fn default_refs() -> Vec<PathBuf> {
 pub fn load_refs(files: &[PathBuf]) -> anyhow::Result<Vec<RefClip>> {
     let mut clips = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         let dir = file.parent().unwrap_or(Path::new("."));
-        let dir_lang = dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<Language>().ok());
+        let dir_lang = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse::<Language>().ok());
         for (i, line) in text.lines().enumerate() {
             let mut cols = line.split('\t');
-            let (Some(name), Some(reference)) = (cols.next(), cols.next()) else { continue };
+            let (Some(name), Some(reference)) = (cols.next(), cols.next()) else {
+                continue;
+            };
             if i == 0 && name == "file" {
                 continue;
             }
             let language = dir_lang
                 .or_else(|| name.split(['_', '-']).next().and_then(|p| p.parse().ok()))
-                .with_context(|| format!("{}:{}: cannot tell the language of {name}", file.display(), i + 1))?;
-            clips.push(RefClip { path: dir.join(name), reference: reference.to_owned(), language });
+                .with_context(|| {
+                    format!(
+                        "{}:{}: cannot tell the language of {name}",
+                        file.display(),
+                        i + 1
+                    )
+                })?;
+            clips.push(RefClip {
+                path: dir.join(name),
+                reference: reference.to_owned(),
+                language,
+            });
         }
     }
     if clips.is_empty() {
@@ -97,7 +113,13 @@ impl RunReport {
         self.wall_secs / self.audio_secs.max(1e-9)
     }
 
-    pub fn from_clips(system: String, clips: Vec<ClipResult>, load_secs: f64, wall_secs: f64, peak_rss_bytes: Option<u64>) -> Self {
+    pub fn from_clips(
+        system: String,
+        clips: Vec<ClipResult>,
+        load_secs: f64,
+        wall_secs: f64,
+        peak_rss_bytes: Option<u64>,
+    ) -> Self {
         let mut per_language: BTreeMap<Language, LangScore> = BTreeMap::new();
         for c in &clips {
             let s = per_language.entry(c.language).or_default();
@@ -106,7 +128,15 @@ impl RunReport {
             s.chars += c.chars;
         }
         let audio_secs = clips.iter().map(|c| c.audio_secs).sum();
-        Self { system, clips, per_language, load_secs, wall_secs, audio_secs, peak_rss_bytes }
+        Self {
+            system,
+            clips,
+            per_language,
+            load_secs,
+            wall_secs,
+            audio_secs,
+            peak_rss_bytes,
+        }
     }
 }
 
@@ -123,25 +153,46 @@ pub fn decode_all(clips: &[RefClip]) -> anyhow::Result<Vec<Arc<Vec<f32>>>> {
 }
 
 /// Runs hotline's engine over the clips, one at a time (as in production).
-pub async fn run_hotline(cfg: EngineConfig, clips: &[RefClip], audio: &[Arc<Vec<f32>>]) -> anyhow::Result<RunReport> {
+pub async fn run_hotline(
+    cfg: EngineConfig,
+    clips: &[RefClip],
+    audio: &[Arc<Vec<f32>>],
+) -> anyhow::Result<RunReport> {
     let t = Instant::now();
     let engine = Arc::new(tokio::task::spawn_blocking(move || Engine::load(cfg)).await??);
     let load_secs = t.elapsed().as_secs_f64();
-    let system = format!("hotline ({}, {:?}, {:?})", engine.model_id(), engine.config().search, engine.config().audio_ctx);
+    let system = format!(
+        "hotline ({}, {:?}, {:?})",
+        engine.model_id(),
+        engine.config().search,
+        engine.config().audio_ctx
+    );
     let mut results = Vec::new();
     let started = Instant::now();
     for (clip, samples) in clips.iter().zip(audio) {
         let t = Instant::now();
-        let tr = engine.transcribe(Arc::clone(samples), LanguageChoice::Forced(clip.language)).await?;
+        let tr = engine
+            .transcribe(Arc::clone(samples), LanguageChoice::Forced(clip.language))
+            .await?;
         results.push(result(clip, samples, tr.text, t.elapsed().as_secs_f64()));
     }
     let wall = started.elapsed().as_secs_f64();
-    Ok(RunReport::from_clips(system, results, load_secs, wall, peak_rss_bytes()))
+    Ok(RunReport::from_clips(
+        system,
+        results,
+        load_secs,
+        wall,
+        peak_rss_bytes(),
+    ))
 }
 
 pub fn result(clip: &RefClip, samples: &[f32], hypothesis: String, secs: f64) -> ClipResult {
     ClipResult {
-        file: clip.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        file: clip
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         language: clip.language,
         words: word_errors(&clip.reference, &hypothesis),
         chars: char_errors(&clip.reference, &hypothesis),
@@ -156,7 +207,13 @@ pub fn result(clip: &RefClip, samples: &[f32], hypothesis: String, secs: f64) ->
 pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
     if verbose {
         for (i, c) in ours.clips.iter().enumerate() {
-            println!("{}  [{}] WER {:.2}  {:.2}s", c.file, c.language, c.words.rate(), c.secs);
+            println!(
+                "{}  [{}] WER {:.2}  {:.2}s",
+                c.file,
+                c.language,
+                c.words.rate(),
+                c.secs
+            );
             println!("    ref:  {}", c.reference);
             println!("    ours: {}", c.hypothesis);
             if let Some(p) = peer.and_then(|p| p.clips.get(i)) {
@@ -165,16 +222,25 @@ pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
         }
         println!();
     }
-    let mb = |b: Option<u64>| b.map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "?".into());
+    let mb = |b: Option<u64>| {
+        b.map(|b| format!("{:.0} MB", b as f64 / 1e6))
+            .unwrap_or_else(|| "?".into())
+    };
     println!("system: {}", ours.system);
     if let Some(p) = peer {
         println!("peer:   {}", p.system);
     }
     println!();
-    println!("{:<6} {:>5} {:>8} {:>8} {:>10} {:>10}", "lang", "clips", "WER", "CER", "peer WER", "peer CER");
+    println!(
+        "{:<6} {:>5} {:>8} {:>8} {:>10} {:>10}",
+        "lang", "clips", "WER", "CER", "peer WER", "peer CER"
+    );
     for (lang, s) in &ours.per_language {
         let p = peer.and_then(|p| p.per_language.get(lang));
-        let fmt = |e: Option<Errors>| e.map(|e| format!("{:.3}", e.rate())).unwrap_or_else(|| "-".into());
+        let fmt = |e: Option<Errors>| {
+            e.map(|e| format!("{:.3}", e.rate()))
+                .unwrap_or_else(|| "-".into())
+        };
         println!(
             "{:<6} {:>5} {:>8.3} {:>8.3} {:>10} {:>10}",
             lang.code(),
@@ -187,20 +253,38 @@ pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
     }
     println!();
     println!("{:<22} {:>12} {:>12} {:>8}", "", "hotline", "peer", "ratio");
-    let row = |name: &str, a: f64, b: Option<f64>, unit: &str| {
-        match b {
-            Some(b) => println!("{:<22} {:>10.2}{unit} {:>10.2}{unit} {:>8.2}", name, a, b, a / b.max(1e-9)),
-            None => println!("{:<22} {:>10.2}{unit}", name, a),
-        }
+    let row = |name: &str, a: f64, b: Option<f64>, unit: &str| match b {
+        Some(b) => println!(
+            "{:<22} {:>10.2}{unit} {:>10.2}{unit} {:>8.2}",
+            name,
+            a,
+            b,
+            a / b.max(1e-9)
+        ),
+        None => println!("{:<22} {:>10.2}{unit}", name, a),
     };
-    row("wall time (s)", ours.wall_secs, peer.map(|p| p.wall_secs), "  ");
+    row(
+        "wall time (s)",
+        ours.wall_secs,
+        peer.map(|p| p.wall_secs),
+        "  ",
+    );
     row("real-time factor", ours.rtf(), peer.map(|p| p.rtf()), "  ");
-    row("model load (s)", ours.load_secs, peer.map(|p| p.load_secs), "  ");
+    row(
+        "model load (s)",
+        ours.load_secs,
+        peer.map(|p| p.load_secs),
+        "  ",
+    );
     println!(
         "{:<22} {:>12} {:>12}",
         "peak RSS",
         mb(ours.peak_rss_bytes),
         peer.map(|p| mb(p.peak_rss_bytes)).unwrap_or_default()
     );
-    println!("audio: {:.1} s in {} clips", ours.audio_secs, ours.clips.len());
+    println!(
+        "audio: {:.1} s in {} clips",
+        ours.audio_secs,
+        ours.clips.len()
+    );
 }

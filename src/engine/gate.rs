@@ -2,64 +2,80 @@
 //! line noise and tones ("Napisy stworzone przez społeczność Amara.org"), so
 //! a recording must show speech before it is decoded at all.
 //!
-//! Per 32 ms frame (16 ms hop), over the telephone band 100–3800 Hz:
-//! energy against an absolute floor and the clip's own noise floor;
-//! spectral flatness (white/pink noise is flat, speech is not); the number
-//! of spectral peaks (a DTMF digit has two, a pure tone one); and spectral
-//! flux between frames (a held tone or a sustained note does not change,
-//! speech changes all the time). A clip passes when enough frames are
-//! speech-like *and* they keep changing.
+//! Per 64 ms frame (20 ms hop), over the telephone band 100–3800 Hz:
+//! - energy, against an absolute floor and the clip's own noise floor;
+//! - spectral flatness: hiss and line noise are flat, voiced speech is not;
+//! - periodicity (normalised autocorrelation at a pitch lag of 70–400 Hz):
+//!   voiced speech is periodic, noise is not;
+//! - harmonic peaks: a voice has many partials, a DTMF digit two, a dial
+//!   tone one, a synthesiser chord three;
+//! - pitch movement between voiced frames: a voice glides all the time,
+//!   a note of hold music holds its pitch.
+//!
+//! A clip is speech when it has enough voiced, harmonic frames and their
+//! pitch moves like a voice.
 
 use std::sync::Arc;
 
-use realfft::{RealFftPlanner, RealToComplex};
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-const FRAME: usize = 512;
-const HOP: usize = 256;
 const RATE: f32 = 16_000.0;
+const FRAME: usize = 1024;
+const HOP: usize = 320;
+const HOP_MS: usize = 20;
 const BIN_HZ: f32 = RATE / FRAME as f32;
 const BAND: (usize, usize) = ((100.0 / BIN_HZ) as usize, (3800.0 / BIN_HZ) as usize);
+const MIN_LAG: usize = (RATE / 400.0) as usize;
+const MAX_LAG: usize = (RATE / 70.0) as usize;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct GateConfig {
-    /// Frames quieter than this never count as speech.
+    /// Frames quieter than this never count as speech (dBFS).
     pub abs_floor_dbfs: f32,
-    /// Frames must be this far above the clip's noise floor.
+    /// Frames must be this far above the clip's noise floor (dB).
     pub above_floor_db: f32,
     /// Flatter frames are noise.
     pub max_flatness: f32,
-    /// Frames with fewer spectral peaks are tones.
+    /// Periodicity a voiced frame needs (0–1).
+    pub min_periodicity: f32,
+    /// Frames with fewer harmonic peaks are tones.
     pub min_peaks: usize,
-    /// Speech-like frames needed, in milliseconds.
-    pub min_speech_ms: u32,
-    /// Median spectral flux of speech-like frames needed.
-    pub min_flux: f32,
+    /// Voiced, harmonic frames needed (ms).
+    pub min_voiced_ms: u32,
+    /// Share of voiced frame pairs whose pitch holds within 0.6 % above
+    /// which the "voice" is an instrument.
+    pub max_steady_share: f32,
 }
 
 impl Default for GateConfig {
     fn default() -> Self {
         Self {
-            abs_floor_dbfs: -55.0,
-            above_floor_db: 12.0,
-            max_flatness: 0.30,
+            abs_floor_dbfs: -50.0,
+            above_floor_db: 6.0,
+            max_flatness: 0.35,
+            min_periodicity: 0.45,
             min_peaks: 4,
-            min_speech_ms: 250,
-            min_flux: 0.12,
+            min_voiced_ms: 200,
+            max_steady_share: 0.7,
         }
     }
 }
 
 /// What the gate measured on a clip.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GateReport {
     pub frames: usize,
-    pub speech_ms: u32,
+    /// Voiced frames with a voice-like spectrum (ms).
+    pub voiced_ms: u32,
+    /// Periodic frames with too few partials to be a voice (ms).
+    pub tonal_ms: u32,
     pub peak_dbfs: f32,
     pub noise_floor_dbfs: f32,
-    pub median_flux: f32,
+    /// Share of consecutive voiced frames whose pitch did not move.
+    pub steady_share: f32,
     /// Why the clip is not speech, or `None` if it is.
-    pub rejected: Option<&'static str>,
+    pub rejected: Option<String>,
 }
 
 impl GateReport {
@@ -68,98 +84,181 @@ impl GateReport {
     }
 }
 
+#[derive(Debug)]
 struct Frame {
     db: f32,
     flatness: f32,
+    periodicity: f32,
+    /// Pitch period in samples (interpolated).
+    lag: f32,
     peaks: usize,
-    /// Normalised log-spectrum over the band, for flux.
-    shape: Vec<f32>,
 }
 
 pub struct Gate {
     cfg: GateConfig,
-    fft: Arc<dyn RealToComplex<f32>>,
+    forward: Arc<dyn RealToComplex<f32>>,
+    inverse: Arc<dyn ComplexToReal<f32>>,
     window: Vec<f32>,
 }
 
 impl Gate {
     pub fn new(cfg: GateConfig) -> Self {
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(FRAME);
+        let mut planner = RealFftPlanner::<f32>::new();
+        // Zero-padded to twice the frame so the autocorrelation is linear.
+        let forward = planner.plan_fft_forward(2 * FRAME);
+        let inverse = planner.plan_fft_inverse(2 * FRAME);
         let window = (0..FRAME)
             .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / FRAME as f32).cos())
             .collect();
-        Self { cfg, fft, window }
+        Self {
+            cfg,
+            forward,
+            inverse,
+            window,
+        }
     }
 
     /// Analyses 16 kHz mono samples.
     pub fn analyse(&self, samples: &[f32]) -> GateReport {
         let frames = self.frames(samples);
-        let peak_dbfs = frames.iter().map(|f| f.db).fold(f32::NEG_INFINITY, f32::max);
+        let peak_dbfs = frames.iter().map(|f| f.db).fold(-120.0, f32::max);
         let noise_floor_dbfs = percentile(frames.iter().map(|f| f.db).collect(), 0.10);
-        let threshold = self.cfg.abs_floor_dbfs.max(noise_floor_dbfs + self.cfg.above_floor_db);
-        let active: Vec<usize> = (0..frames.len())
-            .filter(|&i| {
-                let f = &frames[i];
-                f.db >= threshold && f.flatness <= self.cfg.max_flatness && f.peaks >= self.cfg.min_peaks
-            })
-            .collect();
-        let speech_ms = (active.len() * HOP * 1000 / RATE as usize) as u32;
-        let fluxes: Vec<f32> = active
+        let threshold = self
+            .cfg
+            .abs_floor_dbfs
+            .max(noise_floor_dbfs + self.cfg.above_floor_db);
+        let periodic = |f: &Frame| {
+            f.db >= threshold
+                && f.flatness <= self.cfg.max_flatness
+                && f.periodicity >= self.cfg.min_periodicity
+        };
+        let voiced: Vec<Option<&Frame>> = frames
             .iter()
-            .filter(|&&i| i > 0)
-            .map(|&i| flux(&frames[i - 1].shape, &frames[i].shape))
+            .map(|f| (periodic(f) && f.peaks >= self.cfg.min_peaks).then_some(f))
             .collect();
-        let median_flux = percentile(fluxes, 0.5);
+        let n_voiced = voiced.iter().flatten().count();
+        let n_tonal = frames
+            .iter()
+            .filter(|f| periodic(f) && f.peaks < self.cfg.min_peaks)
+            .count();
+        let (mut pairs, mut steady) = (0usize, 0usize);
+        for w in voiced.windows(2) {
+            if let [Some(a), Some(b)] = w {
+                pairs += 1;
+                if (a.lag - b.lag).abs() / a.lag < 0.006 {
+                    steady += 1;
+                }
+            }
+        }
+        let steady_share = if pairs == 0 {
+            0.0
+        } else {
+            steady as f32 / pairs as f32
+        };
+        let voiced_ms = (n_voiced * HOP_MS) as u32;
         let rejected = if frames.is_empty() || peak_dbfs < self.cfg.abs_floor_dbfs {
-            Some("silence")
-        } else if frames.iter().filter(|f| f.db >= threshold).count() * HOP * 1000 / (RATE as usize)
-            < self.cfg.min_speech_ms as usize
-        {
-            Some("too little sound")
-        } else if speech_ms < self.cfg.min_speech_ms {
-            Some("noise or tones, no speech-like frames")
-        } else if median_flux < self.cfg.min_flux {
-            Some("steady tones, no changing speech spectrum")
+            Some("silence".to_owned())
+        } else if voiced_ms < self.cfg.min_voiced_ms {
+            Some(format!(
+                "no voice: {voiced_ms} ms voiced, {} ms tonal (noise, dial or DTMF tones)",
+                n_tonal * HOP_MS
+            ))
+        } else if steady_share > self.cfg.max_steady_share {
+            Some(format!(
+                "steady pitch in {:.0}% of voiced frames (music or tones)",
+                steady_share * 100.0
+            ))
         } else {
             None
         };
         GateReport {
             frames: frames.len(),
-            speech_ms,
+            voiced_ms,
+            tonal_ms: (n_tonal * HOP_MS) as u32,
             peak_dbfs,
             noise_floor_dbfs,
-            median_flux,
+            steady_share,
             rejected,
         }
     }
 
     fn frames(&self, samples: &[f32]) -> Vec<Frame> {
-        let mut input = self.fft.make_input_vec();
-        let mut spectrum = self.fft.make_output_vec();
-        let mut out = Vec::with_capacity(samples.len() / HOP);
+        let mut input = self.forward.make_input_vec();
+        let mut spectrum = self.forward.make_output_vec();
+        let mut acf = self.inverse.make_output_vec();
+        let mut out = Vec::with_capacity(samples.len() / HOP + 1);
         let mut start = 0;
         while start + FRAME <= samples.len() {
             let chunk = &samples[start..start + FRAME];
+            start += HOP;
             let mean = chunk.iter().sum::<f32>() / FRAME as f32;
             let energy = chunk.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / FRAME as f32;
             let db = 10.0 * (energy + 1e-12).log10();
+            input.iter_mut().for_each(|x| *x = 0.0);
             for ((x, s), w) in input.iter_mut().zip(chunk).zip(&self.window) {
                 *x = (s - mean) * w;
             }
-            if self.fft.process(&mut input, &mut spectrum).is_err() {
+            if self.forward.process(&mut input, &mut spectrum).is_err() {
                 break;
             }
-            let power: Vec<f32> = spectrum[BAND.0..=BAND.1].iter().map(|c| c.norm_sqr() + 1e-12).collect();
+            // Power in the band, at the frame's own resolution (every 2nd bin
+            // of the zero-padded transform).
+            let power: Vec<f32> = (BAND.0..=BAND.1)
+                .map(|b| spectrum[2 * b].norm_sqr() + 1e-12)
+                .collect();
+            let flatness = flatness(&power);
+            let peaks = peaks(&power);
+            // Autocorrelation of the band-limited frame = inverse FFT of its power.
+            let lo = 2 * BAND.0;
+            let hi = 2 * BAND.1;
+            for (i, c) in spectrum.iter_mut().enumerate() {
+                let p = if (lo..=hi).contains(&i) {
+                    c.norm_sqr()
+                } else {
+                    0.0
+                };
+                *c = realfft::num_complex::Complex::new(p, 0.0);
+            }
+            let (periodicity, lag) =
+                if self.inverse.process(&mut spectrum, &mut acf).is_ok() && acf[0] > 0.0 {
+                    pitch(&acf)
+                } else {
+                    (0.0, 0.0)
+                };
             out.push(Frame {
                 db,
-                flatness: flatness(&power),
-                peaks: peaks(&power),
-                shape: shape(&power),
+                flatness,
+                periodicity,
+                lag,
+                peaks,
             });
-            start += HOP;
         }
         out
     }
+}
+
+/// Strongest normalised autocorrelation peak in the pitch range, and its
+/// lag refined by parabolic interpolation.
+fn pitch(acf: &[f32]) -> (f32, f32) {
+    let r0 = acf[0];
+    let mut best = (0.0f32, 0usize);
+    for lag in MIN_LAG..=MAX_LAG.min(acf.len() - 2) {
+        let r = acf[lag] / r0;
+        if r > best.0 && acf[lag] >= acf[lag - 1] && acf[lag] >= acf[lag + 1] {
+            best = (r, lag);
+        }
+    }
+    if best.1 == 0 {
+        return (0.0, 0.0);
+    }
+    let (a, b, c) = (acf[best.1 - 1], acf[best.1], acf[best.1 + 1]);
+    let denom = a - 2.0 * b + c;
+    let shift = if denom.abs() > 1e-12 {
+        0.5 * (a - c) / denom
+    } else {
+        0.0
+    };
+    (best.0, best.1 as f32 + shift.clamp(-0.5, 0.5))
 }
 
 fn flatness(power: &[f32]) -> f32 {
@@ -169,32 +268,19 @@ fn flatness(power: &[f32]) -> f32 {
     log_mean.exp() / mean
 }
 
-/// Local maxima within 30 dB of the strongest bin.
+/// Prominent local maxima within 25 dB of the strongest bin.
 fn peaks(power: &[f32]) -> usize {
     let max = power.iter().copied().fold(0.0, f32::max);
-    let floor = max * 1e-3;
+    let floor = max * 10f32.powf(-2.5);
     power
-        .windows(3)
-        .filter(|w| w[1] > floor && w[1] > w[0] && w[1] >= w[2])
+        .windows(5)
+        .filter(|w| w[2] > floor && w[2] > w[1] && w[2] >= w[3] && w[2] > 2.0 * w[0].max(w[4]))
         .count()
-}
-
-/// Magnitude spectrum scaled to unit norm, so flux ignores loudness and is
-/// dominated by the strong components (not by noise in the valleys).
-fn shape(power: &[f32]) -> Vec<f32> {
-    let mags: Vec<f32> = power.iter().map(|p| p.sqrt()).collect();
-    let norm = mags.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-9);
-    mags.iter().map(|v| v / norm).collect()
-}
-
-/// 1 − cosine similarity of two frame shapes (0: identical).
-fn flux(a: &[f32], b: &[f32]) -> f32 {
-    1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
 }
 
 fn percentile(mut v: Vec<f32>, q: f32) -> f32 {
     if v.is_empty() {
-        return f32::NEG_INFINITY;
+        return -120.0;
     }
     v.sort_by(f32::total_cmp);
     v[((v.len() - 1) as f32 * q).round() as usize]

@@ -36,9 +36,8 @@ pub fn convert_dir(
     progress: &ProgressBar,
 ) -> Result<Converted, ModelError> {
     let bin_path = dir.join("model.bin");
-    let bytes = std::fs::read(&bin_path).map_err(|e| {
-        ModelError::Format(format!("cannot read {}: {e}", bin_path.display()))
-    })?;
+    let bytes = std::fs::read(&bin_path)
+        .map_err(|e| ModelError::Format(format!("cannot read {}: {e}", bin_path.display())))?;
     let vocab = vocab::load(dir)?;
     let model = Ct2Model::parse(&bytes)?;
     let file = File::create(out)?;
@@ -69,7 +68,13 @@ pub fn convert<W: Write>(
     }
     let hp = hparams(model)?;
     let mut w = Writer::new(out);
-    w.header(&hp, wtype, &mel::filters(hp.n_mels as usize), mel::N_BINS, vocab)?;
+    w.header(
+        &hp,
+        wtype,
+        &mel::filters(hp.n_mels as usize),
+        mel::N_BINS,
+        vocab,
+    )?;
     let plan = plan(&hp);
     progress.set_length(plan.len() as u64);
     for t in &plan {
@@ -88,7 +93,8 @@ pub fn convert<W: Write>(
 }
 
 fn hparams(m: &Ct2Model<'_>) -> Result<Hparams, ModelError> {
-    let shape = |name: &str| -> Result<Vec<usize>, ModelError> { Ok(m.require(name)?.shape.clone()) };
+    let shape =
+        |name: &str| -> Result<Vec<usize>, ModelError> { Ok(m.require(name)?.shape.clone()) };
     let heads = |name: &str| -> Result<i32, ModelError> {
         m.require(name)?
             .scalar_int()
@@ -98,8 +104,10 @@ fn hparams(m: &Ct2Model<'_>) -> Result<Hparams, ModelError> {
     let layers = |prefix: &str| {
         (0..)
             .take_while(|i| {
-                m.get(&format!("{prefix}/layer_{i}/self_attention/linear_0/weight"))
-                    .is_some()
+                m.get(&format!(
+                    "{prefix}/layer_{i}/self_attention/linear_0/weight"
+                ))
+                .is_some()
             })
             .count() as i32
     };
@@ -108,7 +116,9 @@ fn hparams(m: &Ct2Model<'_>) -> Result<Hparams, ModelError> {
     let dec_pos = shape("decoder/position_encodings/encodings")?;
     let conv1 = shape("encoder/conv1/weight")?;
     if emb.len() != 2 || enc_pos.len() != 2 || dec_pos.len() != 2 || conv1.len() != 3 {
-        return Err(ModelError::Format("unexpected tensor ranks for a Whisper model".into()));
+        return Err(ModelError::Format(
+            "unexpected tensor ranks for a Whisper model".into(),
+        ));
     }
     let hp = Hparams {
         n_vocab: emb[0] as i32,
@@ -123,7 +133,9 @@ fn hparams(m: &Ct2Model<'_>) -> Result<Hparams, ModelError> {
         n_mels: conv1[1] as i32,
     };
     if hp.n_audio_layer == 0 || hp.n_text_layer == 0 || hp.n_audio_state != hp.n_text_state {
-        return Err(ModelError::Format(format!("inconsistent Whisper hyper-parameters {hp:?}")));
+        return Err(ModelError::Format(format!(
+            "inconsistent Whisper hyper-parameters {hp:?}"
+        )));
     }
     Ok(hp)
 }
@@ -132,18 +144,28 @@ fn hparams(m: &Ct2Model<'_>) -> Result<Hparams, ModelError> {
 enum Source {
     Whole(String),
     /// Rows `[from, to)` of a fused matrix or bias (rows of `width` values).
-    Rows { name: String, from: usize, to: usize, width: usize },
+    Rows {
+        name: String,
+        from: usize,
+        to: usize,
+        width: usize,
+    },
 }
 
 impl Source {
     fn load(&self, m: &Ct2Model<'_>, expected: usize) -> Result<Vec<f32>, ModelError> {
         let (name, values) = match self {
             Source::Whole(name) => (name, m.weight_f32(name)?),
-            Source::Rows { name, from, to, width } => {
+            Source::Rows {
+                name,
+                from,
+                to,
+                width,
+            } => {
                 let all = m.weight_f32(name)?;
-                let slice = all.get(from * width..to * width).ok_or_else(|| {
-                    ModelError::Format(format!("{name} is too small to split"))
-                })?;
+                let slice = all
+                    .get(from * width..to * width)
+                    .ok_or_else(|| ModelError::Format(format!("{name} is too small to split")))?;
                 (name, slice.to_vec())
             }
         };
@@ -189,24 +211,96 @@ fn plan(hp: &Hparams) -> Vec<Planned> {
     let d = hp.n_audio_state as usize;
     let mut p = Vec::with_capacity(hp.tensor_count());
     let mut whole = |name: String, shape: Vec<usize>, kind: Kind, src: &str| {
-        p.push(Planned { name, shape, kind, source: Source::Whole(src.to_owned()) });
+        p.push(Planned {
+            name,
+            shape,
+            kind,
+            source: Source::Whole(src.to_owned()),
+        });
     };
-    whole("encoder.positional_embedding".into(), vec![hp.n_audio_ctx as usize, d], Kind::F32, "encoder/position_encodings/encodings");
-    whole("encoder.conv1.weight".into(), vec![d, hp.n_mels as usize, 3], Kind::Conv, "encoder/conv1/weight");
-    whole("encoder.conv1.bias".into(), vec![d, 1], Kind::F32, "encoder/conv1/bias");
-    whole("encoder.conv2.weight".into(), vec![d, d, 3], Kind::Conv, "encoder/conv2/weight");
-    whole("encoder.conv2.bias".into(), vec![d, 1], Kind::F32, "encoder/conv2/bias");
-    whole("encoder.ln_post.weight".into(), vec![d], Kind::F32, "encoder/layer_norm/gamma");
-    whole("encoder.ln_post.bias".into(), vec![d], Kind::F32, "encoder/layer_norm/beta");
-    whole("decoder.positional_embedding".into(), vec![hp.n_text_ctx as usize, d], Kind::F32, "decoder/position_encodings/encodings");
-    whole("decoder.token_embedding.weight".into(), vec![hp.n_vocab as usize, d], Kind::Matrix, "decoder/embeddings/weight");
-    whole("decoder.ln.weight".into(), vec![d], Kind::F32, "decoder/layer_norm/gamma");
-    whole("decoder.ln.bias".into(), vec![d], Kind::F32, "decoder/layer_norm/beta");
+    whole(
+        "encoder.positional_embedding".into(),
+        vec![hp.n_audio_ctx as usize, d],
+        Kind::F32,
+        "encoder/position_encodings/encodings",
+    );
+    whole(
+        "encoder.conv1.weight".into(),
+        vec![d, hp.n_mels as usize, 3],
+        Kind::Conv,
+        "encoder/conv1/weight",
+    );
+    whole(
+        "encoder.conv1.bias".into(),
+        vec![d, 1],
+        Kind::F32,
+        "encoder/conv1/bias",
+    );
+    whole(
+        "encoder.conv2.weight".into(),
+        vec![d, d, 3],
+        Kind::Conv,
+        "encoder/conv2/weight",
+    );
+    whole(
+        "encoder.conv2.bias".into(),
+        vec![d, 1],
+        Kind::F32,
+        "encoder/conv2/bias",
+    );
+    whole(
+        "encoder.ln_post.weight".into(),
+        vec![d],
+        Kind::F32,
+        "encoder/layer_norm/gamma",
+    );
+    whole(
+        "encoder.ln_post.bias".into(),
+        vec![d],
+        Kind::F32,
+        "encoder/layer_norm/beta",
+    );
+    whole(
+        "decoder.positional_embedding".into(),
+        vec![hp.n_text_ctx as usize, d],
+        Kind::F32,
+        "decoder/position_encodings/encodings",
+    );
+    whole(
+        "decoder.token_embedding.weight".into(),
+        vec![hp.n_vocab as usize, d],
+        Kind::Matrix,
+        "decoder/embeddings/weight",
+    );
+    whole(
+        "decoder.ln.weight".into(),
+        vec![d],
+        Kind::F32,
+        "decoder/layer_norm/gamma",
+    );
+    whole(
+        "decoder.ln.bias".into(),
+        vec![d],
+        Kind::F32,
+        "decoder/layer_norm/beta",
+    );
     for i in 0..hp.n_audio_layer {
-        block(&mut p, d, &format!("encoder.blocks.{i}"), &format!("encoder/layer_{i}"), false);
+        block(
+            &mut p,
+            d,
+            &format!("encoder.blocks.{i}"),
+            &format!("encoder/layer_{i}"),
+            false,
+        );
     }
     for i in 0..hp.n_text_layer {
-        block(&mut p, d, &format!("decoder.blocks.{i}"), &format!("decoder/layer_{i}"), true);
+        block(
+            &mut p,
+            d,
+            &format!("decoder.blocks.{i}"),
+            &format!("decoder/layer_{i}"),
+            true,
+        );
     }
     p
 }
@@ -215,17 +309,52 @@ fn block(p: &mut Vec<Planned>, d: usize, to: &str, from: &str, cross: bool) {
     let mut b = Block { p, d, to, from };
     // Self-attention: q, k, v fused in linear_0, output in linear_1.
     b.norm("attn_ln", "self_attention");
-    b.linear("attn.query", b.rows("self_attention/linear_0", 0), true, [d, d]);
-    b.linear("attn.key", b.rows("self_attention/linear_0", 1), false, [d, d]);
-    b.linear("attn.value", b.rows("self_attention/linear_0", 2), true, [d, d]);
+    b.linear(
+        "attn.query",
+        b.rows("self_attention/linear_0", 0),
+        true,
+        [d, d],
+    );
+    b.linear(
+        "attn.key",
+        b.rows("self_attention/linear_0", 1),
+        false,
+        [d, d],
+    );
+    b.linear(
+        "attn.value",
+        b.rows("self_attention/linear_0", 2),
+        true,
+        [d, d],
+    );
     b.linear("attn.out", b.whole("self_attention/linear_1"), true, [d, d]);
     if cross {
         // Cross-attention: q in linear_0, k and v fused in linear_1, output in linear_2.
         b.norm("cross_attn_ln", "attention");
-        b.linear("cross_attn.query", b.whole("attention/linear_0"), true, [d, d]);
-        b.linear("cross_attn.key", b.rows("attention/linear_1", 0), false, [d, d]);
-        b.linear("cross_attn.value", b.rows("attention/linear_1", 1), true, [d, d]);
-        b.linear("cross_attn.out", b.whole("attention/linear_2"), true, [d, d]);
+        b.linear(
+            "cross_attn.query",
+            b.whole("attention/linear_0"),
+            true,
+            [d, d],
+        );
+        b.linear(
+            "cross_attn.key",
+            b.rows("attention/linear_1", 0),
+            false,
+            [d, d],
+        );
+        b.linear(
+            "cross_attn.value",
+            b.rows("attention/linear_1", 1),
+            true,
+            [d, d],
+        );
+        b.linear(
+            "cross_attn.out",
+            b.whole("attention/linear_2"),
+            true,
+            [d, d],
+        );
     }
     b.norm("mlp_ln", "ffn");
     b.linear("mlp.0", b.whole("ffn/linear_0"), true, [4 * d, d]);
@@ -250,36 +379,67 @@ struct LinearSource {
 
 impl Block<'_> {
     fn whole(&self, src: &str) -> LinearSource {
-        LinearSource { name: format!("{}/{src}", self.from), part: None }
+        LinearSource {
+            name: format!("{}/{src}", self.from),
+            part: None,
+        }
     }
 
     fn rows(&self, src: &str, part: usize) -> LinearSource {
-        LinearSource { name: format!("{}/{src}", self.from), part: Some(part) }
+        LinearSource {
+            name: format!("{}/{src}", self.from),
+            part: Some(part),
+        }
     }
 
     fn source(&self, name: String, part: Option<usize>, width: usize) -> Source {
         match part {
             None => Source::Whole(name),
-            Some(part) => Source::Rows { name, from: part * self.d, to: (part + 1) * self.d, width },
+            Some(part) => Source::Rows {
+                name,
+                from: part * self.d,
+                to: (part + 1) * self.d,
+                width,
+            },
         }
     }
 
     fn push(&mut self, dst: &str, shape: Vec<usize>, kind: Kind, source: Source) {
         let name = format!("{}.{dst}", self.to);
-        self.p.push(Planned { name, shape, kind, source });
+        self.p.push(Planned {
+            name,
+            shape,
+            kind,
+            source,
+        });
     }
 
     fn norm(&mut self, dst: &str, src: &str) {
         let d = self.d;
         let from = self.from;
-        self.push(&format!("{dst}.weight"), vec![d], Kind::F32, Source::Whole(format!("{from}/{src}/layer_norm/gamma")));
-        self.push(&format!("{dst}.bias"), vec![d], Kind::F32, Source::Whole(format!("{from}/{src}/layer_norm/beta")));
+        self.push(
+            &format!("{dst}.weight"),
+            vec![d],
+            Kind::F32,
+            Source::Whole(format!("{from}/{src}/layer_norm/gamma")),
+        );
+        self.push(
+            &format!("{dst}.bias"),
+            vec![d],
+            Kind::F32,
+            Source::Whole(format!("{from}/{src}/layer_norm/beta")),
+        );
     }
 
     /// `bias` is false for Whisper's bias-less key projections.
     fn linear(&mut self, dst: &str, src: LinearSource, bias: bool, shape: [usize; 2]) {
         let weight = self.source(format!("{}/weight", src.name), src.part, shape[1]);
-        self.push(&format!("{dst}.weight"), shape.to_vec(), Kind::Matrix, weight);
+        self.push(
+            &format!("{dst}.weight"),
+            shape.to_vec(),
+            Kind::Matrix,
+            weight,
+        );
         if bias {
             let bias = self.source(format!("{}/bias", src.name), src.part, 1);
             self.push(&format!("{dst}.bias"), vec![shape[0]], Kind::F32, bias);
@@ -296,11 +456,19 @@ pub struct HashingWriter<W> {
 
 impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
-        Self { inner, hasher: Sha256::new(), written: 0 }
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            written: 0,
+        }
     }
 
     pub fn finish(self) -> (String, u64, W) {
-        (hex::encode(self.hasher.finalize()), self.written, self.inner)
+        (
+            hex::encode(self.hasher.finalize()),
+            self.written,
+            self.inner,
+        )
     }
 }
 

@@ -188,7 +188,9 @@ impl<'a> Ct2Model<'a> {
         if r.remaining() > 0 {
             let n = r.u32("alias count")? as usize;
             if n > r.remaining() / 4 {
-                return Err(ModelError::Format(format!("alias table claims {n} entries")));
+                return Err(ModelError::Format(format!(
+                    "alias table claims {n} entries"
+                )));
             }
             for _ in 0..n {
                 let alias = r.string("alias")?;
@@ -283,8 +285,7 @@ impl<'a> Cursor<'a> {
         let n = usize::from(self.u16(what)?);
         let raw = self.take(n, what)?;
         let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
-        std::str::from_utf8(raw)
-            .map_err(|_| ModelError::Format(format!("{what} is not UTF-8")))
+        std::str::from_utf8(raw).map_err(|_| ModelError::Format(format!("{what} is not UTF-8")))
     }
 }
 
@@ -330,7 +331,12 @@ mod tests {
 
     #[test]
     fn garbage_is_a_format_error_not_a_panic() {
-        for bytes in [&b""[..], b"\x06\0\0\0", b"\x06\0\0\0\xff\xffabc", &[0xffu8; 64][..]] {
+        for bytes in [
+            &b""[..],
+            b"\x06\0\0\0",
+            b"\x06\0\0\0\xff\xffabc",
+            &[0xffu8; 64][..],
+        ] {
             assert!(matches!(Ct2Model::parse(bytes), Err(ModelError::Format(_))));
         }
     }
@@ -338,7 +344,10 @@ mod tests {
     #[test]
     fn int8_weights_are_dequantized_per_row() {
         let q: Vec<u8> = [10i8, -20, 30, 40].iter().map(|&v| v as u8).collect();
-        let scale: Vec<u8> = [10.0f32, 20.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let scale: Vec<u8> = [10.0f32, 20.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let bin = write(
             "WhisperSpec",
             3,

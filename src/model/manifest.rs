@@ -62,7 +62,10 @@ impl Manifest {
 
     pub fn get(&self, name: &str) -> Result<&Entry, ModelError> {
         self.models.get(name).ok_or_else(|| {
-            ModelError::Unknown(name.to_owned(), self.models.keys().cloned().collect::<Vec<_>>().join(", "))
+            ModelError::Unknown(
+                name.to_owned(),
+                self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+            )
         })
     }
 }
@@ -74,7 +77,10 @@ impl Entry {
             WeightType::F16 => "f16",
             WeightType::Q8_0 => "q8_0",
         };
-        self.ggml.get(key).map(String::as_str).filter(|s| s.len() == 64)
+        self.ggml
+            .get(key)
+            .map(String::as_str)
+            .filter(|s| s.len() == 64)
     }
 }
 
@@ -87,7 +93,10 @@ mod tests {
         let m = Manifest::builtin();
         let base = m.get(m.default_name()).unwrap();
         assert_eq!(base.wheels.len(), 2);
-        assert!(base.files.iter().any(|f| f.name == "model.bin" && f.parts.len() == 2));
+        assert!(base
+            .files
+            .iter()
+            .any(|f| f.name == "model.bin" && f.parts.len() == 2));
         for e in m.models.values() {
             for w in &e.wheels {
                 assert_eq!(w.sha256.len(), 64);

@@ -73,7 +73,10 @@ mod tests {
             let f = filters(n_mels);
             assert_eq!(f.len(), n_mels * N_BINS);
             let got = f[m * N_BINS + b];
-            assert!((got - want).abs() < 1e-7, "mel {n_mels} [{m},{b}]: {got} != {want}");
+            assert!(
+                (got - want).abs() < 1e-7,
+                "mel {n_mels} [{m},{b}]: {got} != {want}"
+            );
         }
     }
 }

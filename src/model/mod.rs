@@ -46,7 +46,10 @@ impl ModelError {
         if e.kind() == std::io::ErrorKind::StorageFull {
             Self::DiskFull(path.to_owned())
         } else {
-            Self::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+            Self::Io(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", path.display()),
+            ))
         }
     }
 }
@@ -81,7 +84,10 @@ pub fn default_model_path() -> PathBuf {
     if let Some(p) = std::env::var_os("HOTLINE_MODEL") {
         return PathBuf::from(p);
     }
-    models_dir().join(ggml_file_name(manifest::Manifest::builtin().default_name(), WeightType::default()))
+    models_dir().join(ggml_file_name(
+        manifest::Manifest::builtin().default_name(),
+        WeightType::default(),
+    ))
 }
 
 /// Metadata written next to every model hotline produces (`<file>.json`).
@@ -109,13 +115,16 @@ impl ModelInfo {
 
     pub fn save(&self, model: &Path) -> Result<(), ModelError> {
         let path = Self::sidecar(model);
-        let json = serde_json::to_vec_pretty(self).map_err(|e| ModelError::Format(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|e| ModelError::Format(e.to_string()))?;
         std::fs::write(&path, json).map_err(|e| ModelError::io(&path, e))
     }
 
     /// True when the sidecar describes the file as it is on disk.
     pub fn matches_file(&self, model: &Path) -> bool {
-        std::fs::metadata(model).map(|m| m.len() == self.bytes).unwrap_or(false)
+        std::fs::metadata(model)
+            .map(|m| m.len() == self.bytes)
+            .unwrap_or(false)
     }
 }
 

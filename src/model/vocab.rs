@@ -12,7 +12,9 @@ const EOT: &str = "<|endoftext|>";
 /// GPT-2's `bytes_to_unicode` table inverted: char → byte.
 fn unicode_to_byte(c: char) -> Option<u8> {
     let c = c as u32;
-    let printable = |b: u32| (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b);
+    let printable = |b: u32| {
+        (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b)
+    };
     if c < 256 && printable(c) {
         return Some(c as u8);
     }
@@ -35,7 +37,9 @@ pub fn decode_token(token: &str) -> Result<Vec<u8>, ModelError> {
         .chars()
         .map(|c| {
             unicode_to_byte(c).ok_or_else(|| {
-                ModelError::Format(format!("vocabulary token {token:?} is not GPT-2 byte-level"))
+                ModelError::Format(format!(
+                    "vocabulary token {token:?} is not GPT-2 byte-level"
+                ))
             })
         })
         .collect()

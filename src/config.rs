@@ -1,0 +1,369 @@
+//! Configuration: defaults → TOML file (`--config` or `HOTLINE_CONFIG`) →
+//! environment variables (`HOTLINE_*`, and `DATABASE_URL`). Secrets are
+//! wrapped in [`Secret`], which never prints its value.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::domain::Language;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("config file {0}: {1}")]
+    Parse(PathBuf, String),
+    #[error("environment variable {0}: {1}")]
+    Env(&'static str, String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A string that is never logged or printed.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"[redacted]\""
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Base URL the provider (and agents' browsers) use to reach hotline;
+    /// behind a reverse proxy it differs from `listen`. Webhook signatures
+    /// are computed over it.
+    pub public_url: String,
+    /// Recordings, the SQLite database and other state.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Folder with prompt files (default: the compiled-in `prompts/`).
+    pub prompts_dir: Option<PathBuf>,
+    pub model: ModelSettings,
+    pub telephony: Telephony,
+    pub recordings: Recordings,
+    pub worker: WorkerSettings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            prompts_dir: None,
+            model: ModelSettings::default(),
+            telephony: Telephony::default(),
+            recordings: Recordings::default(),
+            worker: WorkerSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// ggml model file (default: the fetched default model in the cache).
+    pub path: Option<PathBuf>,
+    /// CPU threads per transcription (default: all cores).
+    pub threads: Option<usize>,
+    /// Beam size (1 = greedy).
+    pub beam: u8,
+    /// Languages auto-detection may choose from.
+    pub languages: Vec<Language>,
+    /// Longest recording transcribed, in seconds.
+    pub max_audio_secs: u64,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self {
+            path: None,
+            threads: None,
+            beam: 5,
+            languages: Language::ALL.to_vec(),
+            max_audio_secs: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Telephony {
+    /// Provider account id (Twilio AccountSid); checked on every webhook when set.
+    pub account_sid: String,
+    /// Provider auth token: signs webhooks and authenticates recording downloads.
+    pub auth_token: Secret,
+    /// Development only: accept unsigned webhooks. Logged loudly at start.
+    pub insecure_skip_signature: bool,
+    /// `<Say voice=…>` per language (provider voice names).
+    pub voices: std::collections::BTreeMap<Language, String>,
+    /// Longest recording the caller may leave, in seconds.
+    pub max_recording_secs: u32,
+}
+
+impl Default for Telephony {
+    fn default() -> Self {
+        Self {
+            account_sid: String::new(),
+            auth_token: Secret::default(),
+            insecure_skip_signature: false,
+            voices: [
+                (Language::Pl, "Polly.Ewa".to_owned()),
+                (Language::Uk, "Google.uk-UA-Standard-A".to_owned()),
+                (Language::En, "Polly.Amy".to_owned()),
+            ]
+            .into(),
+            max_recording_secs: 180,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Recordings {
+    /// Larger downloads are cut off and count as failed.
+    pub max_bytes: u64,
+    /// Whole-download timeout, in seconds.
+    pub fetch_timeout_secs: u64,
+    /// Delete the provider's copy after a verified download.
+    pub delete_from_provider: bool,
+}
+
+impl Default for Recordings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024 * 1024,
+            fetch_timeout_secs: 60,
+            delete_from_provider: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Run the job workers inside `hotline serve`.
+    pub in_server: bool,
+    /// Jobs run at once by one worker process (transcriptions are further
+    /// bounded by the engine's pool).
+    pub concurrency: usize,
+    /// A claimed job's lease; renewed by a heartbeat every third of it.
+    pub lease_secs: u64,
+    /// Idle poll interval, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            in_server: true,
+            concurrency: 2,
+            lease_secs: 60,
+            poll_ms: 500,
+        }
+    }
+}
+
+impl WorkerSettings {
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs.max(1))
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` (or `$HOTLINE_CONFIG`), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let file = file
+            .map(Path::to_owned)
+            .or_else(|| std::env::var_os("HOTLINE_CONFIG").map(PathBuf::from));
+        let mut cfg = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.clone(), e))?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse(path.clone(), e.to_string()))?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Applies `HOTLINE_*` variables (and `DATABASE_URL`) read through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(key: &'static str, v: &str) -> Result<T, ConfigError>
+        where
+            T::Err: fmt::Display,
+        {
+            v.trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Env(key, e.to_string()))
+        }
+        let flag = |key: &'static str, v: &str| -> Result<bool, ConfigError> {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" | "" => Ok(false),
+                other => Err(ConfigError::Env(key, format!("{other:?} is not a boolean"))),
+            }
+        };
+        if let Some(v) = get("HOTLINE_LISTEN") {
+            self.listen = parse("HOTLINE_LISTEN", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_PUBLIC_URL") {
+            self.public_url = v;
+        }
+        if let Some(v) = get("HOTLINE_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("HOTLINE_DATABASE_URL").or_else(|| get("DATABASE_URL")) {
+            self.database_url = Some(v).filter(|s| !s.is_empty());
+        }
+        if let Some(v) = get("HOTLINE_PROMPTS_DIR") {
+            self.prompts_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("HOTLINE_MODEL") {
+            self.model.path = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("HOTLINE_TWILIO_ACCOUNT_SID") {
+            self.telephony.account_sid = v;
+        }
+        if let Some(v) = get("HOTLINE_TWILIO_AUTH_TOKEN") {
+            self.telephony.auth_token = Secret::new(v);
+        }
+        if let Some(v) = get("HOTLINE_INSECURE_SKIP_SIGNATURE") {
+            self.telephony.insecure_skip_signature = flag("HOTLINE_INSECURE_SKIP_SIGNATURE", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_WORKER_IN_SERVER") {
+            self.worker.in_server = flag("HOTLINE_WORKER_IN_SERVER", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_WORKER_CONCURRENCY") {
+            self.worker.concurrency = parse("HOTLINE_WORKER_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_LEASE_SECS") {
+            self.worker.lease_secs = parse("HOTLINE_LEASE_SECS", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_POLL_MS") {
+            self.worker.poll_ms = parse("HOTLINE_POLL_MS", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_THREADS") {
+            self.model.threads = Some(parse("HOTLINE_THREADS", &v)?);
+        }
+        if let Some(v) = get("HOTLINE_BEAM") {
+            self.model.beam = parse("HOTLINE_BEAM", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_DELETE_FROM_PROVIDER") {
+            self.recordings.delete_from_provider = flag("HOTLINE_DELETE_FROM_PROVIDER", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_FETCH_TIMEOUT_SECS") {
+            self.recordings.fetch_timeout_secs = parse("HOTLINE_FETCH_TIMEOUT_SECS", &v)?;
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.public_url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "public_url {url:?} must start with http:// or https://"
+            )));
+        }
+        if self.worker.concurrency == 0 {
+            return Err(ConfigError::Invalid(
+                "worker.concurrency must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hotline.db").display()))
+    }
+
+    pub fn model_path(&self) -> PathBuf {
+        self.model
+            .path
+            .clone()
+            .unwrap_or_else(crate::model::default_model_path)
+    }
+
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.data_dir.join("recordings")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_secrets_stay_hidden() {
+        let mut cfg: Config = toml::from_str(
+            "public_url = \"https://hotline.example\"\n[telephony]\nauth_token = \"s3cret\"\n",
+        )
+        .unwrap();
+        let env = [
+            ("HOTLINE_LISTEN", "0.0.0.0:9000"),
+            ("DATABASE_URL", "postgres://db/x"),
+            ("HOTLINE_INSECURE_SKIP_SIGNATURE", "true"),
+        ];
+        cfg.apply_env(|k| {
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        assert_eq!(cfg.listen.port(), 9000);
+        assert_eq!(cfg.database_url(), "postgres://db/x");
+        assert!(cfg.telephony.insecure_skip_signature);
+        assert_eq!(cfg.telephony.auth_token.expose(), "s3cret");
+        assert!(!format!("{cfg:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut cfg = Config::default();
+        let err = cfg
+            .apply_env(|k| (k == "HOTLINE_LISTEN").then(|| "nowhere".to_owned()))
+            .unwrap_err();
+        assert!(err.to_string().contains("HOTLINE_LISTEN"));
+        assert!(toml::from_str::<Config>("listne = 1").is_err());
+    }
+}

@@ -1,0 +1,163 @@
+use std::fmt;
+use std::str::FromStr;
+
+/// The number a caller writes down: two digits of the year and a five-digit
+/// sequence (`26-00042`), read back digit by digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ReportNumber(String);
+
+impl ReportNumber {
+    pub fn new(year: i32, seq: i64) -> Self {
+        Self(format!("{:02}-{:05}", year.rem_euclid(100), seq))
+    }
+
+    /// Accepts `26-00042`, `2600042`, `26 00042`.
+    pub fn parse(s: &str) -> Result<Self, super::InvalidId> {
+        let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+        let clean = s
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
+        if clean && digits.len() == 7 {
+            Ok(Self(format!("{}-{}", &digits[..2], &digits[2..])))
+        } else {
+            Err(super::InvalidId {
+                what: "report number",
+                value: s.chars().take(20).collect(),
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The digits, in order, for reading back.
+    pub fn digits(&self) -> impl Iterator<Item = u8> + '_ {
+        self.0.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0')
+    }
+}
+
+impl TryFrom<String> for ReportNumber {
+    type Error = super::InvalidId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ReportNumber> for String {
+    fn from(v: ReportNumber) -> String {
+        v.0
+    }
+}
+
+impl fmt::Display for ReportNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vm])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownStatus;
+            fn from_str(s: &str) -> Result<Self, UnknownStatus> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(UnknownStatus(s.to_owned())) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Where a report is in its life.
+    ReportStatus {
+        /// The caller is still in the menu or recording.
+        Open = "open",
+        /// The recording is being downloaded.
+        AwaitingAudio = "awaiting_audio",
+        /// The recording is being transcribed.
+        AwaitingTranscript = "awaiting_transcript",
+        /// Ready for an agent.
+        Draft = "draft",
+        Confirmed = "confirmed",
+        Rejected = "rejected",
+        /// No speech or no recording: the agent may call back.
+        MissedCall = "missed_call",
+    }
+);
+
+string_enum!(
+    /// What hotline holds of the caller's audio.
+    AudioStatus {
+        /// No recording (yet).
+        None = "none",
+        /// Announced by the provider, not downloaded yet.
+        Pending = "pending",
+        /// Downloaded and verified.
+        Stored = "stored",
+        /// Download failed for good: the report is filed without audio.
+        Unavailable = "unavailable",
+        /// Downloaded but not decodable: an agent can still listen to it.
+        Undecodable = "undecodable",
+        /// Deleted by the retention policy.
+        Deleted = "deleted",
+    }
+);
+
+impl ReportStatus {
+    /// Still waiting for the pipeline.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            Self::Open | Self::AwaitingAudio | Self::AwaitingTranscript
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_numbers_are_short_and_readable() {
+        let n = ReportNumber::new(2026, 42);
+        assert_eq!(n.as_str(), "26-00042");
+        assert_eq!(n.digits().collect::<Vec<_>>(), vec![2, 6, 0, 0, 0, 4, 2]);
+        assert_eq!(ReportNumber::parse("2600042").unwrap(), n);
+        assert_eq!(ReportNumber::parse("26 00042").unwrap(), n);
+        assert!(ReportNumber::parse("26-0004").is_err());
+        assert!(ReportNumber::parse("26-0004x2").is_err());
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in ReportStatus::ALL {
+            assert_eq!(s.as_str().parse::<ReportStatus>().unwrap(), *s);
+        }
+        assert!("lost".parse::<ReportStatus>().is_err());
+    }
+}

@@ -1,0 +1,299 @@
+//! The job queue's worker: claims jobs from the store under a lease, keeps
+//! the lease alive with a heartbeat while the job runs, and records the
+//! outcome (done, retry with exponential backoff, or give up).
+//!
+//! A job that panics fails that attempt, not the worker. A worker that dies
+//! (kill -9, power cut) leaves leases that expire; another worker then
+//! claims the job again. Handlers must therefore be idempotent, which the
+//! store's unique keys make them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::FutureExt;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::{error, info, warn, Instrument};
+
+use crate::domain::{now_ms, Millis};
+use crate::store::{Job, Store};
+
+/// What became of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Try again later (network trouble, a busy engine…).
+    Retry(String),
+    /// Never try again: the failure is permanent.
+    GiveUp(String),
+}
+
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn run(&self, job: &Job) -> Outcome;
+
+    /// Called once when the job fails for good (permanent error, attempts
+    /// exhausted, or its worker died on the last attempt).
+    async fn gave_up(&self, _job: &Job, _error: &str) {}
+}
+
+/// Delay before attempt `attempt + 1`: 5 s, 10 s, 20 s, … capped at 15 min,
+/// with ±20 % jitter so that retries of many jobs spread out.
+pub fn backoff(attempt: i64) -> Duration {
+    let base = 5_000f64 * 2f64.powi((attempt.max(1) - 1).min(20) as i32);
+    let capped = base.min(15.0 * 60.0 * 1000.0);
+    let jitter = 0.8 + rand::random::<f64>() * 0.4;
+    Duration::from_millis((capped * jitter) as u64)
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub id: String,
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub poll: Duration,
+}
+
+impl WorkerOptions {
+    pub fn new(concurrency: usize, lease: Duration, poll: Duration) -> Self {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "host".into());
+        let id = format!(
+            "{host}-{}-{:04x}",
+            std::process::id(),
+            rand::random::<u16>()
+        );
+        Self {
+            id,
+            concurrency: concurrency.max(1),
+            lease,
+            poll,
+        }
+    }
+}
+
+/// What one step of the worker did (for tests that step it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Idle,
+    Ran {
+        job_id: i64,
+        kind: String,
+        outcome: Outcome,
+    },
+}
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    opts: WorkerOptions,
+}
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, opts: WorkerOptions) -> Self {
+        Self {
+            store,
+            handlers: HashMap::new(),
+            opts,
+        }
+    }
+
+    pub fn handle(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Self {
+        self.handlers.insert(kind.to_owned(), handler);
+        self
+    }
+
+    pub fn id(&self) -> &str {
+        &self.opts.id
+    }
+
+    fn kinds(&self) -> Vec<&str> {
+        let mut k: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+
+    fn lease_until(&self) -> Millis {
+        now_ms() + self.opts.lease.as_millis() as Millis
+    }
+
+    /// Claims and runs at most one job.
+    pub async fn step(&self) -> crate::store::Result<Step> {
+        let kinds = self.kinds();
+        let Some(job) = self
+            .store
+            .claim_job(&self.opts.id, &kinds, now_ms(), self.lease_until())
+            .await?
+        else {
+            return Ok(Step::Idle);
+        };
+        let outcome = self.execute(&job).await;
+        Ok(Step::Ran {
+            job_id: job.id,
+            kind: job.kind.clone(),
+            outcome,
+        })
+    }
+
+    /// Runs a claimed job with a heartbeat, then records its outcome.
+    async fn execute(&self, job: &Job) -> Outcome {
+        let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind, attempt = job.attempts, report_id = tracing::field::Empty);
+        async {
+            let Some(handler) = self.handlers.get(&job.kind).cloned() else {
+                let outcome = Outcome::GiveUp(format!("no handler for job kind {:?}", job.kind));
+                self.record(job, &outcome, None).await;
+                return outcome;
+            };
+            let heartbeat = self.spawn_heartbeat(job.id);
+            let started = std::time::Instant::now();
+            let outcome = match AssertUnwindSafe(handler.run(job)).catch_unwind().await {
+                Ok(o) => o,
+                Err(panic) => {
+                    let msg = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    error!(%msg, "job panicked");
+                    Outcome::Retry(format!("panicked: {msg}"))
+                }
+            };
+            heartbeat.abort();
+            info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                ?outcome,
+                "job finished"
+            );
+            self.record(job, &outcome, Some(handler)).await;
+            outcome
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn spawn_heartbeat(&self, id: i64) -> tokio::task::JoinHandle<()> {
+        let store = Arc::clone(&self.store);
+        let worker = self.opts.id.clone();
+        let lease = self.opts.lease;
+        tokio::spawn(async move {
+            let every = (lease / 3).max(Duration::from_millis(100));
+            loop {
+                tokio::time::sleep(every).await;
+                let until = now_ms() + lease.as_millis() as Millis;
+                match store.heartbeat(id, &worker, until).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        warn!(
+                            job_id = id,
+                            "lease lost: another worker may run this job too"
+                        );
+                        return;
+                    }
+                    Err(e) => warn!(job_id = id, error = %e, "heartbeat failed"),
+                }
+            }
+        })
+    }
+
+    async fn record(&self, job: &Job, outcome: &Outcome, handler: Option<Arc<dyn JobHandler>>) {
+        let worker = &self.opts.id;
+        let result = match outcome {
+            Outcome::Done => self.store.complete_job(job.id, worker).await,
+            Outcome::Retry(e) if job.attempts < job.max_attempts => {
+                let at = now_ms() + backoff(job.attempts).as_millis() as Millis;
+                warn!(error = %e, retry_in_ms = at - now_ms(), "job failed, will retry");
+                self.store.fail_job(job.id, worker, e, Some(at)).await
+            }
+            Outcome::Retry(e) | Outcome::GiveUp(e) => {
+                warn!(error = %e, "job failed for good");
+                let r = self.store.fail_job(job.id, worker, e, None).await;
+                if let Some(h) = handler {
+                    h.gave_up(job, e).await;
+                }
+                r
+            }
+        };
+        if let Err(e) = result {
+            error!(job_id = job.id, error = %e, "could not record the job's outcome; its lease will expire");
+        }
+    }
+
+    /// Fails jobs whose worker died on their last attempt, running their
+    /// give-up handling.
+    pub async fn reap(&self) -> crate::store::Result<usize> {
+        let dead = self.store.reap_dead_jobs(now_ms()).await?;
+        for job in &dead {
+            warn!(job_id = job.id, kind = %job.kind, "job's worker died on its last attempt");
+            if let Some(h) = self.handlers.get(&job.kind) {
+                h.gave_up(job, job.last_error.as_deref().unwrap_or("worker died"))
+                    .await;
+            }
+        }
+        Ok(dead.len())
+    }
+
+    /// Runs until `shutdown` resolves, then lets running jobs finish (up to
+    /// `grace`) and gives back the leases of those that did not.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>, grace: Duration) {
+        info!(worker = %self.opts.id, kinds = ?self.kinds(), concurrency = self.opts.concurrency, "worker started");
+        let permits = Arc::new(Semaphore::new(self.opts.concurrency));
+        let mut running = JoinSet::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut last_reap = std::time::Instant::now() - Duration::from_secs(3600);
+        loop {
+            while running.try_join_next().is_some() {}
+            if last_reap.elapsed() > self.opts.lease {
+                last_reap = std::time::Instant::now();
+                if let Err(e) = self.reap().await {
+                    warn!(error = %e, "reaping dead jobs failed");
+                }
+            }
+            let mut claimed = false;
+            if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+                let kinds = self.kinds();
+                match self
+                    .store
+                    .claim_job(&self.opts.id, &kinds, now_ms(), self.lease_until())
+                    .await
+                {
+                    Ok(Some(job)) => {
+                        claimed = true;
+                        let me = Arc::clone(&self);
+                        running.spawn(async move {
+                            let _permit = permit;
+                            me.execute(&job).await;
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(e) => warn!(error = %e, "claiming a job failed"),
+                }
+            }
+            if claimed {
+                continue;
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(self.opts.poll) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+        info!(running = running.len(), "worker stopping");
+        let drained = tokio::time::timeout(grace, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            running.abort_all();
+        }
+        match self.store.release_jobs(&self.opts.id).await {
+            Ok(0) => {}
+            Ok(n) => info!(released = n, "gave back leases of unfinished jobs"),
+            Err(e) => warn!(error = %e, "could not release leases; they will expire"),
+        }
+    }
+}

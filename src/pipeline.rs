@@ -1,0 +1,382 @@
+//! The pipeline's jobs: recording announced → download → transcription →
+//! draft report (or missed call), and the grace-period check that turns a
+//! call that never produced a recording into a missed call.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use tracing::{info, warn};
+
+use crate::audio::{self, DecodeOptions};
+use crate::config::Config;
+use crate::domain::{now_ms, CallSid, Language};
+use crate::engine::{Engine, LanguageChoice};
+use crate::jobs::{JobHandler, Outcome, Worker};
+use crate::store::{Job, NewTranscript, Recording, Store, StoredAudio};
+use crate::store::{JOB_FETCH, JOB_FINALIZE_CALL, JOB_TRANSCRIBE};
+
+/// Everything the pipeline's jobs need.
+pub struct Pipeline {
+    pub store: Arc<dyn Store>,
+    pub engine: Option<Arc<Engine>>,
+    pub http: reqwest::Client,
+    pub cfg: Config,
+}
+
+impl Pipeline {
+    pub fn new(
+        store: Arc<dyn Store>,
+        engine: Option<Arc<Engine>>,
+        cfg: Config,
+    ) -> anyhow::Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            store,
+            engine,
+            http: http_client(&cfg)?,
+            cfg,
+        }))
+    }
+
+    /// Registers the pipeline's handlers (transcription only with an engine).
+    pub fn register(self: &Arc<Self>, worker: Worker) -> Worker {
+        let worker = worker
+            .handle(JOB_FETCH, Arc::new(FetchRecording(Arc::clone(self))))
+            .handle(JOB_FINALIZE_CALL, Arc::new(FinalizeCall(Arc::clone(self))));
+        if self.engine.is_some() {
+            worker.handle(JOB_TRANSCRIBE, Arc::new(Transcribe(Arc::clone(self))))
+        } else {
+            worker
+        }
+    }
+
+    async fn recording(&self, job: &Job) -> Result<Recording, Outcome> {
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            recording_id: i64,
+        }
+        let p: Payload = serde_json::from_str(&job.payload)
+            .map_err(|e| Outcome::GiveUp(format!("bad payload: {e}")))?;
+        match self.store.get_recording(p.recording_id).await {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => Err(Outcome::GiveUp(format!(
+                "recording {} does not exist",
+                p.recording_id
+            ))),
+            Err(e) => Err(Outcome::Retry(e.to_string())),
+        }
+    }
+}
+
+/// One client for all provider downloads: connect and overall timeouts,
+/// no redirects to other schemes.
+pub fn http_client(cfg: &Config) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(
+            cfg.recordings.fetch_timeout_secs.max(1),
+        ))
+        .user_agent(concat!("hotline/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()?)
+}
+
+/// The media URL to download: Twilio-style recording URLs get `.wav`;
+/// URLs that already name a format or carry a query (signed links) are
+/// used as they are.
+pub fn media_url(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let has_ext = [".wav", ".mp3", ".WAV"].iter().any(|e| path.ends_with(e));
+    if has_ext || url.contains('?') {
+        url.to_owned()
+    } else {
+        format!("{url}.wav")
+    }
+}
+
+struct FetchRecording(Arc<Pipeline>);
+
+#[async_trait]
+impl JobHandler for FetchRecording {
+    async fn run(&self, job: &Job) -> Outcome {
+        let rec = match self.0.recording(job).await {
+            Ok(r) => r,
+            Err(o) => return o,
+        };
+        tracing::Span::current().record("report_id", rec.report_id);
+        if rec.fetch_status == "stored" {
+            return Outcome::Done;
+        }
+        match download(&self.0, &rec).await {
+            Ok(stored) => {
+                info!(
+                    recording_id = rec.id,
+                    report_id = rec.report_id,
+                    bytes = stored.bytes,
+                    "recording stored"
+                );
+                if let Err(e) = self.0.store.recording_stored(rec.id, &stored).await {
+                    return Outcome::Retry(e.to_string());
+                }
+                if self.0.cfg.recordings.delete_from_provider {
+                    delete_from_provider(&self.0, &rec.url).await;
+                }
+                Outcome::Done
+            }
+            Err(e) => e,
+        }
+    }
+
+    async fn gave_up(&self, job: &Job, error: &str) {
+        if let Ok(rec) = self.0.recording(job).await {
+            warn!(
+                recording_id = rec.id,
+                report_id = rec.report_id,
+                error,
+                "recording unavailable: filing the report without audio"
+            );
+            if let Err(e) = self.0.store.recording_unavailable(rec.id, error).await {
+                warn!(error = %e, "could not flag the report");
+            }
+        }
+    }
+}
+
+/// Streams the recording to a content-addressed file under the data
+/// directory (`recordings/ab/abcdef….wav`), never overwriting one.
+async fn download(p: &Pipeline, rec: &Recording) -> Result<StoredAudio, Outcome> {
+    let url = media_url(&rec.url);
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(Outcome::GiveUp(format!(
+            "recording URL is not HTTP(S): {url:.60}"
+        )));
+    }
+    let mut req = p.http.get(&url);
+    let t = &p.cfg.telephony;
+    if !t.account_sid.is_empty() && !t.auth_token.is_empty() {
+        req = req.basic_auth(&t.account_sid, Some(t.auth_token.expose()));
+    }
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| Outcome::Retry(format!("request failed: {e}")))?;
+    let status = resp.status();
+    if !status.is_success() {
+        // 404 right after the call is common (the file is still being
+        // written): retry everything; attempts are bounded.
+        return Err(Outcome::Retry(format!("provider answered {status}")));
+    }
+    let max = p.cfg.recordings.max_bytes;
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(Outcome::GiveUp(format!(
+            "recording is larger than the {max}-byte cap"
+        )));
+    }
+    let dir = p.cfg.recordings_dir();
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| Outcome::Retry(format!("{}: {e}", dir.display())))?;
+    let tmp = dir.join(format!(".part-{}-{}", rec.id, rand::random::<u32>()));
+    let result = stream_to(&mut resp, &tmp, max).await;
+    let (sha, bytes) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+    };
+    let rel = PathBuf::from("recordings")
+        .join(&sha[..2])
+        .join(format!("{sha}.wav"));
+    let dest = p.cfg.data_dir.join(&rel);
+    let placed = async {
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        if tokio::fs::try_exists(&dest).await? {
+            // Same content already stored (content-addressed): keep the original.
+            tokio::fs::remove_file(&tmp).await
+        } else {
+            tokio::fs::rename(&tmp, &dest).await
+        }
+    }
+    .await;
+    if let Err(e) = placed {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(Outcome::Retry(format!("storing the recording: {e}")));
+    }
+    Ok(StoredAudio {
+        sha256: sha,
+        bytes: bytes as i64,
+        local_path: rel.to_string_lossy().into_owned(),
+        at: now_ms(),
+    })
+}
+
+async fn stream_to(
+    resp: &mut reqwest::Response,
+    path: &Path,
+    max: u64,
+) -> Result<(String, u64), Outcome> {
+    let io = |e: std::io::Error| Outcome::Retry(format!("writing {}: {e}", path.display()));
+    let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Outcome::Retry(format!("download interrupted: {e}")))?
+    {
+        bytes += chunk.len() as u64;
+        if bytes > max {
+            return Err(Outcome::GiveUp(format!(
+                "recording is larger than the {max}-byte cap"
+            )));
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    if bytes == 0 {
+        return Err(Outcome::Retry("provider sent an empty body".into()));
+    }
+    file.sync_all().await.map_err(io)?;
+    Ok((hex::encode(hasher.finalize()), bytes))
+}
+
+/// Deletes the provider's copy (only after a verified, committed download).
+async fn delete_from_provider(p: &Pipeline, url: &str) {
+    let base = url
+        .split('?')
+        .next()
+        .unwrap_or(url)
+        .trim_end_matches(".wav")
+        .trim_end_matches(".mp3");
+    let mut req = p.http.delete(base);
+    let t = &p.cfg.telephony;
+    if !t.account_sid.is_empty() {
+        req = req.basic_auth(&t.account_sid, Some(t.auth_token.expose()));
+    }
+    match req.send().await {
+        Ok(r) if r.status().is_success() => info!("provider's copy of the recording deleted"),
+        Ok(r) => warn!(status = %r.status(), "provider refused to delete its copy"),
+        Err(e) => warn!(error = %e, "could not delete the provider's copy"),
+    }
+}
+
+struct Transcribe(Arc<Pipeline>);
+
+#[async_trait]
+impl JobHandler for Transcribe {
+    async fn run(&self, job: &Job) -> Outcome {
+        let p = &self.0;
+        let rec = match p.recording(job).await {
+            Ok(r) => r,
+            Err(o) => return o,
+        };
+        tracing::Span::current().record("report_id", rec.report_id);
+        let Some(engine) = &p.engine else {
+            return Outcome::Retry("no transcription engine in this worker".into());
+        };
+        let Some(rel) = &rec.local_path else {
+            return Outcome::GiveUp("recording has no stored file".into());
+        };
+        let language = match p.store.get_report_by_id(rec.report_id).await {
+            Ok(Some(r)) => r.language().unwrap_or(Language::Pl),
+            Ok(None) => return Outcome::GiveUp(format!("report {} is gone", rec.report_id)),
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        let path = p.cfg.data_dir.join(rel);
+        let opts = DecodeOptions {
+            max_duration: Duration::from_secs(p.cfg.model.max_audio_secs),
+            lenient: true,
+        };
+        let decoded =
+            match tokio::task::spawn_blocking(move || audio::decode_file(&path, &opts)).await {
+                Ok(Ok(d)) => d,
+                Ok(Err(audio::AudioError::Io(e))) => {
+                    return Outcome::Retry(format!("reading the recording: {e}"))
+                }
+                Ok(Err(e)) => {
+                    // Decoding is deterministic: no retry. The agent can still listen.
+                    warn!(error = %e, "recording cannot be decoded");
+                    return match p.store.recording_undecodable(rec.id, &e.to_string()).await {
+                        Ok(()) => Outcome::Done,
+                        Err(e) => Outcome::Retry(e.to_string()),
+                    };
+                }
+                Err(e) => return Outcome::Retry(format!("decoder task: {e}")),
+            };
+        let t = match engine
+            .transcribe(Arc::new(decoded.samples), LanguageChoice::Forced(language))
+            .await
+        {
+            Ok(t) => t,
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        info!(
+            report_id = rec.report_id,
+            speech = t.has_speech(),
+            audio_ms = t.timings.audio_ms,
+            whisper_ms = t.timings.whisper_ms,
+            "transcribed"
+        );
+        let quality = serde_json::json!({ "gate": t.gate, "dropped": t.dropped, "timings": t.timings, "truncated": decoded.truncated });
+        let new = NewTranscript {
+            text: t.text.clone(),
+            segments_json: serde_json::to_string(&t.segments).unwrap_or_else(|_| "[]".into()),
+            language: t.language,
+            model_id: t.model_id.clone(),
+            avg_logprob: t.avg_logprob.map(f64::from),
+            no_speech: t.no_speech.clone(),
+            quality_json: quality.to_string(),
+            at: now_ms(),
+        };
+        match p.store.transcript_saved(rec.id, &new).await {
+            Ok(_) => Outcome::Done,
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    async fn gave_up(&self, job: &Job, error: &str) {
+        if let Ok(rec) = self.0.recording(job).await {
+            if let Err(e) = self
+                .0
+                .store
+                .recording_undecodable(rec.id, &format!("transcription failed: {error}"))
+                .await
+            {
+                warn!(error = %e, "could not flag the report");
+            }
+        }
+    }
+}
+
+struct FinalizeCall(Arc<Pipeline>);
+
+#[async_trait]
+impl JobHandler for FinalizeCall {
+    async fn run(&self, job: &Job) -> Outcome {
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            call_sid: String,
+        }
+        let sid = match serde_json::from_str::<Payload>(&job.payload)
+            .map(|p| CallSid::parse(&p.call_sid))
+        {
+            Ok(Ok(sid)) => sid,
+            _ => return Outcome::GiveUp("bad payload".into()),
+        };
+        match self
+            .0
+            .store
+            .recording_absent(&sid, "no recording arrived after the call ended")
+            .await
+        {
+            Ok(_) => Outcome::Done,
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+}

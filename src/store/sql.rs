@@ -1,0 +1,959 @@
+//! The SQL both backends run, written once with `$n` placeholders.
+//!
+//! Queries go through sqlx's `Any` driver, so one body of code serves
+//! SQLite and PostgreSQL; [`Sql::q`] rewrites `$n` to SQLite's `?n` (same
+//! numbering, so arguments bind identically).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::{Query, QueryAs};
+use sqlx::{Any, AnyPool, Transaction};
+
+use super::types::*;
+use super::{Backend, NewCall, NewRecording, Result, StoreError};
+use crate::domain::{AudioStatus, CallSid, Language, Millis, ReportNumber, ReportStatus};
+
+/// Job kinds the store itself enqueues.
+pub const JOB_FETCH: &str = "fetch_recording";
+pub const JOB_TRANSCRIBE: &str = "transcribe";
+pub const JOB_FINALIZE_CALL: &str = "finalize_call";
+
+/// How long after a call ends a recording may still be announced before
+/// the call counts as missed.
+pub const RECORDING_GRACE_MS: Millis = 10 * 60 * 1000;
+
+const PENDING: &str = "('open','awaiting_audio','awaiting_transcript')";
+
+pub struct Sql {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+type Tx = Transaction<'static, Any>;
+
+impl Sql {
+    pub(super) fn new(pool: AnyPool, backend: Backend) -> Self {
+        Self { pool, backend }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The statement in this backend's placeholder syntax.
+    pub fn q(&self, sql: &'static str) -> &'static str {
+        match self.backend {
+            Backend::Postgres => sql,
+            Backend::Sqlite => {
+                static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static str>>> =
+                    OnceLock::new();
+                let cache = CACHE.get_or_init(Default::default);
+                let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+                // The statements are a fixed set: leaking each rewrite once is bounded.
+                map.entry(sql)
+                    .or_insert_with(|| Box::leak(to_sqlite(sql).into_owned().into_boxed_str()))
+            }
+        }
+    }
+
+    /// A dynamically built statement in this backend's syntax.
+    pub fn dynamic(&self, sql: String) -> String {
+        match self.backend {
+            Backend::Postgres => sql,
+            Backend::Sqlite => to_sqlite(&sql).into_owned(),
+        }
+    }
+
+    fn query(&self, sql: &'static str) -> Query<'static, Any, AnyArguments<'static>> {
+        sqlx::query(self.q(sql))
+    }
+
+    fn query_as<T>(&self, sql: &'static str) -> QueryAs<'static, Any, T, AnyArguments<'static>>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow>,
+    {
+        sqlx::query_as(self.q(sql))
+    }
+
+    /// Starts a write transaction. SQLite must take its write lock up front
+    /// (`BEGIN IMMEDIATE`), or two writers deadlock on the upgrade.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    // Calls.
+
+    pub async fn call_started(&self, c: &NewCall) -> Result<Call> {
+        self.query(
+            "INSERT INTO calls (call_sid, caller, called, started_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (call_sid) DO NOTHING",
+        )
+        .bind(c.sid.as_str().to_owned())
+        .bind(c.caller.as_str().to_owned())
+        .bind(c.called.as_str().to_owned())
+        .bind(c.at)
+        .execute(&self.pool)
+        .await?;
+        self.get_call(&c.sid)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("call {}", c.sid)))
+    }
+
+    pub async fn get_call(&self, sid: &CallSid) -> Result<Option<Call>> {
+        Ok(self
+            .query_as("SELECT * FROM calls WHERE call_sid = $1")
+            .bind(sid.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn save_ivr(&self, sid: &CallSid, u: &IvrUpdate) -> Result<()> {
+        self.query(
+            "UPDATE calls SET ivr_state = $2, language = COALESCE($3, language), category = COALESCE($4, category),
+             menu_path = $5, updated_at = $6 WHERE call_sid = $1",
+        )
+        .bind(sid.as_str().to_owned())
+        .bind(u.state.clone())
+        .bind(u.language.map(|l| l.code().to_owned()))
+        .bind(u.category.clone())
+        .bind(u.menu_path.clone())
+        .bind(crate::domain::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The call row, created as a placeholder if the provider's first
+    /// webhook for it never reached us (so a recording is never dropped).
+    async fn call_in(&self, tx: &mut Tx, sid: &CallSid, at: Millis) -> Result<Call> {
+        self.query(
+            "INSERT INTO calls (call_sid, caller, called, started_at, updated_at) VALUES ($1, 'anonymous', 'unknown', $2, $2)
+             ON CONFLICT (call_sid) DO NOTHING",
+        )
+        .bind(sid.as_str().to_owned())
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(self
+            .query_as("SELECT * FROM calls WHERE call_sid = $1")
+            .bind(sid.as_str().to_owned())
+            .fetch_one(&mut **tx)
+            .await?)
+    }
+
+    async fn report_of_call(&self, tx: &mut Tx, call_id: i64) -> Result<Option<Report>> {
+        Ok(self
+            .query_as("SELECT * FROM reports WHERE call_id = $1")
+            .bind(call_id)
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+
+    /// The call's report, created with a fresh number and `status` if absent.
+    async fn ensure_report(
+        &self,
+        tx: &mut Tx,
+        call: &Call,
+        category: &str,
+        language: Language,
+        status: ReportStatus,
+        at: Millis,
+    ) -> Result<Report> {
+        if let Some(r) = self.report_of_call(tx, call.id).await? {
+            return Ok(r);
+        }
+        let number = self.next_number(tx, at).await?;
+        self.query(
+            "INSERT INTO reports (number, call_id, category, language, caller, status, audio_status, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'none', $7, $7) ON CONFLICT (call_id) DO NOTHING",
+        )
+        .bind(number.as_str().to_owned())
+        .bind(call.id)
+        .bind(call.category.clone().unwrap_or_else(|| category.to_owned()))
+        .bind(call.language.clone().unwrap_or_else(|| language.code().to_owned()))
+        .bind(call.caller.clone())
+        .bind(status.as_str())
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+        self.report_of_call(tx, call.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("report of call {}", call.call_sid)))
+    }
+
+    /// Next report number of the year of `at` (`26-00001`, `26-00002`, …).
+    async fn next_number(&self, tx: &mut Tx, at: Millis) -> Result<ReportNumber> {
+        let year = time::OffsetDateTime::from_unix_timestamp(at / 1000)
+            .map(|t| t.year())
+            .unwrap_or(2000);
+        self.query(
+            "INSERT INTO report_counters (year, next) VALUES ($1, 1) ON CONFLICT (year) DO NOTHING",
+        )
+        .bind(i64::from(year))
+        .execute(&mut **tx)
+        .await?;
+        let (seq,): (i64,) = self
+            .query_as(
+                "UPDATE report_counters SET next = next + 1 WHERE year = $1 RETURNING next - 1",
+            )
+            .bind(i64::from(year))
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(ReportNumber::new(year, seq))
+    }
+
+    pub async fn open_report(
+        &self,
+        sid: &CallSid,
+        category: &str,
+        language: Language,
+    ) -> Result<Report> {
+        let now = crate::domain::now_ms();
+        let mut tx = self.begin().await?;
+        let call = self.call_in(&mut tx, sid, now).await?;
+        let report = self
+            .ensure_report(&mut tx, &call, category, language, ReportStatus::Open, now)
+            .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    pub async fn call_ended(
+        &self,
+        sid: &CallSid,
+        outcome: &str,
+        at: Millis,
+    ) -> Result<Option<Report>> {
+        let mut tx = self.begin().await?;
+        self.query(
+            "UPDATE calls SET ended_at = COALESCE(ended_at, $2), outcome = COALESCE(outcome, $3), updated_at = $2
+             WHERE call_sid = $1",
+        )
+        .bind(sid.as_str().to_owned())
+        .bind(at)
+        .bind(outcome.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        let call = self.call_in(&mut tx, sid, at).await?;
+        let report = match self.report_of_call(&mut tx, call.id).await? {
+            // The caller hung up before recording: a missed call, at once.
+            None => {
+                let r = self
+                    .ensure_report(
+                        &mut tx,
+                        &call,
+                        "other",
+                        Language::Pl,
+                        ReportStatus::MissedCall,
+                        at,
+                    )
+                    .await?;
+                self.audit_in(
+                    &mut tx,
+                    Some(r.id),
+                    "system",
+                    "missed_call",
+                    None,
+                    Some(format!("{{\"outcome\":{outcome:?}}}")),
+                    at,
+                )
+                .await?;
+                Some(r)
+            }
+            // A recording may still be announced: decide after a grace period.
+            Some(r) if r.status == ReportStatus::Open.as_str() => {
+                self.enqueue_in(
+                    &mut tx,
+                    &NewJob {
+                        kind: JOB_FINALIZE_CALL.into(),
+                        dedup_key: Some(sid.as_str().to_owned()),
+                        payload: serde_json::json!({ "call_sid": sid.as_str() }).to_string(),
+                        max_attempts: 5,
+                        run_at: at + RECORDING_GRACE_MS,
+                    },
+                )
+                .await?;
+                Some(r)
+            }
+            other => other,
+        };
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    // Recordings.
+
+    pub async fn recording_announced(
+        &self,
+        sid: &CallSid,
+        rec: &NewRecording,
+    ) -> Result<Announced> {
+        let mut tx = self.begin().await?;
+        let call = self.call_in(&mut tx, sid, rec.at).await?;
+        let report = self
+            .ensure_report(
+                &mut tx,
+                &call,
+                &rec.category,
+                rec.language,
+                ReportStatus::AwaitingAudio,
+                rec.at,
+            )
+            .await?;
+        let created = self
+            .query(
+                "INSERT INTO recordings (report_id, recording_sid, url, duration_secs, fetch_status, created_at)
+                 VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (recording_sid) DO NOTHING",
+            )
+            .bind(report.id)
+            .bind(rec.sid.as_str().to_owned())
+            .bind(rec.url.clone())
+            .bind(rec.duration_secs)
+            .bind(rec.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        let recording: Recording = self
+            .query_as("SELECT * FROM recordings WHERE recording_sid = $1")
+            .bind(rec.sid.as_str().to_owned())
+            .fetch_one(&mut *tx)
+            .await?;
+        if created {
+            // A late recording also rescues a call already counted as missed.
+            self.query(
+                "UPDATE reports SET status = 'awaiting_audio', audio_status = 'pending', version = version + 1, updated_at = $2
+                 WHERE id = $1 AND status IN ('open', 'awaiting_audio', 'missed_call')",
+            )
+            .bind(report.id)
+            .bind(rec.at)
+            .execute(&mut *tx)
+            .await?;
+            self.enqueue_in(
+                &mut tx,
+                &NewJob {
+                    kind: JOB_FETCH.into(),
+                    dedup_key: Some(rec.sid.as_str().to_owned()),
+                    payload: serde_json::json!({ "recording_id": recording.id }).to_string(),
+                    max_attempts: 6,
+                    run_at: rec.at,
+                },
+            )
+            .await?;
+        }
+        let report = self
+            .report_of_call(&mut tx, call.id)
+            .await?
+            .unwrap_or(report);
+        tx.commit().await?;
+        Ok(Announced {
+            report,
+            recording,
+            created,
+        })
+    }
+
+    pub async fn recording_absent(&self, sid: &CallSid, reason: &str) -> Result<Option<Report>> {
+        let now = crate::domain::now_ms();
+        let mut tx = self.begin().await?;
+        let call = self.call_in(&mut tx, sid, now).await?;
+        let report = self
+            .ensure_report(
+                &mut tx,
+                &call,
+                "other",
+                Language::Pl,
+                ReportStatus::MissedCall,
+                now,
+            )
+            .await?;
+        let changed = self
+            .query(
+                "UPDATE reports SET status = 'missed_call', note = $2, version = version + 1, updated_at = $3
+                 WHERE id = $1 AND status = 'open'
+                 AND NOT EXISTS (SELECT 1 FROM recordings WHERE report_id = $1)",
+            )
+            .bind(report.id)
+            .bind(reason.to_owned())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed > 0 {
+            self.audit_in(
+                &mut tx,
+                Some(report.id),
+                "system",
+                "missed_call",
+                None,
+                Some(serde_json::json!({ "reason": reason }).to_string()),
+                now,
+            )
+            .await?;
+        }
+        let report = self.report_of_call(&mut tx, call.id).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    pub async fn get_recording(&self, id: i64) -> Result<Option<Recording>> {
+        Ok(self
+            .query_as("SELECT * FROM recordings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn recording_stored(&self, id: i64, s: &StoredAudio) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let rec: Recording = self
+            .query_as(
+                "UPDATE recordings SET sha256 = $2, bytes = $3, local_path = $4, fetch_status = 'stored', fetch_error = NULL, fetched_at = $5
+                 WHERE id = $1 RETURNING *",
+            )
+            .bind(id)
+            .bind(s.sha256.clone())
+            .bind(s.bytes)
+            .bind(s.local_path.clone())
+            .bind(s.at)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
+        self.set_audio(
+            &mut tx,
+            rec.report_id,
+            AudioStatus::Stored,
+            Some(ReportStatus::AwaitingTranscript),
+            None,
+            s.at,
+        )
+        .await?;
+        self.enqueue_in(
+            &mut tx,
+            &NewJob {
+                kind: JOB_TRANSCRIBE.into(),
+                dedup_key: Some(id.to_string()),
+                payload: serde_json::json!({ "recording_id": id }).to_string(),
+                max_attempts: 3,
+                run_at: s.at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn recording_unavailable(&self, id: i64, error: &str) -> Result<()> {
+        let now = crate::domain::now_ms();
+        let mut tx = self.begin().await?;
+        let rec: Recording = self
+            .query_as("UPDATE recordings SET fetch_status = 'failed', fetch_error = $2 WHERE id = $1 RETURNING *")
+            .bind(id)
+            .bind(error.to_owned())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
+        let note = format!("audio unavailable: {error}");
+        self.set_audio(
+            &mut tx,
+            rec.report_id,
+            AudioStatus::Unavailable,
+            Some(ReportStatus::Draft),
+            Some(&note),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn recording_undecodable(&self, id: i64, error: &str) -> Result<()> {
+        let now = crate::domain::now_ms();
+        let rec = self
+            .get_recording(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
+        let mut tx = self.begin().await?;
+        let note = format!("recording could not be transcribed: {error}");
+        self.set_audio(
+            &mut tx,
+            rec.report_id,
+            AudioStatus::Undecodable,
+            Some(ReportStatus::Draft),
+            Some(&note),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the report's audio status and, if the report is still waiting
+    /// for the pipeline, its next status; audits the change.
+    async fn set_audio(
+        &self,
+        tx: &mut Tx,
+        report_id: i64,
+        audio: AudioStatus,
+        next: Option<ReportStatus>,
+        note: Option<&str>,
+        at: Millis,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE reports SET audio_status = $2,
+               status = CASE WHEN status IN {PENDING} THEN COALESCE($3, status) ELSE status END,
+               note = COALESCE($4, note), version = version + 1, updated_at = $5
+             WHERE id = $1"
+        );
+        let sql = self.dynamic(sql);
+        sqlx::query(&sql)
+            .bind(report_id)
+            .bind(audio.as_str())
+            .bind(next.map(|s| s.as_str().to_owned()))
+            .bind(note.map(str::to_owned))
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        let after = serde_json::json!({ "audio_status": audio.as_str(), "note": note }).to_string();
+        self.audit_in(
+            tx,
+            Some(report_id),
+            "system",
+            &format!("audio_{}", audio.as_str()),
+            None,
+            Some(after),
+            at,
+        )
+        .await
+    }
+
+    pub async fn transcript_saved(&self, recording_id: i64, t: &NewTranscript) -> Result<bool> {
+        let rec = self
+            .get_recording(recording_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {recording_id}")))?;
+        let mut tx = self.begin().await?;
+        let inserted = self
+            .query(
+                "INSERT INTO transcripts (recording_id, report_id, text, segments, language, model_id, avg_logprob, no_speech, quality, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (recording_id) DO NOTHING",
+            )
+            .bind(recording_id)
+            .bind(rec.report_id)
+            .bind(t.text.clone())
+            .bind(t.segments_json.clone())
+            .bind(t.language.code())
+            .bind(t.model_id.clone())
+            .bind(t.avg_logprob)
+            .bind(t.no_speech.clone())
+            .bind(t.quality_json.clone())
+            .bind(t.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if inserted {
+            let sql = match &t.no_speech {
+                None => format!(
+                    "UPDATE reports SET text = CASE WHEN text IS NULL OR text = '' THEN $2 ELSE text || ' ' || $2 END,
+                       status = CASE WHEN status IN {PENDING} OR status = 'missed_call' THEN 'draft' ELSE status END,
+                       version = version + 1, updated_at = $3
+                     WHERE id = $1"
+                ),
+                Some(_) => format!(
+                    "UPDATE reports SET note = COALESCE(note, $2),
+                       status = CASE WHEN status IN {PENDING} THEN 'missed_call' ELSE status END,
+                       version = version + 1, updated_at = $3
+                     WHERE id = $1"
+                ),
+            };
+            let sql = self.dynamic(sql);
+            let second = t
+                .no_speech
+                .as_ref()
+                .map(|r| format!("no speech: {r}"))
+                .unwrap_or_else(|| t.text.clone());
+            sqlx::query(&sql)
+                .bind(rec.report_id)
+                .bind(second)
+                .bind(t.at)
+                .execute(&mut *tx)
+                .await?;
+            let action = if t.no_speech.is_some() {
+                "transcribed_no_speech"
+            } else {
+                "transcribed"
+            };
+            let after = serde_json::json!({ "model": t.model_id, "text": t.text, "no_speech": t.no_speech }).to_string();
+            self.audit_in(
+                &mut tx,
+                Some(rec.report_id),
+                "system",
+                action,
+                None,
+                Some(after),
+                t.at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    // Reports.
+
+    pub async fn get_report(&self, number: &ReportNumber) -> Result<Option<Report>> {
+        Ok(self
+            .query_as("SELECT * FROM reports WHERE number = $1")
+            .bind(number.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn get_report_by_id(&self, id: i64) -> Result<Option<Report>> {
+        Ok(self
+            .query_as("SELECT * FROM reports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn report_detail(&self, number: &ReportNumber) -> Result<Option<ReportDetail>> {
+        let Some(report) = self.get_report(number).await? else {
+            return Ok(None);
+        };
+        let call: Call = self
+            .query_as("SELECT * FROM calls WHERE id = $1")
+            .bind(report.call_id)
+            .fetch_one(&self.pool)
+            .await?;
+        let recordings = self
+            .query_as("SELECT * FROM recordings WHERE report_id = $1 ORDER BY id")
+            .bind(report.id)
+            .fetch_all(&self.pool)
+            .await?;
+        let transcript = self.transcripts_for_report(report.id).await?.pop();
+        let audit = self
+            .query_as("SELECT * FROM audit_log WHERE report_id = $1 ORDER BY at, id")
+            .bind(report.id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Some(ReportDetail {
+            report,
+            call,
+            recordings,
+            transcript,
+            audit,
+        }))
+    }
+
+    pub async fn transcripts_for_report(&self, report_id: i64) -> Result<Vec<TranscriptRow>> {
+        Ok(self
+            .query_as("SELECT * FROM transcripts WHERE report_id = $1 ORDER BY id")
+            .bind(report_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_reports(&self, f: &ReportFilter) -> Result<Vec<Report>> {
+        let mut sql = String::from("SELECT * FROM reports WHERE 1 = 1");
+        let mut n = 0;
+        let mut next = |col: &str, op: &str| {
+            n += 1;
+            format!(" AND {col} {op} ${n}")
+        };
+        if f.status.is_some() {
+            sql += &next("status", "=");
+        }
+        if f.category.is_some() {
+            sql += &next("category", "=");
+        }
+        if f.language.is_some() {
+            sql += &next("language", "=");
+        }
+        if f.since.is_some() {
+            sql += &next("created_at", ">=");
+        }
+        if f.until.is_some() {
+            sql += &next("created_at", "<");
+        }
+        let order = if f.oldest_first { "ASC" } else { "DESC" };
+        sql += &format!(
+            " ORDER BY created_at {order}, id {order} LIMIT {} OFFSET {}",
+            f.limit.clamp(1, 10_000),
+            f.offset.max(0)
+        );
+        let sql = self.dynamic(sql);
+        let mut q = sqlx::query_as::<_, Report>(&sql);
+        if let Some(s) = f.status {
+            q = q.bind(s.as_str());
+        }
+        if let Some(c) = &f.category {
+            q = q.bind(c.clone());
+        }
+        if let Some(l) = f.language {
+            q = q.bind(l.code());
+        }
+        if let Some(t) = f.since {
+            q = q.bind(t);
+        }
+        if let Some(t) = f.until {
+            q = q.bind(t);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
+    pub async fn count_reports(&self) -> Result<Vec<(String, i64)>> {
+        Ok(self
+            .query_as("SELECT status, COUNT(*) FROM reports GROUP BY status ORDER BY status")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    // Jobs.
+
+    pub async fn enqueue(&self, job: &NewJob) -> Result<Option<i64>> {
+        let mut tx = self.begin().await?;
+        let id = self.enqueue_in(&mut tx, job).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(super) async fn enqueue_in(&self, tx: &mut Tx, job: &NewJob) -> Result<Option<i64>> {
+        let now = crate::domain::now_ms();
+        let row: Option<(i64,)> = self
+            .query_as(
+                "INSERT INTO jobs (kind, dedup_key, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6) ON CONFLICT (kind, dedup_key) DO NOTHING RETURNING id",
+            )
+            .bind(job.kind.clone())
+            .bind(job.dedup_key.clone())
+            .bind(job.payload.clone())
+            .bind(job.max_attempts)
+            .bind(job.run_at)
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// The claim statement: `lock` is appended to the sub-select that picks
+    /// the job (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+    pub async fn claim(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        now: Millis,
+        lease_until: Millis,
+        lock: &str,
+    ) -> Result<Option<Job>> {
+        let kinds_sql = (0..kinds.len())
+            .map(|i| format!("${}", i + 4))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = self.dynamic(format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
+             WHERE id = (
+               SELECT id FROM jobs
+               WHERE kind IN ({kinds_sql}) AND attempts < max_attempts
+                 AND ((status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3))
+               ORDER BY run_at, id LIMIT 1 {lock})
+             RETURNING *"
+        ));
+        let mut q = sqlx::query_as::<_, Job>(&sql)
+            .bind(worker.to_owned())
+            .bind(lease_until)
+            .bind(now);
+        for k in kinds {
+            q = q.bind((*k).to_owned());
+        }
+        Ok(q.fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn heartbeat(&self, id: i64, worker: &str, lease_until: Millis) -> Result<bool> {
+        Ok(self
+            .query("UPDATE jobs SET locked_until = $3, updated_at = $4 WHERE id = $1 AND locked_by = $2 AND status = 'running'")
+            .bind(id)
+            .bind(worker.to_owned())
+            .bind(lease_until)
+            .bind(crate::domain::now_ms())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    pub async fn complete_job(&self, id: i64, worker: &str) -> Result<()> {
+        self.query(
+            "UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL, updated_at = $3
+             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(worker.to_owned())
+        .bind(crate::domain::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn fail_job(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Option<Millis>,
+    ) -> Result<()> {
+        let error: String = error.chars().take(2000).collect();
+        let now = crate::domain::now_ms();
+        let q = match retry_at {
+            Some(at) => self
+                .query(
+                    "UPDATE jobs SET status = 'queued', run_at = $4, last_error = $3, locked_by = NULL, locked_until = NULL, updated_at = $5
+                     WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+                )
+                .bind(id)
+                .bind(worker.to_owned())
+                .bind(error)
+                .bind(at)
+                .bind(now),
+            None => self
+                .query(
+                    "UPDATE jobs SET status = 'failed', last_error = $3, locked_by = NULL, locked_until = NULL, updated_at = $4
+                     WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+                )
+                .bind(id)
+                .bind(worker.to_owned())
+                .bind(error)
+                .bind(now),
+        };
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn reap_dead_jobs(&self, now: Millis) -> Result<Vec<Job>> {
+        Ok(self
+            .query_as(
+                "UPDATE jobs SET status = 'failed', locked_by = NULL, locked_until = NULL, updated_at = $1,
+                   last_error = COALESCE(last_error, 'worker died') || ' (lease expired on the last attempt)'
+                 WHERE status = 'running' AND locked_until < $1 AND attempts >= max_attempts
+                 RETURNING *",
+            )
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn release_jobs(&self, worker: &str) -> Result<u64> {
+        Ok(self
+            .query(
+                "UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_by = NULL, locked_until = NULL, updated_at = $2
+                 WHERE locked_by = $1 AND status = 'running'",
+            )
+            .bind(worker.to_owned())
+            .bind(crate::domain::now_ms())
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    pub async fn get_job(&self, id: i64) -> Result<Option<Job>> {
+        Ok(self
+            .query_as("SELECT * FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        Ok(self
+            .query_as("SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status ORDER BY kind, status")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    // Audit.
+
+    pub async fn audit(&self, e: &NewAudit) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.audit_in(
+            &mut tx,
+            e.report_id,
+            &e.actor,
+            &e.action,
+            e.before_json.clone(),
+            e.after_json.clone(),
+            e.at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn audit_in(
+        &self,
+        tx: &mut Tx,
+        report_id: Option<i64>,
+        actor: &str,
+        action: &str,
+        before: Option<String>,
+        after: Option<String>,
+        at: Millis,
+    ) -> Result<()> {
+        self.query("INSERT INTO audit_log (report_id, actor, action, before_json, after_json, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(report_id)
+            .bind(actor.to_owned())
+            .bind(action.to_owned())
+            .bind(before)
+            .bind(after)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// `$12` → `?12`, outside string literals.
+fn to_sqlite(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('$') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut in_str = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            in_str = !in_str;
+        }
+        if c == '$' && !in_str && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_sqlite;
+
+    #[test]
+    fn placeholders_become_numbered_question_marks() {
+        assert_eq!(
+            to_sqlite("a = $1 AND b = $12 AND c = '$3'"),
+            "a = ?1 AND b = ?12 AND c = '$3'"
+        );
+        assert_eq!(to_sqlite("no params"), "no params");
+    }
+}

@@ -1,0 +1,206 @@
+//! Rows and inputs of the store.
+
+use serde::Serialize;
+
+use crate::domain::{AudioStatus, Language, Millis, ReportNumber, ReportStatus};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Call {
+    pub id: i64,
+    pub call_sid: String,
+    pub caller: String,
+    pub called: String,
+    pub started_at: Millis,
+    pub ended_at: Option<Millis>,
+    pub language: Option<String>,
+    pub category: Option<String>,
+    pub menu_path: String,
+    pub ivr_state: String,
+    pub outcome: Option<String>,
+    pub updated_at: Millis,
+}
+
+/// What the IVR saves after each step.
+#[derive(Debug, Clone, Default)]
+pub struct IvrUpdate {
+    pub state: String,
+    pub language: Option<Language>,
+    pub category: Option<String>,
+    pub menu_path: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Report {
+    pub id: i64,
+    pub number: String,
+    pub call_id: i64,
+    pub category: String,
+    pub language: String,
+    pub caller: String,
+    pub status: String,
+    pub audio_status: String,
+    pub text: Option<String>,
+    pub address: Option<String>,
+    pub note: Option<String>,
+    pub reject_reason: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub version: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub decided_at: Option<Millis>,
+    pub decided_by: Option<String>,
+}
+
+impl Report {
+    pub fn status(&self) -> Option<ReportStatus> {
+        self.status.parse().ok()
+    }
+
+    pub fn audio_status(&self) -> Option<AudioStatus> {
+        self.audio_status.parse().ok()
+    }
+
+    pub fn number(&self) -> Option<ReportNumber> {
+        ReportNumber::parse(&self.number).ok()
+    }
+
+    pub fn language(&self) -> Option<Language> {
+        self.language.parse().ok()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Recording {
+    pub id: i64,
+    pub report_id: i64,
+    pub recording_sid: String,
+    pub url: String,
+    pub duration_secs: Option<i64>,
+    pub sha256: Option<String>,
+    pub bytes: Option<i64>,
+    pub local_path: Option<String>,
+    pub fetch_status: String,
+    pub fetch_error: Option<String>,
+    pub created_at: Millis,
+    pub fetched_at: Option<Millis>,
+}
+
+/// A verified download.
+#[derive(Debug, Clone)]
+pub struct StoredAudio {
+    pub sha256: String,
+    pub bytes: i64,
+    /// Relative to the data directory.
+    pub local_path: String,
+    pub at: Millis,
+}
+
+/// The result of announcing a recording.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    pub report: Report,
+    pub recording: Recording,
+    /// False when the provider repeated an announcement already stored.
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TranscriptRow {
+    pub id: i64,
+    pub recording_id: i64,
+    pub report_id: i64,
+    pub text: String,
+    /// JSON array of segments.
+    pub segments: String,
+    pub language: String,
+    pub model_id: String,
+    pub avg_logprob: Option<f64>,
+    pub no_speech: Option<String>,
+    /// JSON: gate figures, dropped segments, timings.
+    pub quality: String,
+    pub created_at: Millis,
+}
+
+/// A transcript to save.
+#[derive(Debug, Clone)]
+pub struct NewTranscript {
+    pub text: String,
+    pub segments_json: String,
+    pub language: Language,
+    pub model_id: String,
+    pub avg_logprob: Option<f64>,
+    /// Why there is no speech (the report becomes a missed call).
+    pub no_speech: Option<String>,
+    pub quality_json: String,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub report_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAudit {
+    pub report_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub at: Millis,
+}
+
+/// Everything about one report, for `reports show` and the agent UI.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportDetail {
+    pub report: Report,
+    pub call: Call,
+    pub recordings: Vec<Recording>,
+    pub transcript: Option<TranscriptRow>,
+    pub audit: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    pub status: Option<ReportStatus>,
+    pub category: Option<String>,
+    pub language: Option<Language>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+    /// Oldest first (the agents' queue) instead of newest first.
+    pub oldest_first: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub dedup_key: Option<String>,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_at: Millis,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<Millis>,
+    pub last_error: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub dedup_key: Option<String>,
+    pub payload: String,
+    pub max_attempts: i64,
+    pub run_at: Millis,
+}

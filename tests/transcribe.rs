@@ -1,0 +1,288 @@
+//! End to end with the real converted base model (fetched by `scripts/test`
+//! into hotline's cache, or named by HOTLINE_MODEL): the CLI, the speech
+//! gate, the hallucination guards and the Polish dev set.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use hotline::engine::gate::{Gate, GateConfig};
+use hotline::engine::{Engine, EngineConfig, LanguageChoice};
+use hotline::prompts::{normalize, PromptSource, WhisperPrompts};
+use support::signals::*;
+
+fn speech_dir() -> PathBuf {
+    std::env::var_os("HOTLINE_SPEECH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/speech"))
+}
+
+fn model() -> PathBuf {
+    let m = hotline::model::default_model_path();
+    assert!(
+        m.exists(),
+        "model {} missing: run `hotline model fetch` (scripts/test does)",
+        m.display()
+    );
+    m
+}
+
+/// Whisper uses every core and ggml's threads spin while they wait: two
+/// transcriptions at once slow each other down many times over. Tests that
+/// run the model take this lock.
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    L.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One engine for the whole test binary (loading takes a moment).
+fn engine() -> Arc<Engine> {
+    static E: OnceLock<Arc<Engine>> = OnceLock::new();
+    E.get_or_init(|| {
+        let prompts = WhisperPrompts::load(&PromptSource::builtin()).unwrap();
+        Arc::new(Engine::load(EngineConfig::new(model(), prompts)).unwrap())
+    })
+    .clone()
+}
+
+#[test]
+fn jfk_through_the_cli() {
+    let _one_at_a_time = exclusive();
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["transcribe", "--lang", "en", "--model"])
+        .arg(model())
+        .arg(speech_dir().join("en/en_jfk_001.wav"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        normalize(&String::from_utf8_lossy(&out.stdout)),
+        normalize("And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.")
+    );
+}
+
+#[test]
+fn json_and_tsv_formats() {
+    let _one_at_a_time = exclusive();
+    let file = speech_dir().join("pl/pl_neon_005.wav");
+    let run = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["transcribe", "--lang", "pl", "--format", format, "--model"])
+            .arg(model())
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(run("json").trim()).unwrap();
+    assert_eq!(json["language"], "pl");
+    assert!(json["model_id"].as_str().unwrap().starts_with("base"));
+    let seg = &json["segments"][0];
+    assert!(seg["end_ms"].as_i64().unwrap() > seg["start_ms"].as_i64().unwrap());
+    assert!(seg["avg_logprob"].as_f64().unwrap() < 0.0);
+    assert!(seg["no_speech_prob"].as_f64().is_some());
+    assert!(json["timings"]["whisper_ms"].as_u64().unwrap() > 0);
+    assert_eq!(normalize(json["text"].as_str().unwrap()), "ile to kosztuje");
+    let tsv = run("tsv");
+    let (name, text) = tsv.trim_end().split_once('\t').unwrap();
+    assert!(name.ends_with("pl_neon_005.wav"));
+    assert_eq!(normalize(text), "ile to kosztuje");
+}
+
+#[test]
+fn bad_files_are_reported_and_the_rest_transcribed() {
+    let _one_at_a_time = exclusive();
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.wav");
+    std::fs::write(&bad, b"<html>gateway timeout</html>").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["transcribe", "--lang", "pl", "--format", "tsv", "--model"])
+        .arg(model())
+        .arg(&bad)
+        .arg(speech_dir().join("pl/pl_neon_005.wav"))
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a bad file makes the exit status non-zero"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a WAV file"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pl_neon_005.wav"));
+}
+
+/// What a phone line carries that is not speech.
+fn not_speech() -> Vec<(&'static str, Vec<f32>)> {
+    let hiss = |seed| white_noise(6.0, 0.003, seed);
+    vec![
+        ("silence", silence(6.0)),
+        ("digital near-silence", white_noise(6.0, 0.0005, 11)),
+        ("white noise", white_noise(6.0, 0.1, 1)),
+        ("loud white noise", white_noise(6.0, 0.6, 2)),
+        ("pink line noise", pink_noise(6.0, 0.3, 3)),
+        ("mains hum", hum(6.0, 0.3)),
+        ("dial tone", tone(&[425.0], 6.0, 0.3)),
+        ("busy tone", cadence(425.0, 0.5, 0.5, 6.0, 0.3)),
+        (
+            "ringback with hiss",
+            mix(&cadence(425.0, 1.0, 4.0, 6.0, 0.3), &hiss(4)),
+        ),
+        ("DTMF digits", dtmf("123456789*0#1234", 0.3)),
+        ("DTMF with hiss", mix(&dtmf("987654321#", 0.3), &hiss(5))),
+        ("sine melody", melody(6.0, 1, 0.3)),
+        ("organ melody", melody(6.0, 8, 0.3)),
+        ("phrased melody", phrased_melody(6.0, 8, 0.0, 0.3)),
+        (
+            "phrased melody with vibrato",
+            phrased_melody(6.0, 8, 0.01, 0.3),
+        ),
+        (
+            "phrased melody with hiss",
+            mix(&phrased_melody(6.0, 6, 0.0, 0.3), &hiss(6)),
+        ),
+        ("synth chords", chords(6.0, 0.3)),
+    ]
+}
+
+#[test]
+fn gate_rejects_what_is_not_speech_and_passes_every_dev_clip() {
+    let gate = Gate::new(GateConfig::default());
+    for (name, s) in not_speech() {
+        let r = gate.analyse(&s);
+        assert!(!r.is_speech(), "{name} passed the gate: {r:?}");
+    }
+    let mut clips = 0;
+    for lang in ["pl", "uk", "en"] {
+        for entry in std::fs::read_dir(speech_dir().join(lang)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "wav") {
+                let pcm = hotline::audio::decode_file(&path, &Default::default()).unwrap();
+                let r = gate.analyse(&pcm.samples);
+                assert!(r.is_speech(), "{} rejected: {r:?}", path.display());
+                // Speech over a noisy line still passes (SNR ≈ 15 dB).
+                let noisy = mix(
+                    &pcm.samples,
+                    &pink_noise(pcm.samples.len() as f32 / 16_000.0, 0.02, 9),
+                );
+                assert!(
+                    gate.analyse(&noisy).is_speech(),
+                    "{} rejected with line noise",
+                    path.display()
+                );
+                clips += 1;
+            }
+        }
+    }
+    assert!(clips >= 20, "dev set missing? {clips} clips");
+}
+
+#[test]
+fn silence_noise_and_tones_never_become_text() {
+    let _one_at_a_time = exclusive();
+    let e = engine();
+    for (name, s) in not_speech() {
+        for lang in [hotline::domain::Language::Pl, hotline::domain::Language::En] {
+            let t = e
+                .transcribe_blocking(&s, LanguageChoice::Forced(lang))
+                .unwrap();
+            assert!(
+                t.text.is_empty() && t.no_speech.is_some(),
+                "{name} ({lang}) became text: {:?}",
+                t.text
+            );
+        }
+    }
+}
+
+#[test]
+fn whisper_output_is_guarded_even_past_the_gate() {
+    let _one_at_a_time = exclusive();
+    // With the gate wide open, Whisper itself runs on noise and tones: its
+    // no-speech figures and the blocklist must still keep text out.
+    let prompts = WhisperPrompts::load(&PromptSource::builtin()).unwrap();
+    let mut cfg = EngineConfig::new(model(), prompts);
+    cfg.gate = GateConfig {
+        abs_floor_dbfs: -200.0,
+        min_voiced_ms: 0,
+        max_steady_share: 2.0,
+        min_peaks: 0,
+        max_flatness: 2.0,
+        min_periodicity: -1.0,
+        above_floor_db: -200.0,
+    };
+    let e = Engine::load(cfg).unwrap();
+    let mut leaked = Vec::new();
+    for (name, s) in not_speech() {
+        let t = e
+            .transcribe_blocking(&s, LanguageChoice::Forced(hotline::domain::Language::Pl))
+            .unwrap();
+        if !t.text.is_empty() {
+            let figures: Vec<String> = t
+                .segments
+                .iter()
+                .map(|s| format!("ns {:.2} lp {:.2}", s.no_speech_prob, s.avg_logprob))
+                .collect();
+            leaked.push(format!(
+                "{name}: {:?} {figures:?} clip ns {:?}",
+                t.text, t.no_speech_prob
+            ));
+        }
+    }
+    // Whisper alone is not enough (that is why the gate exists), but the
+    // guards must catch most of it.
+    assert!(
+        leaked.len() <= not_speech().len() / 3,
+        "guards let through: {leaked:#?}"
+    );
+}
+
+#[test]
+fn auto_detection_chooses_only_configured_languages() {
+    let _one_at_a_time = exclusive();
+    let e = engine();
+    for (file, want) in [
+        ("pl/pl_telsim_001.wav", "pl"),
+        ("uk/uk_ast8k_004.wav", "uk"),
+        ("en/en_ast8k_003.wav", "en"),
+    ] {
+        let pcm =
+            hotline::audio::decode_file(&speech_dir().join(file), &Default::default()).unwrap();
+        let t = e
+            .transcribe_blocking(&pcm.samples, LanguageChoice::Auto)
+            .unwrap();
+        assert_eq!(t.language.code(), want, "{file}");
+        assert!(t.language_probability.unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn polish_dev_set_stays_under_the_regression_bound() {
+    let _one_at_a_time = exclusive();
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["bench", "transcribe", "--json", "--refs"])
+        .arg(speech_dir().join("pl/refs.tsv"))
+        .arg("--model")
+        .arg(model())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pl = &report["hotline"]["per_language"]["pl"];
+    let wer =
+        pl["words"]["edits"].as_f64().unwrap() / pl["words"]["reference_len"].as_f64().unwrap();
+    assert_eq!(pl["clips"], 18);
+    assert!(
+        wer <= 0.35,
+        "Polish WER {wer:.3} above the regression bound 0.35"
+    );
+}
