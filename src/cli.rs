@@ -36,6 +36,10 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server: provider webhooks, the IVR and (by default) the job workers.
+    Serve(ServerArgs),
+    /// Place a simulated call against a running server, as the provider would.
+    Call(CallArgs),
     /// Obtain and convert Whisper models.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -57,6 +61,37 @@ pub struct ServerArgs {
     /// TOML config file (default: $HOTLINE_CONFIG; environment variables override it).
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct CallArgs {
+    /// Server base URL (default: the configured public URL).
+    #[arg(long)]
+    server: Option<String>,
+    /// Keys to press at successive menus, comma-separated; `-` lets a menu time out (e.g. `1,5,2`).
+    #[arg(long, default_value = "")]
+    digits: String,
+    /// Type the keys at each menu instead.
+    #[arg(long, short)]
+    interactive: bool,
+    /// The WAV file the caller "says" (omit for an empty recording).
+    #[arg(long)]
+    wav: Option<PathBuf>,
+    /// Leave this many empty recordings first.
+    #[arg(long, default_value_t = 0)]
+    empty_recordings: usize,
+    /// Hang up after this many webhooks.
+    #[arg(long)]
+    hangup_after: Option<usize>,
+    #[arg(long, default_value = "+48600100200")]
+    from: String,
+    #[arg(long, default_value = "+48126165555")]
+    to: String,
+    /// Seconds to keep serving the recording after the call.
+    #[arg(long, default_value_t = 30)]
+    wait: u64,
+    #[command(flatten)]
+    server_args: ServerArgs,
 }
 
 #[derive(Subcommand)]
@@ -223,6 +258,33 @@ enum Format {
 enum BenchCommand {
     /// WER/CER per language, wall time, real-time factor and peak RSS on reference clips.
     Transcribe(BenchTranscribeArgs),
+    /// Job queue overhead: enqueue and drain no-op jobs on each backend.
+    Queue(BenchQueueArgs),
+}
+
+#[derive(Args)]
+struct BenchQueueArgs {
+    #[arg(long, default_value_t = 10_000)]
+    jobs: usize,
+    /// Workers draining concurrently.
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    #[arg(long, value_enum, default_value_t = BenchBackend::Both)]
+    backend: BenchBackend,
+    /// PostgreSQL server to create a scratch database on.
+    #[arg(
+        long,
+        env = "HOTLINE_TEST_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    postgres: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BenchBackend {
+    Sqlite,
+    Postgres,
+    Both,
 }
 
 #[derive(Args)]
@@ -257,10 +319,13 @@ pub async fn run() -> ExitCode {
 
 async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
+        Command::Serve(a) => serve(a).await,
+        Command::Call(a) => call(a).await,
         Command::Model(ModelCommand::Fetch(a)) => model_fetch(a).await,
         Command::Model(ModelCommand::List) => model_list(),
         Command::Transcribe(a) => transcribe(a).await,
         Command::Bench(BenchCommand::Transcribe(a)) => bench_transcribe(a).await,
+        Command::Bench(BenchCommand::Queue(a)) => bench_queue(a).await,
         Command::Worker(a) => worker(a).await,
         Command::Reports(ReportsCommand::List {
             status,
@@ -384,22 +449,18 @@ async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
         a.refs
     };
     let clips = bench::transcribe::load_refs(&refs)?;
-    let audio = bench::transcribe::decode_all(&clips)?;
     let cfg = a.engine.config()?;
     let threads = cfg.threads;
     let peer = if a.peer {
-        let (clips, audio) = (clips.clone(), audio.clone());
+        let clips = clips.clone();
         let name = model::manifest::Manifest::builtin()
             .default_name()
             .to_owned();
-        Some(
-            tokio::task::spawn_blocking(move || bench::peer::run(&name, threads, &clips, &audio))
-                .await??,
-        )
+        Some(tokio::task::spawn_blocking(move || bench::peer::run(&name, threads, &clips)).await??)
     } else {
         None
     };
-    let ours = bench::transcribe::run_hotline(cfg, &clips, &audio).await?;
+    let ours = bench::transcribe::run_hotline(cfg, &clips).await?;
     if a.json {
         println!("{}", serde_json::json!({ "hotline": ours, "peer": peer }));
     } else {
@@ -525,5 +586,106 @@ async fn reports_show(a: ServerArgs, number: &str, format: ListFormat) -> anyhow
         }
     }
     store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_queue(a: BenchQueueArgs) -> anyhow::Result<ExitCode> {
+    if a.backend != BenchBackend::Postgres {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        bench::queue::print(&bench::queue::run(&url, "sqlite", a.jobs, a.workers).await?);
+    }
+    if a.backend != BenchBackend::Sqlite {
+        let (url, name) = bench::queue::fresh_pg(&a.postgres).await?;
+        let result = bench::queue::run(&url, "postgres", a.jobs, a.workers).await;
+        bench::queue::drop_pg(&a.postgres, &name).await?;
+        bench::queue::print(&result?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(a: ServerArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = Config::load(a.config.as_deref())?;
+    if cfg.ensure_dev_credentials()? {
+        tracing::warn!(
+            file = %cfg.data_dir.join("dev-credentials.toml").display(),
+            "no provider auth token configured: using generated development credentials (set HOTLINE_TWILIO_AUTH_TOKEN in production)"
+        );
+    }
+    if cfg.telephony.insecure_skip_signature {
+        for _ in 0..3 {
+            tracing::error!("INSECURE: webhook signatures are NOT checked (insecure_skip_signature); anyone can fake calls. Development only.");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let bound = listener.local_addr()?;
+    if cfg.public_url.is_none() {
+        cfg.public_url = Some(format!("http://{bound}"));
+    }
+    let store = startup::open_store(&cfg).await?;
+    let token = tokio_util::sync::CancellationToken::new();
+    let worker = if cfg.worker.in_server {
+        let engine = startup::load_engine(&cfg).await?;
+        let w = startup::worker(&cfg, Arc::clone(&store), Some(engine))?;
+        Some(tokio::spawn(w.run(
+            token.clone().cancelled_owned(),
+            Duration::from_secs(30),
+        )))
+    } else {
+        None
+    };
+    let state = crate::web::AppState::new(Arc::clone(&store), cfg.clone())?;
+    println!(
+        "hotline listening on http://{bound} (public URL {})",
+        cfg.public_base()
+    );
+    tracing::info!(%bound, public = %cfg.public_base(), "listening");
+    tokio::spawn({
+        let token = token.clone();
+        async move {
+            startup::shutdown_signal().await;
+            token.cancel();
+        }
+    });
+    crate::web::serve(state, listener, token.clone().cancelled_owned()).await?;
+    token.cancel();
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn call(a: CallArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = Config::load(a.server_args.config.as_deref())?;
+    cfg.ensure_dev_credentials()?;
+    let keys = a
+        .digits
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| (k != "-").then(|| k.to_owned()))
+        .collect();
+    let log = crate::simulator::call(crate::simulator::CallOptions {
+        server: a.server.unwrap_or_else(|| cfg.public_base()),
+        account_sid: cfg.telephony.account_sid.clone(),
+        auth_token: cfg.telephony.auth_token.expose().to_owned(),
+        from: a.from,
+        to: a.to,
+        keys,
+        interactive: a.interactive,
+        wav: a.wav,
+        empty_recordings: a.empty_recordings,
+        hangup_after: a.hangup_after,
+        wait: Duration::from_secs(a.wait),
+        quiet: false,
+    })
+    .await?;
+    println!(
+        "(call {} ended after {} webhooks)",
+        log.call_sid, log.webhooks
+    );
     Ok(ExitCode::SUCCESS)
 }

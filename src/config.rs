@@ -59,8 +59,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Base URL the provider (and agents' browsers) use to reach hotline;
     /// behind a reverse proxy it differs from `listen`. Webhook signatures
-    /// are computed over it.
-    pub public_url: String,
+    /// are computed over it. Default: `http://` + the listen address.
+    pub public_url: Option<String>,
     /// Recordings, the SQLite database and other state.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default: SQLite in `data_dir`.
@@ -77,7 +77,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: None,
             data_dir: PathBuf::from("data"),
             database_url: None,
             prompts_dir: None,
@@ -241,7 +241,7 @@ impl Config {
             self.listen = parse("HOTLINE_LISTEN", &v)?;
         }
         if let Some(v) = get("HOTLINE_PUBLIC_URL") {
-            self.public_url = v;
+            self.public_url = Some(v).filter(|s| !s.is_empty());
         }
         if let Some(v) = get("HOTLINE_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
@@ -292,7 +292,7 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let url = self.public_url.trim_end_matches('/');
+        let url = self.public_base();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!(
                 "public_url {url:?} must start with http:// or https://"
@@ -306,9 +306,49 @@ impl Config {
         Ok(())
     }
 
+    /// Without a configured auth token (and without the explicit insecure
+    /// flag), webhooks could not be verified: generate development
+    /// credentials once, in the data directory, so the server and the
+    /// caller simulator on this machine share them. Returns true if it did.
+    pub fn ensure_dev_credentials(&mut self) -> Result<bool, ConfigError> {
+        if !self.telephony.auth_token.is_empty() || self.telephony.insecure_skip_signature {
+            return Ok(false);
+        }
+        #[derive(Deserialize, serde::Serialize)]
+        struct Dev {
+            account_sid: String,
+            auth_token: String,
+        }
+        let path = self.data_dir.join("dev-credentials.toml");
+        let dev = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<Dev>(&text)
+                .map_err(|e| ConfigError::Parse(path.clone(), e.to_string()))?,
+            Err(_) => {
+                let dev = Dev {
+                    account_sid: format!("AC{:032x}", rand::random::<u128>()),
+                    auth_token: format!("{:032x}", rand::random::<u128>()),
+                };
+                std::fs::create_dir_all(&self.data_dir)
+                    .map_err(|e| ConfigError::Read(self.data_dir.clone(), e))?;
+                let text =
+                    toml::to_string(&dev).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+                write_private(&path, &text).map_err(|e| ConfigError::Read(path.clone(), e))?;
+                dev
+            }
+        };
+        if self.telephony.account_sid.is_empty() {
+            self.telephony.account_sid = dev.account_sid;
+        }
+        self.telephony.auth_token = Secret::new(dev.auth_token);
+        Ok(true)
+    }
+
     /// The public base URL without a trailing slash.
-    pub fn public_base(&self) -> &str {
-        self.public_url.trim_end_matches('/')
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -327,6 +367,16 @@ impl Config {
     pub fn recordings_dir(&self) -> PathBuf {
         self.data_dir.join("recordings")
     }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -41,11 +41,11 @@ pub trait JobHandler: Send + Sync {
     async fn gave_up(&self, _job: &Job, _error: &str) {}
 }
 
-/// Delay before attempt `attempt + 1`: 5 s, 10 s, 20 s, … capped at 15 min,
+/// Delay before attempt `attempt + 1`: `base`, 2×, 4×, … capped at 15 min,
 /// with ±20 % jitter so that retries of many jobs spread out.
-pub fn backoff(attempt: i64) -> Duration {
-    let base = 5_000f64 * 2f64.powi((attempt.max(1) - 1).min(20) as i32);
-    let capped = base.min(15.0 * 60.0 * 1000.0);
+pub fn backoff(base: Duration, attempt: i64) -> Duration {
+    let delay = base.as_millis() as f64 * 2f64.powi((attempt.max(1) - 1).min(20) as i32);
+    let capped = delay.min(15.0 * 60.0 * 1000.0);
     let jitter = 0.8 + rand::random::<f64>() * 0.4;
     Duration::from_millis((capped * jitter) as u64)
 }
@@ -56,6 +56,8 @@ pub struct WorkerOptions {
     pub concurrency: usize,
     pub lease: Duration,
     pub poll: Duration,
+    /// First retry delay (doubles with every attempt).
+    pub backoff: Duration,
 }
 
 impl WorkerOptions {
@@ -73,6 +75,7 @@ impl WorkerOptions {
             concurrency: concurrency.max(1),
             lease,
             poll,
+            backoff: Duration::from_secs(5),
         }
     }
 }
@@ -205,7 +208,7 @@ impl Worker {
         let result = match outcome {
             Outcome::Done => self.store.complete_job(job.id, worker).await,
             Outcome::Retry(e) if job.attempts < job.max_attempts => {
-                let at = now_ms() + backoff(job.attempts).as_millis() as Millis;
+                let at = now_ms() + backoff(self.opts.backoff, job.attempts).as_millis() as Millis;
                 warn!(error = %e, retry_in_ms = at - now_ms(), "job failed, will retry");
                 self.store.fail_job(job.id, worker, e, Some(at)).await
             }
@@ -251,6 +254,9 @@ impl Worker {
                 last_reap = std::time::Instant::now();
                 if let Err(e) = self.reap().await {
                     warn!(error = %e, "reaping dead jobs failed");
+                }
+                if let Err(e) = self.store.maintain().await {
+                    warn!(error = %e, "store maintenance failed");
                 }
             }
             let mut claimed = false;

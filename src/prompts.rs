@@ -34,6 +34,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "en/hallucinations.txt",
         include_str!("../prompts/en/hallucinations.txt"),
     ),
+    ("menu.toml", include_str!("../prompts/menu.toml")),
+    ("pl/ivr.toml", include_str!("../prompts/pl/ivr.toml")),
+    ("uk/ivr.toml", include_str!("../prompts/uk/ivr.toml")),
+    ("en/ivr.toml", include_str!("../prompts/en/ivr.toml")),
 ];
 
 /// Where prompt files come from.

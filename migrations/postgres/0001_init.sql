@@ -96,7 +96,11 @@ CREATE TABLE jobs (
     updated_at    BIGINT  NOT NULL,
     UNIQUE (kind, dedup_key)
 );
-CREATE INDEX jobs_ready ON jobs(status, run_at);
+-- Claiming reads only runnable rows: queued ones by due time, running ones
+-- by lease expiry. Partial indexes keep that independent of how many
+-- finished jobs the table holds.
+CREATE INDEX jobs_queued ON jobs(run_at, id) WHERE status = 'queued';
+CREATE INDEX jobs_leased ON jobs(locked_until) WHERE status = 'running';
 
 CREATE TABLE report_counters (
     year  BIGINT PRIMARY KEY,

@@ -3,6 +3,7 @@
 //! faster-whisper) and the error-rate arithmetic they use.
 
 pub mod peer;
+pub mod queue;
 pub mod transcribe;
 
 use crate::prompts::normalize;

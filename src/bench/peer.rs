@@ -8,7 +8,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 
@@ -64,17 +63,15 @@ fn python() -> anyhow::Result<PathBuf> {
     Ok(venv_python)
 }
 
-pub fn run(
-    model: &str,
-    threads: usize,
-    clips: &[RefClip],
-    audio: &[Arc<Vec<f32>>],
-) -> anyhow::Result<RunReport> {
+pub fn run(model: &str, threads: usize, clips: &[RefClip]) -> anyhow::Result<RunReport> {
     let ct2_dir = fetch::ct2_export(model)?;
     let python = python()?;
     let tmp = tempfile::tempdir().context("temporary directory")?;
     let mut job_clips = Vec::new();
-    for (i, (clip, samples)) in clips.iter().zip(audio).enumerate() {
+    let mut lengths = Vec::with_capacity(clips.len());
+    for (i, clip) in clips.iter().enumerate() {
+        let samples = super::transcribe::decode(clip)?;
+        lengths.push(samples.len());
         let raw = tmp.path().join(format!("{i}.f32"));
         let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
         std::fs::write(&raw, bytes)?;
@@ -117,7 +114,7 @@ pub fn run(
         serde_json::from_slice(&out.stdout).context("parsing the peer's output")?;
     let results = clips
         .iter()
-        .zip(audio)
+        .zip(lengths)
         .zip(parsed.clips)
         .map(|((clip, samples), p)| result(clip, samples, p.text, p.secs))
         .collect();

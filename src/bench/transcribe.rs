@@ -140,24 +140,16 @@ impl RunReport {
     }
 }
 
-/// Decodes every clip once (so both systems get identical 16 kHz input).
-pub fn decode_all(clips: &[RefClip]) -> anyhow::Result<Vec<Arc<Vec<f32>>>> {
-    clips
-        .iter()
-        .map(|c| {
-            audio::decode_file(&c.path, &DecodeOptions::default())
-                .map(|p| Arc::new(p.samples))
-                .with_context(|| format!("decoding {}", c.path.display()))
-        })
-        .collect()
+/// A clip as 16 kHz mono (the decoder is deterministic, so both systems
+/// get identical input; clips are decoded one at a time, as in production).
+pub fn decode(clip: &RefClip) -> anyhow::Result<Vec<f32>> {
+    audio::decode_file(&clip.path, &DecodeOptions::default())
+        .map(|p| p.samples)
+        .with_context(|| format!("decoding {}", clip.path.display()))
 }
 
 /// Runs hotline's engine over the clips, one at a time (as in production).
-pub async fn run_hotline(
-    cfg: EngineConfig,
-    clips: &[RefClip],
-    audio: &[Arc<Vec<f32>>],
-) -> anyhow::Result<RunReport> {
+pub async fn run_hotline(cfg: EngineConfig, clips: &[RefClip]) -> anyhow::Result<RunReport> {
     let t = Instant::now();
     let engine = Arc::new(tokio::task::spawn_blocking(move || Engine::load(cfg)).await??);
     let load_secs = t.elapsed().as_secs_f64();
@@ -168,15 +160,17 @@ pub async fn run_hotline(
         engine.config().audio_ctx
     );
     let mut results = Vec::new();
-    let started = Instant::now();
-    for (clip, samples) in clips.iter().zip(audio) {
+    let mut wall = 0.0;
+    for clip in clips {
+        let samples = Arc::new(decode(clip)?);
         let t = Instant::now();
         let tr = engine
-            .transcribe(Arc::clone(samples), LanguageChoice::Forced(clip.language))
+            .transcribe(Arc::clone(&samples), LanguageChoice::Forced(clip.language))
             .await?;
-        results.push(result(clip, samples, tr.text, t.elapsed().as_secs_f64()));
+        let secs = t.elapsed().as_secs_f64();
+        wall += secs;
+        results.push(result(clip, samples.len(), tr.text, secs));
     }
-    let wall = started.elapsed().as_secs_f64();
     Ok(RunReport::from_clips(
         system,
         results,
@@ -186,7 +180,7 @@ pub async fn run_hotline(
     ))
 }
 
-pub fn result(clip: &RefClip, samples: &[f32], hypothesis: String, secs: f64) -> ClipResult {
+pub fn result(clip: &RefClip, samples: usize, hypothesis: String, secs: f64) -> ClipResult {
     ClipResult {
         file: clip
             .path
@@ -198,7 +192,7 @@ pub fn result(clip: &RefClip, samples: &[f32], hypothesis: String, secs: f64) ->
         chars: char_errors(&clip.reference, &hypothesis),
         reference: clip.reference.clone(),
         hypothesis,
-        audio_secs: samples.len() as f64 / 16_000.0,
+        audio_secs: samples as f64 / 16_000.0,
         secs,
     }
 }

@@ -307,6 +307,7 @@ impl Engine {
         self.return_state(state);
         let (raw, no_speech_prob) = result?;
         timings.whisper_ms = t.elapsed().as_millis() as u64;
+        timings.total_ms = started.elapsed().as_millis() as u64;
         let (segments, mut dropped) = self.guard(raw, language);
         let avg_logprob = (!segments.is_empty())
             .then(|| segments.iter().map(|s| s.avg_logprob).sum::<f32>() / segments.len() as f32);

@@ -235,6 +235,11 @@ pub trait Store: Send + Sync {
         self.sql().audit(entry).await
     }
 
+    /// Periodic housekeeping (planner statistics); called by workers.
+    async fn maintain(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn close(&self) {
         self.sql().pool().close().await;
     }

@@ -747,8 +747,9 @@ impl Sql {
         Ok(row.map(|r| r.0))
     }
 
-    /// The claim statement: `lock` is appended to the sub-select that picks
-    /// the job (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+    /// Claims a job: a queued one that is due, else one whose lease expired.
+    /// `lock` is appended to the sub-select that picks the row (`FOR UPDATE
+    /// SKIP LOCKED` on PostgreSQL). Each sub-select walks one partial index.
     pub async fn claim(
         &self,
         worker: &str,
@@ -761,23 +762,29 @@ impl Sql {
             .map(|i| format!("${}", i + 4))
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = self.dynamic(format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
-             WHERE id = (
-               SELECT id FROM jobs
-               WHERE kind IN ({kinds_sql}) AND attempts < max_attempts
-                 AND ((status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3))
-               ORDER BY run_at, id LIMIT 1 {lock})
-             RETURNING *"
-        ));
-        let mut q = sqlx::query_as::<_, Job>(&sql)
-            .bind(worker.to_owned())
-            .bind(lease_until)
-            .bind(now);
-        for k in kinds {
-            q = q.bind((*k).to_owned());
+        for pick in [
+            "status = 'queued' AND run_at <= $3 ORDER BY run_at, id",
+            "status = 'running' AND locked_until < $3 ORDER BY locked_until",
+        ] {
+            let sql = self.dynamic(format!(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3
+                 WHERE id = (
+                   SELECT id FROM jobs
+                   WHERE kind IN ({kinds_sql}) AND attempts < max_attempts AND {pick} LIMIT 1 {lock})
+                 RETURNING *"
+            ));
+            let mut q = sqlx::query_as::<_, Job>(&sql)
+                .bind(worker.to_owned())
+                .bind(lease_until)
+                .bind(now);
+            for k in kinds {
+                q = q.bind((*k).to_owned());
+            }
+            if let Some(job) = q.fetch_optional(&self.pool).await? {
+                return Ok(Some(job));
+            }
         }
-        Ok(q.fetch_optional(&self.pool).await?)
+        Ok(None)
     }
 
     pub async fn heartbeat(&self, id: i64, worker: &str, lease_until: Millis) -> Result<bool> {

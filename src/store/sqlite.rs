@@ -39,7 +39,9 @@ impl SqliteStore {
             format!("{url}?mode=rwc")
         };
         let pool = AnyPoolOptions::new()
-            .max_connections(4)
+            // One connection: SQLite has one writer anyway, and queueing in
+            // the pool is fair and fast where SQLite's busy-wait sleeps.
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(|conn, _| {
                 Box::pin(async move {
@@ -77,6 +79,15 @@ impl Store for SqliteStore {
 
     /// SQLite has one writer at a time, so a single `UPDATE … WHERE id =
     /// (SELECT …) RETURNING` both picks and takes the job atomically.
+    /// Refreshes planner statistics when the tables changed a lot: without
+    /// them SQLite scans every job of a kind instead of the due ones.
+    async fn maintain(&self) -> Result<()> {
+        sqlx::query("PRAGMA optimize = 0x10002")
+            .execute(self.sql.pool())
+            .await?;
+        Ok(())
+    }
+
     async fn claim_job(
         &self,
         worker: &str,

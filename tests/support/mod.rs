@@ -1,3 +1,4 @@
 pub mod db;
+pub mod media;
 pub mod signals;
 pub mod wav;

@@ -1,0 +1,308 @@
+//! Provider webhooks. Every request is signature-checked before anything
+//! is read from it; the IVR state is loaded, stepped and saved; a retried
+//! request (the provider did not get our answer) gets the same answer again
+//! and changes nothing.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde::Deserialize;
+use tracing::{error, info, warn, Instrument};
+
+use super::{AppError, AppState};
+use crate::domain::{now_ms, CallSid, Language, ReportNumber};
+use crate::ivr::{self, Effect, Event, IvrState};
+use crate::store::{IvrUpdate, NewCall, NewRecording};
+use crate::telephony::twiml::{self, Render};
+use crate::telephony::{call_is_over, digits, signature, Form, IncomingCall, RecordingEvent};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/twilio/voice", post(voice))
+        .route("/twilio/ivr", post(ivr_step))
+        .route("/twilio/status", post(status))
+        .route("/twilio/recording", post(recording))
+}
+
+/// A webhook's form, accepted only with a valid provider signature (and
+/// the configured account id). Anything else is 403 and nothing is written.
+pub struct Signed(pub Form);
+
+impl FromRequest<Arc<AppState>> for Signed {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let uri = req.uri().clone();
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        let form = Form::parse(&body);
+        let t = &state.cfg.telephony;
+        if t.insecure_skip_signature {
+            return Ok(Signed(form));
+        }
+        let sig = headers
+            .get("x-twilio-signature")
+            .or_else(|| headers.get("x-signalwire-signature"))
+            .and_then(|v| v.to_str().ok());
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let url = format!("{}{}", state.public_base, path);
+        let valid = sig.is_some_and(|s| signature::verify(t.auth_token.expose(), &url, &form.0, s));
+        if !valid {
+            warn!(
+                path = uri.path(),
+                has_signature = sig.is_some(),
+                "webhook refused: bad signature"
+            );
+            return Err(AppError::Forbidden);
+        }
+        if !t.account_sid.is_empty() && form.get("AccountSid").is_some_and(|a| a != t.account_sid) {
+            warn!(path = uri.path(), "webhook refused: another account");
+            return Err(AppError::Forbidden);
+        }
+        Ok(Signed(form))
+    }
+}
+
+fn xml(body: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// An incoming call: record it and answer with the greeting.
+async fn voice(State(s): State<Arc<AppState>>, Signed(form): Signed) -> Result<Response, AppError> {
+    let call = IncomingCall::parse(&form)?;
+    let span = tracing::info_span!("call", call = %call.sid, from = %call.from, report_id = tracing::field::Empty);
+    async move {
+        let row = s
+            .store
+            .call_started(&NewCall {
+                sid: call.sid.clone(),
+                caller: call.from.clone(),
+                called: call.to.clone(),
+                at: now_ms(),
+            })
+            .await?;
+        if !row.ivr_state.is_empty() {
+            // The provider retried the first webhook: same answer, no new state.
+            if let Ok(state) = serde_json::from_str::<IvrState>(&row.ivr_state) {
+                return Ok(xml(state.last_response));
+            }
+        }
+        info!("incoming call");
+        advance(&s, &call.sid, IvrState::default(), Event::Start, None).await
+    }
+    .instrument(span)
+    .await
+}
+
+#[derive(Deserialize)]
+struct StepQuery {
+    step: u32,
+    ev: String,
+}
+
+/// Every later turn of the IVR: a key, a timeout, a recording or its absence.
+async fn ivr_step(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<StepQuery>,
+    Signed(form): Signed,
+) -> Result<Response, AppError> {
+    let sid = form.call_sid()?;
+    let span = tracing::info_span!("call", call = %sid, step = q.step, ev = %q.ev, report_id = tracing::field::Empty);
+    async move {
+        let Some(call) = s.store.get_call(&sid).await? else {
+            warn!("IVR step for an unknown call");
+            return Ok(xml(twiml::say_and_hangup(
+                Language::Pl,
+                "Przepraszamy, wystąpił błąd. Prosimy zadzwonić ponownie.",
+            )));
+        };
+        let state: IvrState = serde_json::from_str(&call.ivr_state).unwrap_or_default();
+        if q.step < state.step {
+            info!(
+                current = state.step,
+                "retried webhook: replaying the answer"
+            );
+            return Ok(xml(state.last_response));
+        }
+        if q.step > state.step {
+            warn!(current = state.step, "webhook from the future: refusing");
+            return Err(AppError::BadRequest("unknown step".into()));
+        }
+        let recording = RecordingEvent::parse(&form)?;
+        let event = match q.ev.as_str() {
+            "digits" => match digits(&form)? {
+                Some(d) => Event::Digits(d),
+                None => Event::Timeout,
+            },
+            "timeout" => Event::Timeout,
+            "recorded" if recording.as_ref().is_some_and(RecordingEvent::has_audio) => {
+                Event::Recorded
+            }
+            "recorded" | "norecording" => Event::NoRecording,
+            _ => return Err(AppError::BadRequest("unknown event".into())),
+        };
+        advance(
+            &s,
+            &sid,
+            state,
+            event,
+            recording.filter(RecordingEvent::has_audio),
+        )
+        .await
+    }
+    .instrument(span)
+    .await
+}
+
+/// Steps the IVR, carries out its effects, renders and saves the answer.
+async fn advance(
+    s: &AppState,
+    sid: &CallSid,
+    state: IvrState,
+    event: Event,
+    recording: Option<RecordingEvent>,
+) -> Result<Response, AppError> {
+    let t = ivr::step(&s.script, &state, &event);
+    let lang = t.state.language_or_default();
+    let category = t
+        .state
+        .category
+        .clone()
+        .unwrap_or_else(|| s.script.menu.default_category.clone());
+    let mut number: Option<ReportNumber> = None;
+    for effect in &t.effects {
+        match effect {
+            Effect::OpenReport { category, language } => {
+                let r = s.store.open_report(sid, category, *language).await?;
+                tracing::Span::current().record("report_id", r.id);
+                number = r.number();
+            }
+            Effect::MissedCall => {
+                s.store
+                    .recording_absent(sid, "no recording after two attempts")
+                    .await?;
+            }
+        }
+    }
+    if let Some(rec) = &recording {
+        let announced = s
+            .store
+            .recording_announced(
+                sid,
+                &NewRecording {
+                    sid: rec.sid.clone(),
+                    url: rec.url.clone(),
+                    duration_secs: rec.duration_secs,
+                    category,
+                    language: lang,
+                    at: now_ms(),
+                },
+            )
+            .await?;
+        tracing::Span::current().record("report_id", announced.report.id);
+        number = announced.report.number();
+    }
+    let body = Render {
+        script: &s.script,
+        voices: &s.cfg.telephony.voices,
+        recorded: &s.recorded_urls,
+        base: &s.public_base,
+        step: t.state.step,
+        report_number: number.as_ref(),
+        max_record_secs: s.cfg.telephony.max_recording_secs,
+    }
+    .render(&t.actions);
+    let mut next = t.state;
+    next.last_response = body.clone();
+    let update = IvrUpdate {
+        state: serde_json::to_string(&next)?,
+        language: next.language,
+        category: next.category.clone(),
+        menu_path: next.menu_path(),
+    };
+    s.store.save_ivr(sid, &update).await?;
+    Ok(xml(body))
+}
+
+/// Call status callback: a finished call without a recording is a missed call.
+async fn status(
+    State(s): State<Arc<AppState>>,
+    Signed(form): Signed,
+) -> Result<StatusCode, AppError> {
+    let sid = form.call_sid()?;
+    let status = form.get("CallStatus").unwrap_or("").to_owned();
+    let span = tracing::info_span!("call", call = %sid, status = %status, report_id = tracing::field::Empty);
+    async move {
+        if call_is_over(&status) {
+            if let Some(r) = s.store.call_ended(&sid, &status, now_ms()).await? {
+                tracing::Span::current().record("report_id", r.id);
+                info!(report_status = %r.status, "call ended");
+            }
+        }
+        Ok(StatusCode::NO_CONTENT)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Recording status callback: announce completed recordings (idempotent
+/// with the `<Record action>` that usually arrives first).
+async fn recording(
+    State(s): State<Arc<AppState>>,
+    Signed(form): Signed,
+) -> Result<StatusCode, AppError> {
+    let sid = form.call_sid()?;
+    let Some(rec) = RecordingEvent::parse(&form)? else {
+        return Err(AppError::BadRequest("no RecordingSid".into()));
+    };
+    let span = tracing::info_span!("call", call = %sid, recording = %rec.sid, report_id = tracing::field::Empty);
+    async move {
+        if !rec.has_audio() {
+            info!(status = ?rec.status, "recording without audio");
+            return Ok(StatusCode::NO_CONTENT);
+        }
+        let call = s.store.get_call(&sid).await?;
+        let lang = call
+            .as_ref()
+            .and_then(|c| c.language.as_deref())
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(Language::Pl);
+        let category = call
+            .and_then(|c| c.category)
+            .unwrap_or_else(|| s.script.menu.default_category.clone());
+        let a = s
+            .store
+            .recording_announced(
+                &sid,
+                &NewRecording {
+                    sid: rec.sid.clone(),
+                    url: rec.url.clone(),
+                    duration_secs: rec.duration_secs,
+                    category,
+                    language: lang,
+                    at: now_ms(),
+                },
+            )
+            .await
+            .map_err(|e| {
+                error!(error = %e, "could not store the recording");
+                e
+            })?;
+        tracing::Span::current().record("report_id", a.report.id);
+        info!(created = a.created, "recording announced");
+        Ok(StatusCode::NO_CONTENT)
+    }
+    .instrument(span)
+    .await
+}

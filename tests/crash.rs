@@ -1,0 +1,159 @@
+//! Killing a `hotline worker` process (SIGKILL) in the middle of a
+//! transcription: the lease expires, another worker runs the job again,
+//! and there is exactly one transcript and one report result. Real model,
+//! real processes, both backends.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hotline::domain::{now_ms, CallSid, Language, PhoneNumber, RecordingSid};
+use hotline::store::{NewCall, NewRecording, JOB_TRANSCRIBE};
+use support::db::TestDb;
+use support::media::{self, Behaviour};
+
+/// One transcription at a time: ggml's threads spin, two at once crawl.
+static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn spawn_worker(db: &TestDb) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .arg("worker")
+        .env("HOTLINE_DATABASE_URL", &db.url)
+        .env("HOTLINE_DATA_DIR", db.dir.path())
+        .env("HOTLINE_TWILIO_ACCOUNT_SID", media::ACCOUNT)
+        .env("HOTLINE_TWILIO_AUTH_TOKEN", media::TOKEN)
+        .env("HOTLINE_LEASE_SECS", "2")
+        .env("HOTLINE_POLL_MS", "50")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn job_status(db: &TestDb, kind: &str) -> Vec<(String, i64)> {
+    db.store
+        .job_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _, _)| k == kind)
+        .map(|(_, s, n)| (s, n))
+        .collect()
+}
+
+async fn wait_for(db: &TestDb, status: &str, timeout: Duration) {
+    let t = Instant::now();
+    while !job_status(db, JOB_TRANSCRIBE)
+        .await
+        .iter()
+        .any(|(s, _)| s == status)
+    {
+        assert!(
+            t.elapsed() < timeout,
+            "transcription never became {status}: {:?}",
+            job_status(db, JOB_TRANSCRIBE).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn killed_worker_mid_transcription(db: TestDb) {
+    let _one_at_a_time = EXCLUSIVE.lock().await;
+    // ~55 s of real speech: long enough to be killed in the middle.
+    let jfk = hotline::audio::decode_file(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/speech/en/en_jfk_001.wav"),
+        &Default::default(),
+    )
+    .unwrap();
+    let long: Vec<f32> = jfk
+        .samples
+        .iter()
+        .copied()
+        .cycle()
+        .take(16_000 * 55)
+        .collect();
+    let server = media::start().await;
+    server
+        .media
+        .set("REkill", Behaviour::Ok(support::wav::pcm16(16_000, &long)));
+
+    let sid = CallSid::parse("CAkill").unwrap();
+    db.store
+        .call_started(&NewCall {
+            sid: sid.clone(),
+            caller: PhoneNumber::parse("+48600100200").unwrap(),
+            called: PhoneNumber::parse("+48126165555").unwrap(),
+            at: now_ms(),
+        })
+        .await
+        .unwrap();
+    let announced = db
+        .store
+        .recording_announced(
+            &sid,
+            &NewRecording {
+                sid: RecordingSid::parse("REkill").unwrap(),
+                url: server.url("REkill"),
+                duration_secs: Some(55),
+                category: "roads".into(),
+                language: Language::En,
+                at: now_ms(),
+            },
+        )
+        .await
+        .unwrap();
+
+    let mut first = spawn_worker(&db);
+    wait_for(&db, "running", Duration::from_secs(120)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(
+        job_status(&db, JOB_TRANSCRIBE).await,
+        vec![("running".to_owned(), 1)],
+        "killed mid-job"
+    );
+    assert!(db
+        .store
+        .transcripts_for_report(announced.report.id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let mut second = spawn_worker(&db);
+    wait_for(&db, "done", Duration::from_secs(180)).await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let transcripts = db
+        .store
+        .transcripts_for_report(announced.report.id)
+        .await
+        .unwrap();
+    assert_eq!(transcripts.len(), 1, "exactly one transcript");
+    assert!(
+        transcripts[0]
+            .text
+            .to_lowercase()
+            .contains("what your country can do for you"),
+        "{:?}",
+        transcripts[0]
+    );
+    let r = db
+        .store
+        .get_report_by_id(announced.report.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, "draft");
+    let jobs = db.store.job_counts().await.unwrap();
+    assert_eq!(
+        jobs.iter().filter(|(k, _, _)| k == JOB_TRANSCRIBE).count(),
+        1,
+        "one transcription job: {jobs:?}"
+    );
+}
+
+both_backends!(killed_worker_mid_transcription);

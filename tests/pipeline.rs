@@ -1,0 +1,280 @@
+//! The background pipeline against a real HTTP media server on loopback:
+//! downloads with basic auth, retries on 500 and timeouts, a report filed
+//! without audio when the provider never delivers, panics that fail an
+//! attempt but not the worker. Both backends.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hotline::config::{Config, Secret};
+use hotline::domain::{now_ms, CallSid, Language, PhoneNumber, RecordingSid};
+use hotline::jobs::{JobHandler, Outcome, Step, Worker, WorkerOptions};
+use hotline::pipeline::Pipeline;
+use hotline::store::{Job, NewCall, NewJob, NewRecording, Store, JOB_FETCH, JOB_TRANSCRIBE};
+use support::db::TestDb;
+use support::media::{self, Behaviour, MediaServer};
+
+fn config(db: &TestDb) -> Config {
+    let mut cfg = Config {
+        data_dir: db.dir.path().to_owned(),
+        ..Default::default()
+    };
+    cfg.telephony.account_sid = media::ACCOUNT.into();
+    cfg.telephony.auth_token = Secret::new(media::TOKEN);
+    cfg.recordings.fetch_timeout_secs = 1;
+    cfg
+}
+
+fn worker(db: &TestDb, cfg: &Config) -> Worker {
+    let pipeline = Pipeline::new(Arc::clone(&db.store), None, cfg.clone()).unwrap();
+    let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(20));
+    opts.backoff = Duration::from_millis(10);
+    pipeline.register(Worker::new(Arc::clone(&db.store), opts))
+}
+
+async fn announce(store: &Arc<dyn Store>, server: &MediaServer, name: &str) -> i64 {
+    let sid = CallSid::parse(&format!("CA{name}")).unwrap();
+    store
+        .call_started(&NewCall {
+            sid: sid.clone(),
+            caller: PhoneNumber::parse("+48600100200").unwrap(),
+            called: PhoneNumber::parse("+48126165555").unwrap(),
+            at: now_ms(),
+        })
+        .await
+        .unwrap();
+    let rec = NewRecording {
+        sid: RecordingSid::parse(&format!("RE{name}")).unwrap(),
+        url: server.url(name),
+        duration_secs: Some(3),
+        category: "lighting".into(),
+        language: Language::Pl,
+        at: now_ms(),
+    };
+    store
+        .recording_announced(&sid, &rec)
+        .await
+        .unwrap()
+        .report
+        .id
+}
+
+/// Steps the worker until the queue has nothing runnable of its kinds (or
+/// `max` steps), waiting out backoff delays.
+async fn drain(w: &Worker, max: usize) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut idle = 0;
+    while steps.len() < max && idle < 50 {
+        match w.step().await.unwrap() {
+            Step::Idle => {
+                idle += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            s => {
+                idle = 0;
+                steps.push(s);
+            }
+        }
+    }
+    steps
+}
+
+fn wav() -> Vec<u8> {
+    support::wav::pcm16(8000, &support::signals::tone(&[440.0], 1.0, 0.3))
+}
+
+async fn download_is_verified_stored_and_queued_for_transcription(db: TestDb) {
+    let server = media::start().await;
+    server.media.set("RE1", Behaviour::Ok(wav()));
+    let cfg = config(&db);
+    let report = announce(&db.store, &server, "RE1").await;
+    let w = worker(&db, &cfg);
+    let steps = drain(&w, 5).await;
+    assert!(
+        matches!(&steps[..], [Step::Ran { kind, outcome: Outcome::Done, .. }] if kind == JOB_FETCH),
+        "{steps:?}"
+    );
+    assert_eq!(
+        server.media.requested.lock().unwrap().as_slice(),
+        ["RE1.wav"],
+        "Twilio-style URL gets .wav"
+    );
+    let r = db.store.get_report_by_id(report).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.audio_status.as_str()),
+        ("awaiting_transcript", "stored")
+    );
+    let rec = &db
+        .store
+        .report_detail(&r.number().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .recordings[0];
+    let path = db.dir.path().join(rec.local_path.as_ref().unwrap());
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes, wav());
+    let sha = rec.sha256.clone().unwrap();
+    assert!(
+        path.ends_with(format!("{}/{sha}.wav", &sha[..2])),
+        "content-addressed: {}",
+        path.display()
+    );
+    let counts = db.store.job_counts().await.unwrap();
+    assert!(
+        counts.contains(&(JOB_TRANSCRIBE.to_owned(), "queued".to_owned(), 1)),
+        "{counts:?}"
+    );
+}
+
+async fn server_errors_are_retried_until_the_file_arrives(db: TestDb) {
+    let server = media::start().await;
+    server.media.set("RE2", Behaviour::FailThen(3, wav()));
+    let cfg = config(&db);
+    let report = announce(&db.store, &server, "RE2").await;
+    let steps = drain(&worker(&db, &cfg), 10).await;
+    let outcomes: Vec<&Outcome> = steps
+        .iter()
+        .map(|s| match s {
+            Step::Ran { outcome, .. } => outcome,
+            Step::Idle => unreachable!(),
+        })
+        .collect();
+    assert_eq!(outcomes.len(), 4, "{outcomes:?}");
+    assert!(matches!(outcomes[0], Outcome::Retry(e) if e.contains("500")));
+    assert_eq!(outcomes[3], &Outcome::Done);
+    assert_eq!(server.media.hits.load(Ordering::SeqCst), 4);
+    let r = db.store.get_report_by_id(report).await.unwrap().unwrap();
+    assert_eq!(r.audio_status, "stored");
+}
+
+async fn missing_recording_still_files_the_report(db: TestDb) {
+    let server = media::start().await;
+    server.media.set("RE3", Behaviour::NotFound);
+    let cfg = config(&db);
+    let report = announce(&db.store, &server, "RE3").await;
+    let steps = drain(&worker(&db, &cfg), 10).await;
+    assert_eq!(steps.len(), 6, "every allowed attempt is made: {steps:?}");
+    let r = db.store.get_report_by_id(report).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.audio_status.as_str()),
+        ("draft", "unavailable")
+    );
+    assert!(r.note.unwrap().contains("404"));
+    assert_eq!(
+        (r.caller.as_str(), r.category.as_str()),
+        ("+48600100200", "lighting")
+    );
+    let counts = db.store.job_counts().await.unwrap();
+    assert!(counts.contains(&(JOB_FETCH.to_owned(), "failed".to_owned(), 1)));
+}
+
+async fn timeouts_are_retried(db: TestDb) {
+    let server = media::start().await;
+    server.media.set("RE4", Behaviour::Hang);
+    let cfg = config(&db);
+    announce(&db.store, &server, "RE4").await;
+    let w = worker(&db, &cfg);
+    let started = std::time::Instant::now();
+    let step = w.step().await.unwrap();
+    assert!(
+        matches!(&step, Step::Ran { outcome: Outcome::Retry(e), .. } if e.contains("request failed") || e.contains("interrupted")),
+        "{step:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the client gave up on time"
+    );
+    // The provider recovers.
+    server.media.set("RE4", Behaviour::Ok(wav()));
+    let steps = drain(&w, 5).await;
+    assert!(matches!(
+        steps.last(),
+        Some(Step::Ran {
+            outcome: Outcome::Done,
+            ..
+        })
+    ));
+}
+
+async fn wrong_credentials_are_not_accepted_silently(db: TestDb) {
+    let server = media::start().await;
+    server.media.set("RE5", Behaviour::Ok(wav()));
+    let mut cfg = config(&db);
+    cfg.telephony.auth_token = Secret::new("wrong");
+    announce(&db.store, &server, "RE5").await;
+    let step = worker(&db, &cfg).step().await.unwrap();
+    assert!(
+        matches!(&step, Step::Ran { outcome: Outcome::Retry(e), .. } if e.contains("401")),
+        "{step:?}"
+    );
+}
+
+async fn provider_copy_is_deleted_after_a_verified_download_when_asked(db: TestDb) {
+    let server = media::start().await;
+    server.media.set("RE6", Behaviour::Ok(wav()));
+    let mut cfg = config(&db);
+    cfg.recordings.delete_from_provider = true;
+    announce(&db.store, &server, "RE6").await;
+    drain(&worker(&db, &cfg), 3).await;
+    assert_eq!(server.media.deletes.load(Ordering::SeqCst), 1);
+}
+
+struct Panics;
+
+#[async_trait]
+impl JobHandler for Panics {
+    async fn run(&self, job: &Job) -> Outcome {
+        if job.attempts == 1 {
+            panic!("boom in attempt {}", job.attempts);
+        }
+        Outcome::Done
+    }
+}
+
+async fn a_panicking_job_fails_its_attempt_not_the_worker(db: TestDb) {
+    let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(10));
+    opts.backoff = Duration::from_millis(5);
+    let w = Worker::new(Arc::clone(&db.store), opts).handle("panics", Arc::new(Panics));
+    let id = db
+        .store
+        .enqueue(&NewJob {
+            kind: "panics".into(),
+            dedup_key: None,
+            payload: "{}".into(),
+            max_attempts: 3,
+            run_at: now_ms(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let steps = drain(&w, 3).await;
+    assert!(
+        matches!(&steps[0], Step::Ran { outcome: Outcome::Retry(e), .. } if e.contains("panicked: boom")),
+        "{steps:?}"
+    );
+    assert!(matches!(
+        &steps[1],
+        Step::Ran {
+            outcome: Outcome::Done,
+            ..
+        }
+    ));
+    let job = db.store.get_job(id).await.unwrap().unwrap();
+    assert_eq!((job.status.as_str(), job.attempts), ("done", 2));
+    assert!(job.last_error.unwrap().contains("boom"));
+}
+
+both_backends!(
+    download_is_verified_stored_and_queued_for_transcription,
+    server_errors_are_retried_until_the_file_arrives,
+    missing_recording_still_files_the_report,
+    timeouts_are_retried,
+    wrong_credentials_are_not_accepted_silently,
+    provider_copy_is_deleted_after_a_verified_download_when_asked,
+    a_panicking_job_fails_its_attempt_not_the_worker,
+);
