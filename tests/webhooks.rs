@@ -24,7 +24,11 @@ struct Server {
 async fn start(db: TestDb) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut cfg = Config { public_url: Some(base.clone()), data_dir: db.dir.path().to_owned(), ..Default::default() };
+    let mut cfg = Config {
+        public_url: Some(base.clone()),
+        data_dir: db.dir.path().to_owned(),
+        ..Default::default()
+    };
     cfg.telephony.account_sid = ACCOUNT.into();
     cfg.telephony.auth_token = Secret::new(TOKEN);
     let state = hotline::web::AppState::new(db.store.clone(), cfg).unwrap();
@@ -39,9 +43,15 @@ fn options(s: &Server, keys: &[&str], wav: bool) -> CallOptions {
         auth_token: TOKEN.into(),
         from: "+48600100200".into(),
         to: "+48126165555".into(),
-        keys: keys.iter().map(|k| (*k != "-").then(|| (*k).to_owned())).collect(),
+        keys: keys
+            .iter()
+            .map(|k| (*k != "-").then(|| (*k).to_owned()))
+            .collect(),
         interactive: false,
-        wav: wav.then(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/speech/pl/pl_art_001.wav")),
+        wav: wav.then(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/speech/pl/pl_art_001.wav")
+        }),
         empty_recordings: 0,
         hangup_after: None,
         wait: Duration::ZERO,
@@ -55,12 +65,29 @@ fn heard(log: &CallLog, needle: &str) -> bool {
 
 /// The report number the caller heard (the first read-back).
 fn number_heard(log: &CallLog) -> ReportNumber {
-    let line = log.heard.iter().find(|h| h.chars().filter(|c| c.is_ascii_digit()).count() == 7 && h.contains(", ")).expect("number read back");
-    ReportNumber::parse(&line.chars().filter(char::is_ascii_digit).collect::<String>()).unwrap()
+    let line = log
+        .heard
+        .iter()
+        .find(|h| h.chars().filter(|c| c.is_ascii_digit()).count() == 7 && h.contains(", "))
+        .expect("number read back");
+    ReportNumber::parse(
+        &line
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>(),
+    )
+    .unwrap()
 }
 
-async fn post(s: &Server, path: &str, params: &[(&str, &str)], sig: Option<String>) -> reqwest::Response {
-    let mut req = reqwest::Client::new().post(format!("{}{path}", s.base)).form(params);
+async fn post(
+    s: &Server,
+    path: &str,
+    params: &[(&str, &str)],
+    sig: Option<String>,
+) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}{path}", s.base))
+        .form(params);
     if let Some(sig) = sig {
         req = req.header("X-Twilio-Signature", sig);
     }
@@ -68,32 +95,59 @@ async fn post(s: &Server, path: &str, params: &[(&str, &str)], sig: Option<Strin
 }
 
 fn owned(p: &[(&str, &str)]) -> Vec<(String, String)> {
-    p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    p.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 async fn a_full_call_files_a_report_and_reads_its_number_back(db: TestDb) {
     let s = start(db).await;
-    let log = simulator::call(options(&s, &["1", "2"], true)).await.unwrap();
+    let log = simulator::call(options(&s, &["1", "2"], true))
+        .await
+        .unwrap();
     assert!(heard(&log, "nagrywana"), "privacy notice");
     assert!(heard(&log, "Oświetlenie uliczne"));
     let number = number_heard(&log);
-    let d = s.db.store.report_detail(&number).await.unwrap().expect("the number read back exists");
-    assert_eq!((d.report.category.as_str(), d.report.language.as_str()), ("lighting", "pl"));
+    let d =
+        s.db.store
+            .report_detail(&number)
+            .await
+            .unwrap()
+            .expect("the number read back exists");
+    assert_eq!(
+        (d.report.category.as_str(), d.report.language.as_str()),
+        ("lighting", "pl")
+    );
     assert_eq!(d.report.status, "awaiting_audio");
-    assert_eq!(d.recordings.len(), 1, "Record action and status callback: one recording");
+    assert_eq!(
+        d.recordings.len(),
+        1,
+        "Record action and status callback: one recording"
+    );
     assert_eq!(d.call.caller, "+48600100200");
     assert_eq!(d.call.menu_path, "language:1 > main:2");
     assert_eq!(d.call.outcome.as_deref(), Some("completed"));
     let counts = s.db.store.job_counts().await.unwrap();
-    assert_eq!(counts, vec![("fetch_recording".to_owned(), "queued".to_owned(), 1)]);
+    assert_eq!(
+        counts,
+        vec![("fetch_recording".to_owned(), "queued".to_owned(), 1)]
+    );
 }
 
 async fn ukrainian_caller_hears_ukrainian(db: TestDb) {
     let s = start(db).await;
-    let log = simulator::call(options(&s, &["2", "5", "1"], true)).await.unwrap();
+    let log = simulator::call(options(&s, &["2", "5", "1"], true))
+        .await
+        .unwrap();
     assert!(heard(&log, "[uk-UA] Оберіть тип звернення"));
     assert!(heard(&log, "[uk-UA] Дякуємо"));
-    let r = s.db.store.report_detail(&number_heard(&log)).await.unwrap().unwrap().report;
+    let r =
+        s.db.store
+            .report_detail(&number_heard(&log))
+            .await
+            .unwrap()
+            .unwrap()
+            .report;
     assert_eq!((r.category.as_str(), r.language.as_str()), ("water", "uk"));
 }
 
@@ -103,31 +157,86 @@ async fn hanging_up_in_the_menu_leaves_a_missed_call(db: TestDb) {
     let mut o = options(&s, &["3", "5"], false);
     o.hangup_after = Some(3);
     simulator::call(o).await.unwrap();
-    let reports = s.db.store.list_reports(&ReportFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let reports =
+        s.db.store
+            .list_reports(&ReportFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     assert_eq!(reports.len(), 1);
-    assert_eq!((reports[0].status.as_str(), reports[0].category.as_str(), reports[0].language.as_str()), ("missed_call", "other", "en"));
+    assert_eq!(
+        (
+            reports[0].status.as_str(),
+            reports[0].category.as_str(),
+            reports[0].language.as_str()
+        ),
+        ("missed_call", "other", "en")
+    );
     // Hung up at the recording prompt: the category is kept; the call is
     // missed once no recording arrived within the grace period.
     let mut o = options(&s, &["3", "4"], false);
     o.hangup_after = Some(3);
     simulator::call(o).await.unwrap();
-    let r = s.db.store.list_reports(&ReportFilter { limit: 10, ..Default::default() }).await.unwrap().remove(0);
-    assert_eq!((r.status.as_str(), r.category.as_str()), ("open", "greenery"));
+    let r =
+        s.db.store
+            .list_reports(&ReportFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .remove(0);
+    assert_eq!(
+        (r.status.as_str(), r.category.as_str()),
+        ("open", "greenery")
+    );
     let counts = s.db.store.job_counts().await.unwrap();
-    assert!(counts.contains(&("finalize_call".to_owned(), "queued".to_owned(), 1)), "{counts:?}");
-    let job = s.db.store.claim_job("t", &["finalize_call"], hotline::domain::now_ms() + 3_600_000, hotline::domain::now_ms() + 3_700_000).await.unwrap().unwrap();
+    assert!(
+        counts.contains(&("finalize_call".to_owned(), "queued".to_owned(), 1)),
+        "{counts:?}"
+    );
+    let job =
+        s.db.store
+            .claim_job(
+                "t",
+                &["finalize_call"],
+                hotline::domain::now_ms() + 3_600_000,
+                hotline::domain::now_ms() + 3_700_000,
+            )
+            .await
+            .unwrap()
+            .unwrap();
     let sid: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
     let sid = hotline::domain::CallSid::parse(sid["call_sid"].as_str().unwrap()).unwrap();
-    let r = s.db.store.recording_absent(&sid, "no recording arrived after the call ended").await.unwrap().unwrap();
-    assert_eq!((r.status.as_str(), r.category.as_str()), ("missed_call", "greenery"));
+    let r =
+        s.db.store
+            .recording_absent(&sid, "no recording arrived after the call ended")
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.category.as_str()),
+        ("missed_call", "greenery")
+    );
 }
 
 async fn empty_recordings_get_a_retry_then_a_missed_call(db: TestDb) {
     let s = start(db).await;
-    let log = simulator::call(options(&s, &["1", "1"], false)).await.unwrap();
+    let log = simulator::call(options(&s, &["1", "1"], false))
+        .await
+        .unwrap();
     assert!(heard(&log, "Nie usłyszeliśmy wiadomości"));
     assert!(heard(&log, "Nie udało się nagrać"));
-    let reports = s.db.store.list_reports(&ReportFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let reports =
+        s.db.store
+            .list_reports(&ReportFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].status, "missed_call");
     // The retry can work.
@@ -135,23 +244,49 @@ async fn empty_recordings_get_a_retry_then_a_missed_call(db: TestDb) {
     o.empty_recordings = 1;
     let log = simulator::call(o).await.unwrap();
     assert!(heard(&log, "Nie usłyszeliśmy wiadomości"));
-    let r = s.db.store.get_report(&number_heard(&log)).await.unwrap().unwrap();
-    assert_eq!((r.status.as_str(), r.category.as_str()), ("awaiting_audio", "litter"));
+    let r =
+        s.db.store
+            .get_report(&number_heard(&log))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.category.as_str()),
+        ("awaiting_audio", "litter")
+    );
 }
 
 async fn retried_webhooks_change_nothing(db: TestDb) {
     let s = start(db).await;
     let url = format!("{}/twilio/voice", s.base);
-    let p = owned(&[("CallSid", "CAretry"), ("AccountSid", ACCOUNT), ("From", "+48600100200"), ("To", "+48126165555"), ("CallStatus", "ringing")]);
+    let p = owned(&[
+        ("CallSid", "CAretry"),
+        ("AccountSid", ACCOUNT),
+        ("From", "+48600100200"),
+        ("To", "+48126165555"),
+        ("CallStatus", "ringing"),
+    ]);
     let sig = signature::sign(TOKEN, &url, &p);
     let pairs: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    let first = post(&s, "/twilio/voice", &pairs, Some(sig.clone())).await.text().await.unwrap();
-    let again = post(&s, "/twilio/voice", &pairs, Some(sig)).await.text().await.unwrap();
+    let first = post(&s, "/twilio/voice", &pairs, Some(sig.clone()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let again = post(&s, "/twilio/voice", &pairs, Some(sig))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(first, again);
     // Choose Polish, then press 1 for roads three times (provider retries).
     let step = |step: u32, digit: &str| {
         let path = format!("/twilio/ivr?step={step}&ev=digits");
-        let mut p = owned(&[("CallSid", "CAretry"), ("AccountSid", ACCOUNT), ("Digits", digit)]);
+        let mut p = owned(&[
+            ("CallSid", "CAretry"),
+            ("AccountSid", ACCOUNT),
+            ("Digits", digit),
+        ]);
         p.sort();
         (path, p)
     };
@@ -164,44 +299,104 @@ async fn retried_webhooks_change_nothing(db: TestDb) {
     let pairs: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let mut answers = Vec::new();
     for _ in 0..3 {
-        answers.push(post(&s, &path, &pairs, Some(sig.clone())).await.text().await.unwrap());
+        answers.push(
+            post(&s, &path, &pairs, Some(sig.clone()))
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
     }
-    assert!(answers.iter().all(|a| a == &answers[0]), "same answer every time");
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "same answer every time"
+    );
     assert!(answers[0].contains("<Record"));
-    let reports = s.db.store.list_reports(&ReportFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let reports =
+        s.db.store
+            .list_reports(&ReportFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
     assert_eq!(reports.len(), 1, "one report, one number");
-    assert_eq!(reports[0].number, format!("{:02}-00001", time::OffsetDateTime::now_utc().year() % 100));
+    assert_eq!(
+        reports[0].number,
+        format!("{:02}-00001", time::OffsetDateTime::now_utc().year() % 100)
+    );
 }
 
 async fn signatures_are_enforced(db: TestDb) {
     let s = start(db).await;
     let path = "/twilio/voice";
-    let params = [("CallSid", "CAsig"), ("AccountSid", ACCOUNT), ("From", "+48600100200"), ("To", "+48126165555")];
+    let params = [
+        ("CallSid", "CAsig"),
+        ("AccountSid", ACCOUNT),
+        ("From", "+48600100200"),
+        ("To", "+48126165555"),
+    ];
     let url = format!("{}{path}", s.base);
     let good = signature::sign(TOKEN, &url, &owned(&params));
     // Missing header, garbage, wrong token, wrong URL, tampered parameter.
-    let tampered = [("CallSid", "CAsig"), ("AccountSid", ACCOUNT), ("From", "+48999999999"), ("To", "+48126165555")];
+    let tampered = [
+        ("CallSid", "CAsig"),
+        ("AccountSid", ACCOUNT),
+        ("From", "+48999999999"),
+        ("To", "+48126165555"),
+    ];
     let cases = [
         (None, &params[..]),
         (Some("garbage".to_owned()), &params[..]),
-        (Some(signature::sign("other-token", &url, &owned(&params))), &params[..]),
-        (Some(signature::sign(TOKEN, &format!("{}/twilio/other", s.base), &owned(&params))), &params[..]),
+        (
+            Some(signature::sign("other-token", &url, &owned(&params))),
+            &params[..],
+        ),
+        (
+            Some(signature::sign(
+                TOKEN,
+                &format!("{}/twilio/other", s.base),
+                &owned(&params),
+            )),
+            &params[..],
+        ),
         (Some(good.clone()), &tampered[..]),
     ];
     for (sig, p) in cases {
         let r = post(&s, path, p, sig.clone()).await;
         assert_eq!(r.status(), 403, "signature {sig:?}");
     }
-    assert!(s.db.store.get_call(&hotline::domain::CallSid::parse("CAsig").unwrap()).await.unwrap().is_none(), "a refused webhook writes nothing");
+    assert!(
+        s.db.store
+            .get_call(&hotline::domain::CallSid::parse("CAsig").unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "a refused webhook writes nothing"
+    );
     // Another account's (correctly signed) request is refused too.
-    let foreign = [("CallSid", "CAsig"), ("AccountSid", "ACforeign"), ("From", "+48600100200"), ("To", "+48126165555")];
-    let r = post(&s, path, &foreign, Some(signature::sign(TOKEN, &url, &owned(&foreign)))).await;
+    let foreign = [
+        ("CallSid", "CAsig"),
+        ("AccountSid", "ACforeign"),
+        ("From", "+48600100200"),
+        ("To", "+48126165555"),
+    ];
+    let r = post(
+        &s,
+        path,
+        &foreign,
+        Some(signature::sign(TOKEN, &url, &owned(&foreign))),
+    )
+    .await;
     assert_eq!(r.status(), 403);
     // The genuine one passes, and so does SignalWire's header.
     assert_eq!(post(&s, path, &params, Some(good)).await.status(), 200);
     let sw = reqwest::Client::new()
         .post(&url)
-        .header("X-SignalWire-Signature", signature::sign(TOKEN, &url, &owned(&params)))
+        .header(
+            "X-SignalWire-Signature",
+            signature::sign(TOKEN, &url, &owned(&params)),
+        )
         .form(&params)
         .send()
         .await
@@ -214,18 +409,51 @@ async fn malformed_webhooks_are_rejected_without_panicking(db: TestDb) {
     let cases: [&[(&str, &str)]; 4] = [
         &[("AccountSid", ACCOUNT)],
         &[("CallSid", "../../etc/passwd"), ("AccountSid", ACCOUNT)],
-        &[("CallSid", "CAbad"), ("AccountSid", ACCOUNT), ("From", "<script>")],
-        &[("CallSid", "CAbad"), ("AccountSid", ACCOUNT), ("From", "+48600100200"), ("To", "\u{0}")],
+        &[
+            ("CallSid", "CAbad"),
+            ("AccountSid", ACCOUNT),
+            ("From", "<script>"),
+        ],
+        &[
+            ("CallSid", "CAbad"),
+            ("AccountSid", ACCOUNT),
+            ("From", "+48600100200"),
+            ("To", "\u{0}"),
+        ],
     ];
     for p in cases {
         let url = format!("{}/twilio/voice", s.base);
-        let r = post(&s, "/twilio/voice", p, Some(signature::sign(TOKEN, &url, &owned(p)))).await;
+        let r = post(
+            &s,
+            "/twilio/voice",
+            p,
+            Some(signature::sign(TOKEN, &url, &owned(p))),
+        )
+        .await;
         assert_eq!(r.status(), 400, "{p:?}");
     }
     let path = "/twilio/ivr?step=1&ev=digits";
-    let p = [("CallSid", "CAunknown"), ("AccountSid", ACCOUNT), ("Digits", "1")];
-    let r = post(&s, path, &p, Some(signature::sign(TOKEN, &format!("{}{path}", s.base), &owned(&p)))).await;
-    assert_eq!(r.status(), 200, "an unknown call gets an apology, not an error page");
+    let p = [
+        ("CallSid", "CAunknown"),
+        ("AccountSid", ACCOUNT),
+        ("Digits", "1"),
+    ];
+    let r = post(
+        &s,
+        path,
+        &p,
+        Some(signature::sign(
+            TOKEN,
+            &format!("{}{path}", s.base),
+            &owned(&p),
+        )),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        200,
+        "an unknown call gets an apology, not an error page"
+    );
     assert!(r.text().await.unwrap().contains("<Hangup/>"));
     let huge = "x".repeat(100 * 1024);
     let r = post(&s, "/twilio/voice", &[("CallSid", huge.as_str())], None).await;
