@@ -53,6 +53,62 @@ enum Command {
     /// Reports in the store.
     #[command(subcommand)]
     Reports(ReportsCommand),
+    /// Agent accounts of the web workspace.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Create an agent account (asks for the password, or reads it from stdin).
+    Add {
+        name: String,
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Set a new password.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API bearer token for an agent (printed once; stored hashed).
+    Create {
+        #[arg(long)]
+        agent: String,
+        #[arg(long, default_value = "api")]
+        label: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 /// Where the configuration comes from.
@@ -320,6 +376,8 @@ pub async fn run() -> ExitCode {
 async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Serve(a) => serve(a).await,
+        Command::Agent(c) => agent_command(c).await,
+        Command::Token(c) => token_command(c).await,
         Command::Call(a) => call(a).await,
         Command::Model(ModelCommand::Fetch(a)) => model_fetch(a).await,
         Command::Model(ModelCommand::List) => model_list(),
@@ -687,5 +745,117 @@ async fn call(a: CallArgs) -> anyhow::Result<ExitCode> {
         "(call {} ended after {} webhooks)",
         log.call_sid, log.webhooks
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let again = rpassword::prompt_password("Repeat: ")?;
+    anyhow::ensure!(first == again, "the passwords differ");
+    Ok(first)
+}
+
+async fn agent_command(c: AgentCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        AgentCommand::Add {
+            name,
+            admin,
+            password_stdin,
+            server,
+        } => {
+            anyhow::ensure!(
+                !name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "._-@".contains(c)),
+                "agent names are letters, digits and . _ - @ (at most 64)"
+            );
+            let hash = crate::auth::hash_password(&read_password(password_stdin)?)?;
+            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            let role = if admin {
+                crate::auth::Role::Admin
+            } else {
+                crate::auth::Role::Agent
+            };
+            let a = store.create_agent(&name, &hash, role.as_str()).await?;
+            println!("agent {} created ({})", a.name, a.role);
+            store.close().await;
+        }
+        AgentCommand::Passwd {
+            name,
+            password_stdin,
+            server,
+        } => {
+            let hash = crate::auth::hash_password(&read_password(password_stdin)?)?;
+            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            anyhow::ensure!(
+                store.set_agent_password(&name, &hash).await?,
+                "no agent {name}"
+            );
+            println!("password of {name} changed");
+            store.close().await;
+        }
+        AgentCommand::List { server } => {
+            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            for a in store.list_agents().await? {
+                println!(
+                    "{:<24} {:<6} created {}",
+                    a.name,
+                    a.role,
+                    format_ms(a.created_at)
+                );
+            }
+            store.close().await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        TokenCommand::Create {
+            agent,
+            label,
+            server,
+        } => {
+            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            let a = store
+                .agent_by_name(&agent)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no agent {agent}"))?;
+            let (token, hash) = crate::auth::new_token();
+            let id = store.create_api_token(a.id, &hash, &label).await?;
+            eprintln!("token {id} for {agent} (shown once; keep it secret):");
+            println!("{token}");
+            store.close().await;
+        }
+        TokenCommand::Revoke { id, server } => {
+            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            anyhow::ensure!(store.revoke_api_token(id).await?, "no active token {id}");
+            println!("token {id} revoked");
+            store.close().await;
+        }
+        TokenCommand::List { server } => {
+            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            for t in store.list_api_tokens().await? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:>4} agent#{:<4} {:<8} {}",
+                    t.id, t.agent_id, state, t.label
+                );
+            }
+            store.close().await;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,9 @@
 //! - [`prompts`]: texts from `prompts/` (initial prompts, blocklists, IVR).
 //! - [`cli`]: the `hotline` command.
 
+pub mod agent;
 pub mod audio;
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -61,12 +61,9 @@ async fn wait_for(db: &TestDb, status: &str, timeout: Duration) {
 async fn killed_worker_mid_transcription(db: TestDb) {
     let _one_at_a_time = EXCLUSIVE.lock().await;
     // ~55 s of real speech: long enough to be killed in the middle.
-    let jfk = hotline::audio::decode_file(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/speech/en/en_jfk_001.wav"),
-        &Default::default(),
-    )
-    .unwrap();
+    let jfk =
+        hotline::audio::decode_file(&support::speech("en/en_jfk_001.wav"), &Default::default())
+            .unwrap();
     let long: Vec<f32> = jfk
         .samples
         .iter()

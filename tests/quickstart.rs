@@ -3,6 +3,8 @@
 //! placed with `hotline call`, the draft seen in `hotline reports list`, and
 //! a graceful shutdown on SIGTERM.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,8 +36,7 @@ fn serve_call_and_list() {
         .unwrap()
         .to_owned();
 
-    let wav = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/speech/pl/pl_neon_005.wav");
+    let wav = support::speech("pl/pl_neon_005.wav");
     let call = hotline(&data)
         .args(["call", "--server", &url, "--digits", "1,2", "--wav"])
         .arg(&wav)

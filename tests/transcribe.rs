@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
@@ -14,9 +14,7 @@ use hotline::prompts::{normalize, PromptSource, WhisperPrompts};
 use support::signals::*;
 
 fn speech_dir() -> PathBuf {
-    std::env::var_os("HOTLINE_SPEECH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/speech"))
+    support::speech("")
 }
 
 fn model() -> PathBuf {

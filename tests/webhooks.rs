@@ -48,10 +48,7 @@ fn options(s: &Server, keys: &[&str], wav: bool) -> CallOptions {
             .map(|k| (*k != "-").then(|| (*k).to_owned()))
             .collect(),
         interactive: false,
-        wav: wav.then(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/speech/pl/pl_art_001.wav")
-        }),
+        wav: wav.then(|| support::speech("pl/pl_art_001.wav")),
         empty_recordings: 0,
         hangup_after: None,
         wait: Duration::ZERO,

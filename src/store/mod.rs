@@ -235,6 +235,116 @@ pub trait Store: Send + Sync {
         self.sql().audit(entry).await
     }
 
+    /// Most recent audit entries, newest first.
+    async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.sql().audit_log(limit).await
+    }
+
+    // Agents' work.
+
+    async fn edit_report(
+        &self,
+        id: i64,
+        version: i64,
+        edit: &ReportEdit,
+        actor: &str,
+    ) -> Result<Report> {
+        self.sql()
+            .edit_report(id, version, edit, actor, crate::domain::now_ms())
+            .await
+    }
+
+    async fn decide_report(
+        &self,
+        id: i64,
+        version: i64,
+        decision: &Decision,
+        actor: &str,
+    ) -> Result<Report> {
+        self.sql()
+            .decide_report(id, version, decision, actor, crate::domain::now_ms())
+            .await
+    }
+
+    async fn queue_signature(&self) -> Result<(i64, i64)> {
+        self.sql().queue_signature().await
+    }
+
+    // Agents, sessions, API tokens, login throttling.
+
+    async fn create_agent(&self, name: &str, password_hash: &str, role: &str) -> Result<AgentRow> {
+        self.sql()
+            .create_agent(name, password_hash, role, crate::domain::now_ms())
+            .await
+    }
+
+    async fn set_agent_password(&self, name: &str, password_hash: &str) -> Result<bool> {
+        self.sql().set_agent_password(name, password_hash).await
+    }
+
+    async fn agent_by_name(&self, name: &str) -> Result<Option<AgentRow>> {
+        self.sql().agent_by_name(name).await
+    }
+
+    async fn list_agents(&self) -> Result<Vec<AgentRow>> {
+        self.sql().list_agents().await
+    }
+
+    async fn create_session(&self, s: &SessionRow) -> Result<()> {
+        self.sql().create_session(s).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<(SessionRow, AgentRow)>> {
+        self.sql().session(token_hash, now).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.sql().delete_session(token_hash).await
+    }
+
+    async fn create_api_token(&self, agent_id: i64, token_hash: &str, label: &str) -> Result<i64> {
+        self.sql()
+            .create_api_token(agent_id, token_hash, label, crate::domain::now_ms())
+            .await
+    }
+
+    async fn api_token_agent(&self, token_hash: &str, now: Millis) -> Result<Option<AgentRow>> {
+        self.sql().api_token_agent(token_hash, now).await
+    }
+
+    async fn revoke_api_token(&self, id: i64) -> Result<bool> {
+        self.sql()
+            .revoke_api_token(id, crate::domain::now_ms())
+            .await
+    }
+
+    async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRow>> {
+        self.sql().list_api_tokens().await
+    }
+
+    async fn login_locked(&self, key: &str, now: Millis) -> Result<Option<Millis>> {
+        self.sql().login_locked(key, now).await
+    }
+
+    async fn login_failed(
+        &self,
+        key: &str,
+        now: Millis,
+        window: Millis,
+        max: i64,
+        lock: Millis,
+    ) -> Result<Option<Millis>> {
+        self.sql().login_failed(key, now, window, max, lock).await
+    }
+
+    async fn login_succeeded(&self, key: &str) -> Result<()> {
+        self.sql().login_succeeded(key).await
+    }
+
     /// Periodic housekeeping (planner statistics); called by workers.
     async fn maintain(&self) -> Result<()> {
         Ok(())

@@ -888,6 +888,373 @@ impl Sql {
             .await?)
     }
 
+    // Agent changes to reports: optimistic concurrency on `version`.
+
+    /// Applies an agent's edit if the report is still at `version`;
+    /// `Conflict` if someone else changed it since.
+    pub async fn edit_report(
+        &self,
+        id: i64,
+        version: i64,
+        edit: &ReportEdit,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
+        let mut tx = self.begin().await?;
+        let before = self.report_for_change(&mut tx, id, version).await?;
+        let after: Report = self
+            .query_as(
+                "UPDATE reports SET text = COALESCE($3, text), category = COALESCE($4, category), address = COALESCE($5, address),
+                   version = version + 1, updated_at = $6
+                 WHERE id = $1 AND version = $2 RETURNING *",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(edit.text.clone())
+            .bind(edit.category.clone())
+            .bind(edit.address.clone())
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
+        self.audit_change(&mut tx, &before, &after, actor, "edited", at)
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Confirms or rejects a report (a draft, or a missed call) at `version`.
+    pub async fn decide_report(
+        &self,
+        id: i64,
+        version: i64,
+        decision: &Decision,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
+        let mut tx = self.begin().await?;
+        let before = self.report_for_change(&mut tx, id, version).await?;
+        let (status, reason, dup, action) = match decision {
+            Decision::Confirm => ("confirmed", None, None, "confirmed"),
+            Decision::Reject {
+                reason,
+                duplicate_of,
+            } => ("rejected", Some(reason.clone()), *duplicate_of, "rejected"),
+        };
+        if decision == &Decision::Confirm && before.status != "draft" {
+            return Err(StoreError::Conflict(format!(
+                "a {} report cannot be confirmed",
+                before.status
+            )));
+        }
+        if !matches!(before.status.as_str(), "draft" | "missed_call") {
+            return Err(StoreError::Conflict(format!(
+                "the report is already {}",
+                before.status
+            )));
+        }
+        let after: Report = self
+            .query_as(
+                "UPDATE reports SET status = $3, reject_reason = $4, duplicate_of = $5, decided_at = $6, decided_by = $7,
+                   version = version + 1, updated_at = $6
+                 WHERE id = $1 AND version = $2 RETURNING *",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(status)
+            .bind(reason)
+            .bind(dup)
+            .bind(at)
+            .bind(actor.to_owned())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
+        self.audit_change(&mut tx, &before, &after, actor, action, at)
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn report_for_change(&self, tx: &mut Tx, id: i64, version: i64) -> Result<Report> {
+        let r: Report = self
+            .query_as("SELECT * FROM reports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("report {id}")))?;
+        if r.version != version {
+            return Err(StoreError::Conflict(format!(
+                "the report is at version {}, not {version}",
+                r.version
+            )));
+        }
+        Ok(r)
+    }
+
+    async fn audit_change(
+        &self,
+        tx: &mut Tx,
+        before: &Report,
+        after: &Report,
+        actor: &str,
+        action: &str,
+        at: Millis,
+    ) -> Result<()> {
+        let view = |r: &Report| {
+            serde_json::json!({
+                "status": r.status, "text": r.text, "category": r.category, "address": r.address,
+                "reject_reason": r.reject_reason, "duplicate_of": r.duplicate_of, "version": r.version,
+            })
+            .to_string()
+        };
+        self.audit_in(
+            tx,
+            Some(after.id),
+            actor,
+            action,
+            Some(view(before)),
+            Some(view(after)),
+            at,
+        )
+        .await
+    }
+
+    /// Count and latest change of reports waiting for agents: changes when
+    /// a new draft or missed call arrives or one is handled.
+    pub async fn queue_signature(&self) -> Result<(i64, i64)> {
+        let (n, latest): (i64, Option<i64>) = self
+            .query_as("SELECT COUNT(*), MAX(updated_at) FROM reports WHERE status IN ('draft', 'missed_call')")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((n, latest.unwrap_or(0)))
+    }
+
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        Ok(self
+            .query_as("SELECT * FROM audit_log ORDER BY at DESC, id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    // Agents, sessions and tokens.
+
+    pub async fn create_agent(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: &str,
+        at: Millis,
+    ) -> Result<AgentRow> {
+        let inserted = self
+            .query("INSERT INTO agents (name, password_hash, role, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
+            .bind(name.to_owned())
+            .bind(password_hash.to_owned())
+            .bind(role.to_owned())
+            .bind(at)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!("agent {name} exists")));
+        }
+        self.agent_by_name(name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(name.to_owned()))
+    }
+
+    pub async fn set_agent_password(&self, name: &str, password_hash: &str) -> Result<bool> {
+        Ok(self
+            .query("UPDATE agents SET password_hash = $2 WHERE name = $1")
+            .bind(name.to_owned())
+            .bind(password_hash.to_owned())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    pub async fn agent_by_name(&self, name: &str) -> Result<Option<AgentRow>> {
+        Ok(self
+            .query_as("SELECT * FROM agents WHERE name = $1")
+            .bind(name.to_owned())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_agents(&self) -> Result<Vec<AgentRow>> {
+        Ok(self
+            .query_as("SELECT * FROM agents ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn create_session(&self, s: &SessionRow) -> Result<()> {
+        self.query("INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(s.token_hash.clone())
+            .bind(s.agent_id)
+            .bind(s.csrf_token.clone())
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash, and its (enabled) agent.
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<(SessionRow, AgentRow)>> {
+        let Some(s): Option<SessionRow> = self
+            .query_as("SELECT * FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token_hash.to_owned())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let agent: Option<AgentRow> = self
+            .query_as("SELECT * FROM agents WHERE id = $1 AND disabled_at IS NULL")
+            .bind(s.agent_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(agent.map(|a| (s, a)))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_api_token(
+        &self,
+        agent_id: i64,
+        token_hash: &str,
+        label: &str,
+        at: Millis,
+    ) -> Result<i64> {
+        let (id,): (i64,) = self
+            .query_as("INSERT INTO api_tokens (agent_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(agent_id)
+            .bind(token_hash.to_owned())
+            .bind(label.to_owned())
+            .bind(at)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    /// The agent of an unrevoked API token (and notes its use).
+    pub async fn api_token_agent(&self, token_hash: &str, now: Millis) -> Result<Option<AgentRow>> {
+        let Some(t): Option<ApiTokenRow> = self
+            .query_as("SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(token_hash.to_owned())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.query("UPDATE api_tokens SET last_used = $2 WHERE id = $1")
+            .bind(t.id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(self
+            .query_as("SELECT * FROM agents WHERE id = $1 AND disabled_at IS NULL")
+            .bind(t.agent_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn revoke_api_token(&self, id: i64, at: Millis) -> Result<bool> {
+        Ok(self
+            .query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRow>> {
+        Ok(self
+            .query_as("SELECT * FROM api_tokens ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Until when `key` is locked out, if it is.
+    pub async fn login_locked(&self, key: &str, now: Millis) -> Result<Option<Millis>> {
+        let row: Option<(Option<i64>,)> = self
+            .query_as("SELECT locked_until FROM login_failures WHERE key = $1")
+            .bind(key.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.and_then(|r| r.0).filter(|&until| until > now))
+    }
+
+    /// Counts a failed login for `key`; after `max` failures within `window`
+    /// the key is locked for `lock`. Returns the lock's end if it locked.
+    pub async fn login_failed(
+        &self,
+        key: &str,
+        now: Millis,
+        window: Millis,
+        max: i64,
+        lock: Millis,
+    ) -> Result<Option<Millis>> {
+        let mut tx = self.begin().await?;
+        self.query(
+            "INSERT INTO login_failures (key, failures, first_at) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        // A failure outside the window starts a new count.
+        let (failures,): (i64,) = self
+            .query_as(
+                "UPDATE login_failures SET
+                   failures = CASE WHEN first_at < $3 THEN 1 ELSE failures + 1 END,
+                   first_at = CASE WHEN first_at < $3 THEN $2 ELSE first_at END
+                 WHERE key = $1 RETURNING failures",
+            )
+            .bind(key.to_owned())
+            .bind(now)
+            .bind(now - window)
+            .fetch_one(&mut *tx)
+            .await?;
+        let locked = if failures >= max {
+            let until = now + lock;
+            self.query("UPDATE login_failures SET locked_until = $2, failures = 0, first_at = $3 WHERE key = $1")
+                .bind(key.to_owned())
+                .bind(until)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            Some(until)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(locked)
+    }
+
+    pub async fn login_succeeded(&self, key: &str) -> Result<()> {
+        self.query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     // Audit.
 
     pub async fn audit(&self, e: &NewAudit) -> Result<()> {

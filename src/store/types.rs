@@ -204,3 +204,59 @@ pub struct NewJob {
     pub max_attempts: i64,
     pub run_at: Millis,
 }
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AgentRow {
+    pub id: i64,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: Millis,
+    pub disabled_at: Option<Millis>,
+}
+
+impl AgentRow {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub agent_id: i64,
+    pub csrf_token: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub agent_id: i64,
+    #[serde(skip)]
+    pub token_hash: String,
+    pub label: String,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+    pub last_used: Option<Millis>,
+}
+
+/// An agent's corrections to a draft (`None`: unchanged).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ReportEdit {
+    pub text: Option<String>,
+    pub category: Option<String>,
+    pub address: Option<String>,
+}
+
+/// An agent's decision on a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Confirm,
+    Reject {
+        reason: String,
+        duplicate_of: Option<i64>,
+    },
+}

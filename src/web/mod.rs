@@ -35,6 +35,8 @@ pub struct AppState {
     pub recorded_urls: BTreeMap<(Language, String), String>,
     /// `cfg.public_base()`, computed once.
     pub public_base: String,
+    /// The agent workspace's templates.
+    pub templates: minijinja::Environment<'static>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             recorded,
             recorded_urls,
             public_base,
+            templates: crate::agent::templates(),
         }))
     }
 }
@@ -134,6 +137,7 @@ impl IntoResponse for AppError {
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(twilio::routes())
+        .merge(crate::agent::routes())
         .route("/prompts/audio/{lang}/{file}", get(prompt_audio))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

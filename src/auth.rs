@@ -1,0 +1,108 @@
+//! Agents' credentials: argon2id password hashes, random session and API
+//! tokens (only their sha256 is stored), and login throttling settings.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use crate::domain::Millis;
+
+/// Sessions last a working day and are renewed by nothing: log in each morning.
+pub const SESSION_MS: Millis = 12 * 3600 * 1000;
+/// Failed logins allowed per name (and per address) within the window.
+pub const MAX_FAILURES: i64 = 5;
+pub const FAILURE_WINDOW_MS: Millis = 15 * 60 * 1000;
+pub const LOCKOUT_MS: Millis = 15 * 60 * 1000;
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("password too short: at least {MIN_PASSWORD_LEN} characters")]
+    WeakPassword,
+    #[error("could not hash the password: {0}")]
+    Hash(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Agent,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AuthError::WeakPassword);
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the agent does not exist, so that a login
+/// with an unknown name takes as long as one with a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("not-a-real-password-at-all").unwrap_or_default())
+}
+
+/// A new random token (URL-safe) and the hash stored for it.
+pub fn new_token() -> (String, String) {
+    let bytes: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "correct horse battery"));
+        assert!(!verify_password(&h, "correct horse battery!"));
+        assert!(!verify_password("garbage", "x"));
+        assert!(matches!(
+            hash_password("short"),
+            Err(AuthError::WeakPassword)
+        ));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, ha) = new_token();
+        let (b, _) = new_token();
+        assert_ne!(a, b);
+        assert_eq!(token_hash(&a), ha);
+        assert_eq!(a.len(), 43);
+    }
+}

@@ -1,0 +1,60 @@
+// hotline agent workspace: keyboard shortcuts, seeking from the transcript,
+// live queue updates. Everything works without it, only slower.
+(function () {
+  "use strict";
+  var player = document.getElementById("player");
+  var typing = function (e) {
+    var t = e.target;
+    return t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT" || t.isContentEditable);
+  };
+  var submit = function (action) {
+    var form = document.getElementById("edit");
+    var button = form && form.querySelector('button[value="' + action + '"]');
+    if (button) { button.click(); }
+  };
+  document.addEventListener("keydown", function (e) {
+    var key = e.key.toLowerCase();
+    if (e.ctrlKey && key === "enter") { e.preventDefault(); submit("confirm"); return; }
+    if (e.ctrlKey && e.shiftKey && key === "x") { e.preventDefault(); submit("reject"); return; }
+    if (e.altKey && player) {
+      if (key === "k") { e.preventDefault(); if (player.paused) { player.play(); } else { player.pause(); } return; }
+      if (key === "j") { e.preventDefault(); player.currentTime = Math.max(0, player.currentTime - 5); return; }
+      if (key === "l") { e.preventDefault(); player.currentTime = player.currentTime + 5; return; }
+    }
+    if (typing(e) || e.altKey || e.ctrlKey || e.metaKey) { return; }
+    if (key === "n" || key === "p") {
+      var link = document.getElementById(key === "n" ? "next" : "prev");
+      if (link) { e.preventDefault(); window.location = link.href; }
+    }
+  });
+  document.querySelectorAll(".seg").forEach(function (seg) {
+    seg.addEventListener("click", function () {
+      if (!player) { return; }
+      player.currentTime = Number(seg.dataset.start) / 1000;
+      player.play();
+    });
+  });
+  if (player) {
+    player.addEventListener("timeupdate", function () {
+      var ms = player.currentTime * 1000;
+      var segs = document.querySelectorAll(".seg");
+      segs.forEach(function (seg, i) {
+        var next = segs[i + 1];
+        var on = ms >= Number(seg.dataset.start) && (!next || ms < Number(next.dataset.start));
+        seg.classList.toggle("playing", on);
+      });
+    });
+  }
+  if (window.EventSource && document.body.dataset.csrf) {
+    var first = true;
+    var source = new EventSource("/events");
+    source.addEventListener("queue", function (ev) {
+      var data = JSON.parse(ev.data);
+      var badge = document.getElementById("draft-count");
+      if (badge) { badge.textContent = data.drafts; }
+      if (first) { first = false; return; }
+      var live = document.getElementById("live");
+      if (live) { live.hidden = false; }
+    });
+  }
+})();

@@ -1,0 +1,652 @@
+//! The agents' workspace over HTTP on a real port: access control, CSRF,
+//! roles, login throttling, conflicts, the audit trail, audio ranges and
+//! the JSON API. Both backends.
+
+mod support;
+
+use reqwest::header;
+use reqwest::redirect::Policy;
+use serde_json::{json, Value};
+use support::db::TestDb;
+use support::workspace::{self, Workspace, ADMIN, AGENT, AGENT2};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of `name="…" value="…"` in a page.
+fn field(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no field {name}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn login(w: &Workspace, who: (&str, &str)) -> reqwest::Client {
+    let c = client();
+    let page = c
+        .get(format!("{}/login", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{}/login", w.base))
+        .form(&[
+            ("name", who.0),
+            ("password", who.1),
+            ("csrf", &field(&page, "csrf")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "login of {}", who.0);
+    let cookie = r
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("hotline_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    c
+}
+
+async fn page(c: &reqwest::Client, url: &str) -> (u16, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn report(w: &Workspace, number: &str) -> hotline::store::Report {
+    w.db.store
+        .get_report(&hotline::domain::ReportNumber::parse(number).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn every_route_refuses_anonymous_access(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = client();
+    let n = &w.drafts[0];
+    for path in [
+        "/",
+        "/queue",
+        "/missed",
+        &format!("/reports/{n}"),
+        &format!("/reports/{n}/audio"),
+        "/events",
+        "/admin",
+    ] {
+        let r = c.get(format!("{}{path}", w.base)).send().await.unwrap();
+        assert_eq!(r.status(), 303, "GET {path}");
+        let to = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+        assert!(
+            to == "/login" || (path == "/" && to == "/queue"),
+            "{path} → {to}"
+        );
+    }
+    for path in [format!("/reports/{n}"), "/logout".into()] {
+        let r = c
+            .post(format!("{}{path}", w.base))
+            .form(&[("action", "confirm"), ("version", "1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "POST {path}");
+    }
+    let api = [
+        ("GET", "/api/v1/reports".to_owned()),
+        ("GET", format!("/api/v1/reports/{n}")),
+        ("GET", format!("/api/v1/reports/{n}/audio")),
+        ("PATCH", format!("/api/v1/reports/{n}")),
+        ("POST", format!("/api/v1/reports/{n}/confirm")),
+        ("POST", format!("/api/v1/reports/{n}/reject")),
+        ("GET", "/api/v1/openapi.json".to_owned()),
+    ];
+    for (method, path) in &api {
+        let r = c
+            .request(method.parse().unwrap(), format!("{}{path}", w.base))
+            .json(&json!({"version": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let bad = c
+            .request(method.parse().unwrap(), format!("{}{path}", w.base))
+            .bearer_auth("not-a-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 401, "{method} {path} with a bad token");
+    }
+    assert_eq!(report(&w, n).await.status, "draft", "nothing changed");
+}
+
+async fn queue_and_draft_pages_show_what_agents_need(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let (status, html) = page(&c, &format!("{}/queue", w.base)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Zgłoszenia do sprawdzenia")
+            && html.contains(&w.drafts[0])
+            && html.contains(&w.drafts[1])
+    );
+    assert!(
+        html.find(&w.drafts[0]).unwrap() < html.find(&w.drafts[1]).unwrap(),
+        "oldest first"
+    );
+    assert!(html.contains("Uszkodzenia jezdni i chodników"));
+    let (_, missed) = page(&c, &format!("{}/missed", w.base)).await;
+    assert!(
+        missed.contains(&w.missed) && missed.contains("tel:+48600999888"),
+        "call-back number"
+    );
+    let (_, filtered) = page(&c, &format!("{}/queue?category=lighting", w.base)).await;
+    assert!(!filtered.contains(&w.drafts[0]));
+    let (_, html) = page(&c, &format!("{}/reports/{}", w.base, w.drafts[0])).await;
+    assert!(html.contains("<audio") && html.contains(&format!("/reports/{}/audio", w.drafts[0])));
+    assert!(
+        html.contains("class=\"seg low\""),
+        "low-confidence segment highlighted"
+    );
+    assert!(html.contains("data-start=\"1200\""));
+    assert!(
+        html.contains("Ctrl+Enter") && html.contains("Alt+K"),
+        "shortcuts shown"
+    );
+    assert!(
+        html.contains("<label for=\"text\">") && html.contains("<label for=\"category\">"),
+        "labelled fields"
+    );
+    assert!(
+        html.contains(&format!("href=\"/reports/{}\"", w.drafts[1])),
+        "next draft link"
+    );
+    // Scripts in templates are escaped.
+    let r0 = report(&w, &w.drafts[0]).await;
+    w.db.store
+        .edit_report(
+            r0.id,
+            r0.version,
+            &hotline::store::ReportEdit {
+                text: Some("<script>alert(1)</script>".into()),
+                ..Default::default()
+            },
+            "t",
+        )
+        .await
+        .unwrap();
+    let (_, html) = page(&c, &format!("{}/reports/{}", w.base, w.drafts[0])).await;
+    assert!(!html.contains("<script>alert(1)") && html.contains("&lt;script&gt;"));
+    // English on request, remembered.
+    let (_, en) = page(&c, &format!("{}/queue?ui=en", w.base)).await;
+    assert!(en.contains("Drafts to review"));
+    let (_, again) = page(&c, &format!("{}/queue", w.base)).await;
+    assert!(again.contains("Drafts to review"));
+}
+
+async fn csrf_is_enforced(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let n = &w.drafts[0];
+    let version = report(&w, n).await.version;
+    for csrf in ["", "forged"] {
+        let r = c
+            .post(format!("{}/reports/{n}", w.base))
+            .form(&[
+                ("csrf", csrf),
+                ("action", "confirm"),
+                ("version", &version.to_string()),
+                ("text", "x"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "csrf {csrf:?}");
+    }
+    assert_eq!(report(&w, n).await.version, version, "nothing written");
+    // The session's cookie cannot write through the API without the header.
+    let r = c
+        .patch(format!("{}/api/v1/reports/{n}", w.base))
+        .json(&json!({"version": version, "text": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let (_, html) = page(&c, &format!("{}/queue", w.base)).await;
+    let token = field(&html, "csrf");
+    let r = c
+        .patch(format!("{}/api/v1/reports/{n}", w.base))
+        .header("X-CSRF-Token", &token)
+        .json(&json!({"version": version, "address": "Długa 12"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Logout needs it too.
+    let r = c
+        .post(format!("{}/logout", w.base))
+        .form(&[("csrf", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(format!("{}/logout", w.base))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        c.get(format!("{}/queue", w.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303,
+        "session gone"
+    );
+    // Login itself is protected against cross-site posts.
+    let r = client()
+        .post(format!("{}/login", w.base))
+        .form(&[("name", AGENT.0), ("password", AGENT.1), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+async fn roles_are_enforced(db: TestDb) {
+    let w = workspace::start(db).await;
+    let agent = login(&w, AGENT).await;
+    let (status, _) = page(&agent, &format!("{}/admin", w.base)).await;
+    assert_eq!(status, 403);
+    let (_, q) = page(&agent, &format!("{}/queue", w.base)).await;
+    assert!(!q.contains("href=\"/admin\""), "no admin link for agents");
+    let admin = login(&w, ADMIN).await;
+    let (status, html) = page(&admin, &format!("{}/admin", w.base)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(AGENT.0) && html.contains("audio_stored"));
+}
+
+async fn logins_are_throttled(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = client();
+    let try_login = |pw: &'static str| {
+        let c = c.clone();
+        let base = w.base.clone();
+        async move {
+            let page = c
+                .get(format!("{base}/login"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            c.post(format!("{base}/login"))
+                .form(&[
+                    ("name", AGENT.0),
+                    ("password", pw),
+                    ("csrf", &field(&page, "csrf")),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for _ in 0..4 {
+        assert_eq!(try_login("wrong-password").await, 401);
+    }
+    assert_eq!(
+        try_login("wrong-password").await,
+        429,
+        "fifth failure locks"
+    );
+    assert_eq!(
+        try_login(AGENT.1).await,
+        429,
+        "locked even with the right password"
+    );
+    let other = client();
+    let unknown = {
+        let page = other
+            .get(format!("{}/login", w.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        other
+            .post(format!("{}/login", w.base))
+            .form(&[
+                ("name", "nobody"),
+                ("password", "whatever-password"),
+                ("csrf", &field(&page, "csrf")),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(unknown, 429, "the address is locked out too");
+}
+
+async fn second_save_on_the_same_draft_is_a_conflict(db: TestDb) {
+    let w = workspace::start(db).await;
+    let n = &w.drafts[0];
+    let a = login(&w, AGENT).await;
+    let b = login(&w, AGENT2).await;
+    let (_, pa) = page(&a, &format!("{}/reports/{n}", w.base)).await;
+    let (_, pb) = page(&b, &format!("{}/reports/{n}", w.base)).await;
+    let save = |c: &reqwest::Client, html: &str, text: &str| {
+        c.post(format!("{}/reports/{n}", w.base))
+            .form(&[
+                ("csrf", field(html, "csrf")),
+                ("version", field(html, "version")),
+                ("action", "save".into()),
+                ("text", text.into()),
+                ("category", "roads".into()),
+                ("address", "".into()),
+            ])
+            .send()
+    };
+    let first = save(&a, &pa, "Dziura w jezdni na Długiej 12")
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let second = save(&b, &pb, "Latarnia przy Długiej").await.unwrap();
+    assert_eq!(second.status(), 409);
+    let body = second.text().await.unwrap();
+    assert!(
+        body.contains("Ktoś inny zmienił to zgłoszenie") && body.contains("Latarnia przy Długiej"),
+        "the loser's text is shown, not lost"
+    );
+    let r = report(&w, n).await;
+    assert_eq!(r.text.as_deref(), Some("Dziura w jezdni na Długiej 12"));
+    // The API detects it as well.
+    let token = api_token(&w, AGENT2.0).await;
+    let stale_version = field(&pb, "version");
+    let stale = reqwest::Client::new()
+        .patch(format!("{}/api/v1/reports/{n}", w.base))
+        .bearer_auth(&token)
+        .json(&json!({"version": stale_version.parse::<i64>().unwrap(), "text": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 409);
+}
+
+async fn api_token(w: &Workspace, agent: &str) -> String {
+    let a = w.db.store.agent_by_name(agent).await.unwrap().unwrap();
+    let (token, hash) = hotline::auth::new_token();
+    w.db.store
+        .create_api_token(a.id, &hash, "test")
+        .await
+        .unwrap();
+    token
+}
+
+async fn confirm_reject_and_duplicate_are_audited(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let n0 = &w.drafts[0];
+    let (_, html) = page(&c, &format!("{}/reports/{n0}", w.base)).await;
+    let r = c
+        .post(format!("{}/reports/{n0}", w.base))
+        .form(&[
+            ("csrf", field(&html, "csrf")),
+            ("version", field(&html, "version")),
+            ("action", "confirm".into()),
+            ("text", "Dziura w jezdni, Długa 12".into()),
+            ("category", "roads".into()),
+            ("address", "Długa 12".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "on to the next draft");
+    assert_eq!(
+        r.headers()[header::LOCATION],
+        format!("/reports/{}", w.drafts[1]).as_str()
+    );
+    let confirmed = report(&w, n0).await;
+    assert_eq!(
+        (
+            confirmed.status.as_str(),
+            confirmed.address.as_deref(),
+            confirmed.decided_by.as_deref()
+        ),
+        ("confirmed", Some("Długa 12"), Some(AGENT.0))
+    );
+    let d =
+        w.db.store
+            .report_detail(&confirmed.number().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let edited = d
+        .audit
+        .iter()
+        .find(|e| e.action == "edited")
+        .expect("edit audited");
+    assert_eq!(edited.actor, AGENT.0);
+    assert!(edited
+        .before_json
+        .as_ref()
+        .unwrap()
+        .contains("Dziura w jezdni na ulicy Długiej"));
+    assert!(edited.after_json.as_ref().unwrap().contains("Długa 12"));
+    assert!(d
+        .audit
+        .iter()
+        .any(|e| e.action == "confirmed" && e.after_json.as_ref().unwrap().contains("confirmed")));
+    // Mark the other draft as a duplicate of the first.
+    let n1 = &w.drafts[1];
+    let (_, html) = page(&c, &format!("{}/reports/{n1}", w.base)).await;
+    let r = c
+        .post(format!("{}/reports/{n1}", w.base))
+        .form(&[
+            ("csrf", field(&html, "csrf")),
+            ("version", field(&html, "version")),
+            ("action", "reject".into()),
+            ("reason", "spam".into()),
+            ("duplicate_of", n0.clone()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let dup = report(&w, n1).await;
+    assert_eq!(
+        (
+            dup.status.as_str(),
+            dup.reject_reason.as_deref(),
+            dup.duplicate_of
+        ),
+        ("rejected", Some("duplicate"), Some(confirmed.id))
+    );
+    // A decided report cannot be confirmed again.
+    let token = api_token(&w, AGENT.0).await;
+    let again = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports/{n0}/confirm", w.base))
+        .bearer_auth(&token)
+        .json(&json!({"version": confirmed.version}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    // Missed calls can be rejected through the API.
+    let m = report(&w, &w.missed).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports/{}/reject", w.base, w.missed))
+        .bearer_auth(&token)
+        .json(&json!({"version": m.version, "reason": "silence"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bad = reqwest::Client::new()
+        .post(format!("{}/api/v1/reports/{}/reject", w.base, n1))
+        .bearer_auth(&token)
+        .json(&json!({"version": 99, "reason": "because"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
+async fn api_lists_filters_and_serves_audio_ranges(db: TestDb) {
+    let w = workspace::start(db).await;
+    let token = api_token(&w, AGENT.0).await;
+    let c = reqwest::Client::new();
+    let list: Value = c
+        .get(format!("{}/api/v1/reports?status=draft", w.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["reports"].as_array().unwrap().len(), 2);
+    let bad = c
+        .get(format!("{}/api/v1/reports?status=lost", w.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let hostile = c
+        .get(format!(
+            "{}/api/v1/reports?category=x%27%20OR%201%3D1",
+            w.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hostile.status(), 400);
+    let one: Value = c
+        .get(format!("{}/api/v1/reports/{}", w.base, w.drafts[0]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["transcript"]["segments"][1]["start_ms"], 1200);
+    let spec: Value = c
+        .get(format!("{}/api/v1/openapi.json", w.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(spec["paths"]["/reports/{number}/reject"]["post"].is_object());
+    let range = c
+        .get(format!("{}/api/v1/reports/{}/audio", w.base, w.drafts[0]))
+        .bearer_auth(&token)
+        .header(header::RANGE, "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(range.status(), 206);
+    assert!(range.headers()[header::CONTENT_RANGE]
+        .to_str()
+        .unwrap()
+        .starts_with("bytes 0-99/"));
+    assert_eq!(range.bytes().await.unwrap().len(), 100);
+    let whole = c
+        .get(format!("{}/api/v1/reports/{}/audio", w.base, w.drafts[0]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.headers()[header::CONTENT_TYPE], "audio/wav");
+    assert!(whole.bytes().await.unwrap().starts_with(b"RIFF"));
+    let none = c
+        .get(format!("{}/api/v1/reports/{}/audio", w.base, w.missed))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
+    // A revoked token stops working.
+    let id = w.db.store.list_api_tokens().await.unwrap()[0].id;
+    w.db.store.revoke_api_token(id).await.unwrap();
+    assert_eq!(
+        c.get(format!("{}/api/v1/reports", w.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+async fn live_updates_arrive_as_server_sent_events(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let mut r = c.get(format!("{}/events", w.base)).send().await.unwrap();
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), r.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&first);
+    assert!(
+        text.contains("event: queue") && text.contains("\"drafts\":2"),
+        "{text}"
+    );
+    // A new draft arrives: the stream says so.
+    workspace::draft(&w.db.store, w.db.dir.path(), 9, "Zalana piwnica").await;
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("\"drafts\":3") {
+        assert!(std::time::Instant::now() < deadline, "no update: {seen}");
+        if let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(std::time::Duration::from_secs(5), r.chunk()).await
+        {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+both_backends!(
+    every_route_refuses_anonymous_access,
+    queue_and_draft_pages_show_what_agents_need,
+    csrf_is_enforced,
+    roles_are_enforced,
+    logins_are_throttled,
+    second_save_on_the_same_draft_is_a_conflict,
+    confirm_reject_and_duplicate_are_audited,
+    api_lists_filters_and_serves_audio_ranges,
+    live_updates_arrive_as_server_sent_events,
+);

@@ -1,0 +1,134 @@
+//! A running server with agents and reports in every state, for the agent
+//! workspace's HTTP and browser tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use hotline::config::Config;
+use hotline::domain::{now_ms, CallSid, Language, PhoneNumber, RecordingSid};
+use hotline::store::{NewCall, NewRecording, NewTranscript, Store, StoredAudio};
+
+use super::db::TestDb;
+
+pub const ADMIN: (&str, &str) = ("ala.admin", "admin-password-1");
+pub const AGENT: (&str, &str) = ("jan.kowalski", "agent-password-1");
+pub const AGENT2: (&str, &str) = ("ewa.nowak", "agent-password-2");
+
+pub struct Workspace {
+    pub base: String,
+    pub db: TestDb,
+    /// Report numbers: two drafts (the first with audio), a missed call.
+    pub drafts: Vec<String>,
+    pub missed: String,
+}
+
+/// A draft with a real recording and a transcript with one low-confidence segment.
+pub async fn draft(store: &Arc<dyn Store>, data: &std::path::Path, n: u32, text: &str) -> String {
+    let sid = CallSid::parse(&format!("CAws{n}")).unwrap();
+    store
+        .call_started(&NewCall {
+            sid: sid.clone(),
+            caller: PhoneNumber::parse("+48600100200").unwrap(),
+            called: PhoneNumber::parse("+48126165555").unwrap(),
+            at: now_ms(),
+        })
+        .await
+        .unwrap();
+    let rec = NewRecording {
+        sid: RecordingSid::parse(&format!("REws{n}")).unwrap(),
+        url: "http://127.0.0.1:9/x".into(),
+        duration_secs: Some(3),
+        category: "roads".into(),
+        language: Language::Pl,
+        at: now_ms(),
+    };
+    let a = store.recording_announced(&sid, &rec).await.unwrap();
+    let wav = std::fs::read(super::speech("pl/pl_art_001.wav")).unwrap();
+    let rel = format!("recordings/ws/{n}.wav");
+    std::fs::create_dir_all(data.join("recordings/ws")).unwrap();
+    std::fs::write(data.join(&rel), &wav).unwrap();
+    store
+        .recording_stored(
+            a.recording.id,
+            &StoredAudio {
+                sha256: format!("{n:064}"),
+                bytes: wav.len() as i64,
+                local_path: rel,
+                at: now_ms(),
+            },
+        )
+        .await
+        .unwrap();
+    let segments = serde_json::json!([
+        { "start_ms": 0, "end_ms": 1200, "text": text, "avg_logprob": -0.2, "no_speech_prob": 0.01 },
+        { "start_ms": 1200, "end_ms": 2500, "text": "na ulicy Długiej", "avg_logprob": -1.3, "no_speech_prob": 0.01 }
+    ]);
+    store
+        .transcript_saved(
+            a.recording.id,
+            &NewTranscript {
+                text: format!("{text} na ulicy Długiej"),
+                segments_json: segments.to_string(),
+                language: Language::Pl,
+                model_id: "base@test".into(),
+                avg_logprob: Some(-0.7),
+                no_speech: None,
+                quality_json: "{}".into(),
+                at: now_ms(),
+            },
+        )
+        .await
+        .unwrap();
+    a.report.number
+}
+
+pub async fn start(db: TestDb) -> Workspace {
+    let store = db.store.clone();
+    for (name, pw, role) in [
+        (ADMIN.0, ADMIN.1, "admin"),
+        (AGENT.0, AGENT.1, "agent"),
+        (AGENT2.0, AGENT2.1, "agent"),
+    ] {
+        store
+            .create_agent(name, &hotline::auth::hash_password(pw).unwrap(), role)
+            .await
+            .unwrap();
+    }
+    let data = db.dir.path().to_owned();
+    let drafts = vec![
+        draft(&store, &data, 1, "Dziura w jezdni").await,
+        draft(&store, &data, 2, "Nie świeci latarnia").await,
+    ];
+    let missed_sid = CallSid::parse("CAwsmissed").unwrap();
+    store
+        .call_started(&NewCall {
+            sid: missed_sid.clone(),
+            caller: PhoneNumber::parse("+48600999888").unwrap(),
+            called: PhoneNumber::parse("+48126165555").unwrap(),
+            at: now_ms(),
+        })
+        .await
+        .unwrap();
+    let missed = store
+        .call_ended(&missed_sid, "completed", now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .number;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let cfg = Config {
+        public_url: Some(base.clone()),
+        data_dir: data,
+        ..Default::default()
+    };
+    let state = hotline::web::AppState::new(store, cfg).unwrap();
+    tokio::spawn(hotline::web::serve(state, listener, std::future::pending()));
+    Workspace {
+        base,
+        db,
+        drafts,
+        missed,
+    }
+}
