@@ -59,6 +59,14 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// An online, consistent copy of the SQLite database.
+    Backup {
+        /// The copy to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -377,6 +385,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Serve(a) => serve(a).await,
         Command::Agent(c) => agent_command(c).await,
+        Command::Backup { out, server } => backup(&out, server).await,
         Command::Token(c) => token_command(c).await,
         Command::Call(a) => call(a).await,
         Command::Model(ModelCommand::Fetch(a)) => model_fetch(a).await,
@@ -530,6 +539,20 @@ async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
 async fn worker(a: ServerArgs) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(a.config.as_deref())?;
     let store = startup::open_store(&cfg).await?;
+    if let Some(addr) = cfg.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        let store = Arc::clone(&store);
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let store = Arc::clone(&store);
+                async move { crate::metrics::render(store.as_ref()).await }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
     let engine = startup::load_engine(&cfg).await?;
     let worker = startup::worker(&cfg, Arc::clone(&store), Some(engine))?;
     worker
@@ -684,17 +707,22 @@ async fn serve(a: ServerArgs) -> anyhow::Result<ExitCode> {
     }
     let store = startup::open_store(&cfg).await?;
     let token = tokio_util::sync::CancellationToken::new();
-    let worker = if cfg.worker.in_server {
+    let (worker, model_id) = if cfg.worker.in_server {
         let engine = startup::load_engine(&cfg).await?;
+        let id = engine.model_id().to_owned();
         let w = startup::worker(&cfg, Arc::clone(&store), Some(engine))?;
-        Some(tokio::spawn(w.run(
-            token.clone().cancelled_owned(),
-            Duration::from_secs(30),
-        )))
+        (
+            Some(tokio::spawn(w.run(
+                token.clone().cancelled_owned(),
+                Duration::from_secs(30),
+            ))),
+            Some(id),
+        )
     } else {
-        None
+        (None, None)
     };
     let state = crate::web::AppState::new(Arc::clone(&store), cfg.clone())?;
+    let _ = state.model.set(model_id);
     println!(
         "hotline listening on http://{bound} (public URL {})",
         cfg.public_base()
@@ -857,5 +885,18 @@ async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
             store.close().await;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn backup(out: &std::path::Path, server: ServerArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(!out.exists(), "{} exists; choose a new file", out.display());
+    let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+    store.backup(out).await?;
+    store.close().await;
+    println!(
+        "backup written to {} ({} bytes)",
+        out.display(),
+        std::fs::metadata(out)?.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -71,6 +71,39 @@ pub struct Config {
     pub telephony: Telephony,
     pub recordings: Recordings,
     pub worker: WorkerSettings,
+    pub retention: Retention,
+    /// City systems told about confirmed and rejected reports.
+    pub webhooks: Vec<WebhookTarget>,
+    /// Separate address for `/metrics` of a `hotline worker` (the server
+    /// serves it on its own listener).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Days within which the same category and street count as a likely duplicate.
+    pub duplicate_window_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    /// Delete the audio of decided (confirmed or rejected) reports this many
+    /// days after the decision; 0 keeps audio forever.
+    pub audio_days: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self { audio_days: 90 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookTarget {
+    pub url: String,
+    /// Key of the HMAC-SHA256 signature in `X-Hotline-Signature`.
+    pub secret: Secret,
+    /// Include the caller's number (personal data) in the payload.
+    #[serde(default)]
+    pub include_caller: bool,
 }
 
 impl Default for Config {
@@ -85,6 +118,10 @@ impl Default for Config {
             telephony: Telephony::default(),
             recordings: Recordings::default(),
             worker: WorkerSettings::default(),
+            retention: Retention::default(),
+            webhooks: Vec::new(),
+            metrics_listen: None,
+            duplicate_window_days: 7,
         }
     }
 }
@@ -284,6 +321,26 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_DELETE_FROM_PROVIDER") {
             self.recordings.delete_from_provider = flag("HOTLINE_DELETE_FROM_PROVIDER", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_AUDIO_RETENTION_DAYS") {
+            self.retention.audio_days = parse("HOTLINE_AUDIO_RETENTION_DAYS", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_METRICS_LISTEN") {
+            self.metrics_listen = Some(parse("HOTLINE_METRICS_LISTEN", &v)?);
+        }
+        if let Some(url) = get("HOTLINE_WEBHOOK_URL").filter(|u| !u.is_empty()) {
+            let secret = Secret::new(get("HOTLINE_WEBHOOK_SECRET").unwrap_or_default());
+            if secret.is_empty() {
+                return Err(ConfigError::Env(
+                    "HOTLINE_WEBHOOK_SECRET",
+                    "required with HOTLINE_WEBHOOK_URL".into(),
+                ));
+            }
+            self.webhooks = vec![WebhookTarget {
+                url,
+                secret,
+                include_caller: false,
+            }];
         }
         if let Some(v) = get("HOTLINE_FETCH_TIMEOUT_SECS") {
             self.recordings.fetch_timeout_secs = parse("HOTLINE_FETCH_TIMEOUT_SECS", &v)?;

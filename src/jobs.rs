@@ -95,6 +95,9 @@ pub struct Worker {
     store: Arc<dyn Store>,
     handlers: HashMap<String, Arc<dyn JobHandler>>,
     opts: WorkerOptions,
+    /// Jobs to enqueue on every maintenance round (they de-duplicate
+    /// themselves, e.g. one retention sweep per hour across all workers).
+    periodic: Vec<fn(Millis) -> crate::store::NewJob>,
 }
 
 impl Worker {
@@ -103,11 +106,17 @@ impl Worker {
             store,
             handlers: HashMap::new(),
             opts,
+            periodic: Vec::new(),
         }
     }
 
     pub fn handle(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Self {
         self.handlers.insert(kind.to_owned(), handler);
+        self
+    }
+
+    pub fn periodic(mut self, job: fn(Millis) -> crate::store::NewJob) -> Self {
+        self.periodic.push(job);
         self
     }
 
@@ -167,6 +176,12 @@ impl Worker {
                 }
             };
             heartbeat.abort();
+            let label = match &outcome {
+                Outcome::Done => "done",
+                Outcome::Retry(_) => "retry",
+                Outcome::GiveUp(_) => "gave_up",
+            };
+            crate::metrics::job_finished(&job.kind, label, started.elapsed());
             info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 ?outcome,
@@ -257,6 +272,11 @@ impl Worker {
                 }
                 if let Err(e) = self.store.maintain().await {
                     warn!(error = %e, "store maintenance failed");
+                }
+                for job in &self.periodic {
+                    if let Err(e) = self.store.enqueue(&job(now_ms())).await {
+                        warn!(error = %e, "could not schedule a periodic job");
+                    }
                 }
             }
             let mut claimed = false;

@@ -9,6 +9,7 @@
 //! - [`prompts`]: texts from `prompts/` (initial prompts, blocklists, IVR).
 //! - [`cli`]: the `hotline` command.
 
+pub mod address;
 pub mod agent;
 pub mod audio;
 pub mod auth;
@@ -19,9 +20,13 @@ pub mod domain;
 pub mod engine;
 pub mod ivr;
 pub mod jobs;
+pub mod metrics;
 pub mod model;
+pub mod open311;
+pub mod outbound;
 pub mod pipeline;
 pub mod prompts;
+pub mod retention;
 pub mod simulator;
 pub mod startup;
 pub mod store;

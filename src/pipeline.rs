@@ -25,6 +25,7 @@ pub struct Pipeline {
     pub engine: Option<Arc<Engine>>,
     pub http: reqwest::Client,
     pub cfg: Config,
+    pub streets: crate::address::Streets,
 }
 
 impl Pipeline {
@@ -33,11 +34,13 @@ impl Pipeline {
         engine: Option<Arc<Engine>>,
         cfg: Config,
     ) -> anyhow::Result<Arc<Self>> {
+        let streets = crate::address::Streets::load(&crate::startup::prompt_source(&cfg))?;
         Ok(Arc::new(Self {
             store,
             engine,
             http: http_client(&cfg)?,
             cfg,
+            streets,
         }))
     }
 
@@ -159,12 +162,21 @@ async fn download(p: &Pipeline, rec: &Recording) -> Result<StoredAudio, Outcome>
     if !t.account_sid.is_empty() && !t.auth_token.is_empty() {
         req = req.basic_auth(&t.account_sid, Some(t.auth_token.expose()));
     }
-    let mut resp = req
-        .send()
-        .await
-        .map_err(|e| Outcome::Retry(format!("request failed: {e}")))?;
+    let mut resp = req.send().await.map_err(|e| {
+        crate::metrics::fetch_failed(if e.is_timeout() {
+            "timeout"
+        } else {
+            "connection"
+        });
+        Outcome::Retry(format!("request failed: {e}"))
+    })?;
     let status = resp.status();
     if !status.is_success() {
+        crate::metrics::fetch_failed(if status.is_server_error() {
+            "5xx"
+        } else {
+            "4xx"
+        });
         // 404 right after the call is common (the file is still being
         // written): retry everything; attempts are bounded.
         return Err(Outcome::Retry(format!("provider answered {status}")));
@@ -334,10 +346,18 @@ impl JobHandler for Transcribe {
             quality_json: quality.to_string(),
             at: now_ms(),
         };
-        match p.store.transcript_saved(rec.id, &new).await {
-            Ok(_) => Outcome::Done,
-            Err(e) => Outcome::Retry(e.to_string()),
+        crate::metrics::transcribed(t.timings.audio_ms, t.timings.whisper_ms, t.has_speech());
+        if let Err(e) = p.store.transcript_saved(rec.id, &new).await {
+            return Outcome::Retry(e.to_string());
         }
+        // Address hints: best effort, the report is filed either way.
+        let found = p.streets.find(&t.text);
+        if !found.is_empty() {
+            if let Err(e) = p.store.save_address_candidates(rec.report_id, &found).await {
+                warn!(error = %e, "could not save address hints");
+            }
+        }
+        Outcome::Done
     }
 
     async fn gave_up(&self, job: &Job, error: &str) {

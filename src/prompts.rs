@@ -35,6 +35,7 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../prompts/en/hallucinations.txt"),
     ),
     ("menu.toml", include_str!("../prompts/menu.toml")),
+    ("streets.txt", include_str!("../prompts/streets.txt")),
     ("pl/ivr.toml", include_str!("../prompts/pl/ivr.toml")),
     ("uk/ivr.toml", include_str!("../prompts/uk/ivr.toml")),
     ("en/ivr.toml", include_str!("../prompts/en/ivr.toml")),

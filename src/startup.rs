@@ -79,7 +79,23 @@ pub fn worker(
         cfg.worker.lease(),
         Duration::from_millis(cfg.worker.poll_ms.max(10)),
     );
-    Ok(Arc::new(pipeline.register(Worker::new(store, opts))))
+    let worker = pipeline.register(Worker::new(Arc::clone(&store), opts));
+    let outbound = crate::outbound::Outbound::new(
+        Arc::clone(&store),
+        cfg.webhooks.clone(),
+        pipeline.http.clone(),
+    );
+    let retention = crate::retention::Retention {
+        store,
+        data_dir: cfg.data_dir.clone(),
+        audio_days: cfg.retention.audio_days,
+    };
+    Ok(Arc::new(
+        outbound
+            .register(worker)
+            .handle(crate::retention::JOB_RETENTION, Arc::new(retention))
+            .periodic(crate::retention::hourly_job),
+    ))
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

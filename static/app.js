@@ -27,6 +27,12 @@
       if (link) { e.preventDefault(); window.location = link.href; }
     }
   });
+  document.querySelectorAll(".cand").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var field = document.getElementById("address");
+      if (field) { field.value = b.dataset.address; field.focus(); }
+    });
+  });
   document.querySelectorAll(".seg").forEach(function (seg) {
     seg.addEventListener("click", function () {
       if (!player) { return; }

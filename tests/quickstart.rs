@@ -9,6 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// One server with the model at a time: ggml's threads spin, two crawl.
+static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn hotline(data: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hotline"));
     c.env("HOTLINE_DATA_DIR", data)
@@ -20,6 +23,7 @@ fn hotline(data: &std::path::Path) -> Command {
 
 #[test]
 fn serve_call_and_list() {
+    let _one_at_a_time = EXCLUSIVE.blocking_lock();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let mut server = hotline(&data)
@@ -115,4 +119,98 @@ fn serve_call_and_list() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// SIGTERM in the middle of a transcription: the server stops accepting,
+/// the running job finishes (or is handed back), and nothing stays leased.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_leaves_no_job_stuck() {
+    let _one_at_a_time = EXCLUSIVE.lock().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = hotline(&data)
+        .arg("serve")
+        .env("HOTLINE_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    // 40 s of speech: a transcription that takes a while.
+    let jfk =
+        hotline::audio::decode_file(&support::speech("en/en_jfk_001.wav"), &Default::default())
+            .unwrap();
+    let long: Vec<f32> = jfk
+        .samples
+        .iter()
+        .copied()
+        .cycle()
+        .take(16_000 * 40)
+        .collect();
+    let wav = tmp.path().join("long.wav");
+    std::fs::write(&wav, support::wav::pcm16(16_000, &long)).unwrap();
+    let call = hotline(&data)
+        .args(["call", "--server", &url, "--digits", "3,1", "--wav"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(
+        call.status.success(),
+        "{}",
+        String::from_utf8_lossy(&call.stderr)
+    );
+
+    let store = hotline::store::open(&format!("sqlite://{}", data.join("hotline.db").display()))
+        .await
+        .unwrap();
+    let running = |counts: &[(String, String, i64)]| {
+        counts
+            .iter()
+            .any(|(k, s, _)| k == "transcribe" && s == "running")
+    };
+    let t = Instant::now();
+    while !running(&store.job_counts().await.unwrap()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "transcription never started: {:?}",
+            store.job_counts().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = server.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "server did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
+    let counts = store.job_counts().await.unwrap();
+    assert!(
+        !counts.iter().any(|(_, s, _)| s == "running"),
+        "a job was left leased: {counts:?}"
+    );
+    let reports = store
+        .list_reports(&hotline::store::ReportFilter {
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(reports[0].status.as_str(), "draft" | "awaiting_transcript"),
+        "{}",
+        reports[0].status
+    );
 }

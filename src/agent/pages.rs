@@ -157,13 +157,12 @@ impl Page<'_> {
     }
 }
 
-/// Times for agents, in Kraków's time zone.
+/// Times for agents: display form and ISO form, in Kraków's time zone.
 pub fn local_time(ms: Millis) -> (String, String) {
-    let ts = jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    let zoned = ts
-        .in_tz("Europe/Warsaw")
-        .unwrap_or_else(|_| ts.to_zoned(jiff::tz::TimeZone::UTC));
-    (zoned.strftime("%Y-%m-%d %H:%M").to_string(), ts.to_string())
+    (
+        crate::domain::local_display(ms),
+        crate::domain::local_iso(ms),
+    )
 }
 
 fn internal(page: &Page<'_>, e: impl std::fmt::Display) -> Response {
@@ -373,13 +372,8 @@ struct QueueQuery {
     to: Option<String>,
 }
 
-/// `2026-11-24` → start of that day in Kraków, in ms.
 fn day_start(s: &str) -> Option<Millis> {
-    let date: jiff::civil::Date = s.parse().ok()?;
-    let z = date
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Warsaw").ok()?)
-        .ok()?;
-    Some(z.timestamp().as_millisecond())
+    crate::domain::parse_instant(s)
 }
 
 async fn queue(
@@ -580,6 +574,29 @@ async fn show_report(
         .collect();
     let has_audio =
         d.recordings.iter().any(|r| r.local_path.is_some()) && d.report.audio_status != "deleted";
+    let candidates: Vec<minijinja::Value> = s
+        .store
+        .address_candidates(d.report.id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let address = match &c.house {
+                Some(h) => format!("{} {h}", c.street),
+                None => c.street.clone(),
+            };
+            context! { address, heard => c.heard, score => (c.score * 100.0).round() as i64 }
+        })
+        .collect();
+    let window = s.cfg.duplicate_window_days.max(0) * 24 * 3600 * 1000;
+    let duplicates: Vec<minijinja::Value> = s
+        .store
+        .likely_duplicates(&d.report, window)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
+        .collect();
     let editable = matches!(d.report.status.as_str(), "draft" | "missed_call");
     let t = i18n::texts(lang.lang);
     let notice = notice.unwrap_or(Notice {
@@ -596,7 +613,7 @@ async fn show_report(
             r => d.report, segments, prev, next, created, created_iso, audit, has_audio, editable,
             menu_path => d.call.menu_path, categories => categories(s, ui), counts => page.counts().await,
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
-            conflict => notice.conflict, mine => notice.mine,
+            conflict => notice.conflict, mine => notice.mine, candidates, duplicates,
         },
     )
 }
@@ -898,14 +915,21 @@ async fn admin(State(s): State<Arc<AppState>>, UiAgent(a): UiAgent, lang: UiLang
     if !a.agent.is_admin() {
         return page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body");
     }
-    let (agents, tokens, audit) = match (
+    let (agents, tokens, audit, deliveries) = match (
         s.store.list_agents().await,
         s.store.list_api_tokens().await,
         s.store.audit_log(200).await,
+        s.store.recent_deliveries(100).await,
     ) {
-        (Ok(a), Ok(t), Ok(l)) => (a, t, l),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return internal(&page, e),
+        (Ok(a), Ok(t), Ok(l), Ok(d)) => (a, t, l, d),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return internal(&page, e)
+        }
     };
+    let deliveries_v: Vec<minijinja::Value> = deliveries
+        .iter()
+        .map(|d| context! { at => local_time(d.at).0, event => d.event, endpoint => d.endpoint, attempt => d.attempt, status => d.status, error => d.error, report_id => d.report_id })
+        .collect();
     let name_of = |id: i64| {
         agents
             .iter()
@@ -922,5 +946,5 @@ async fn admin(State(s): State<Arc<AppState>>, UiAgent(a): UiAgent, lang: UiLang
         .map(|k| context! { id => k.id, agent => name_of(k.agent_id), label => k.label, last_used => k.last_used.map(|t| local_time(t).0).unwrap_or_default(), revoked => k.revoked_at.map(|t| local_time(t).0).unwrap_or_default() })
         .collect();
     let audit_v: Vec<minijinja::Value> = audit.iter().map(|e| context! { at => local_time(e.at).0, actor => e.actor, action => e.action, report_id => e.report_id }).collect();
-    page.render("admin.html", "admin", context! { agents => agents_v, tokens => tokens_v, audit => audit_v, counts => page.counts().await })
+    page.render("admin.html", "admin", context! { agents => agents_v, tokens => tokens_v, audit => audit_v, deliveries => deliveries_v, counts => page.counts().await })
 }

@@ -30,3 +30,53 @@ pub fn format_ms(ms: Millis) -> String {
         })
         .unwrap_or_else(|| ms.to_string())
 }
+
+/// Kraków's time zone: what agents and city systems read times in.
+fn warsaw() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Europe/Warsaw").unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+fn zoned(ms: Millis) -> jiff::Zoned {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(warsaw())
+}
+
+/// `2026-11-24 04:12`, Kraków time.
+pub fn local_display(ms: Millis) -> String {
+    zoned(ms).strftime("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `2026-11-24T04:12:00+01:00` (W3C/ISO 8601 with offset), Kraków time.
+pub fn local_iso(ms: Millis) -> String {
+    zoned(ms).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+/// Parses an ISO 8601 instant (`2026-11-24T04:12:00+01:00`, `…Z`) or a
+/// date (`2026-11-24`, the start of that day in Kraków).
+pub fn parse_instant(s: &str) -> Option<Millis> {
+    let s = s.trim();
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Some(ts.as_millisecond());
+    }
+    let date: jiff::civil::Date = s.parse().ok()?;
+    Some(date.to_zoned(warsaw()).ok()?.timestamp().as_millisecond())
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn times_are_krakow_times() {
+        // 2026-01-15T12:00:00Z is 13:00 in winter; 2026-07-15 is 14:00 in summer.
+        assert_eq!(local_iso(1_768_478_400_000), "2026-01-15T13:00:00+01:00");
+        assert_eq!(local_display(1_784_116_800_000), "2026-07-15 14:00");
+        assert_eq!(
+            parse_instant("2026-01-15T13:00:00+01:00"),
+            Some(1_768_478_400_000)
+        );
+        assert_eq!(parse_instant("2026-01-15"), Some(1_768_431_600_000));
+        assert_eq!(parse_instant("yesterday"), None);
+    }
+}

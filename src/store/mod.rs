@@ -23,7 +23,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use postgres::PostgresStore;
-pub use sql::{Sql, JOB_FETCH, JOB_FINALIZE_CALL, JOB_TRANSCRIBE};
+pub use sql::{Sql, JOB_FETCH, JOB_FINALIZE_CALL, JOB_REPORT_DECIDED, JOB_TRANSCRIBE};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -268,6 +268,77 @@ pub trait Store: Send + Sync {
 
     async fn queue_signature(&self) -> Result<(i64, i64)> {
         self.sql().queue_signature().await
+    }
+
+    // Address hints, outbound webhooks, retention.
+
+    async fn save_address_candidates(
+        &self,
+        report_id: i64,
+        found: &[crate::address::Candidate],
+    ) -> Result<()> {
+        self.sql()
+            .save_address_candidates(report_id, found, crate::domain::now_ms())
+            .await
+    }
+
+    async fn address_candidates(&self, report_id: i64) -> Result<Vec<AddressCandidateRow>> {
+        self.sql().address_candidates(report_id).await
+    }
+
+    async fn likely_duplicates(&self, report: &Report, window: Millis) -> Result<Vec<Report>> {
+        self.sql().likely_duplicates(report, window).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn log_delivery(
+        &self,
+        report_id: i64,
+        event: &str,
+        endpoint: &str,
+        attempt: i64,
+        status: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.sql()
+            .log_delivery(
+                report_id,
+                event,
+                endpoint,
+                attempt,
+                status,
+                error,
+                crate::domain::now_ms(),
+            )
+            .await
+    }
+
+    async fn recent_deliveries(&self, limit: i64) -> Result<Vec<DeliveryRow>> {
+        self.sql().recent_deliveries(limit).await
+    }
+
+    async fn audio_past_retention(&self, cutoff: Millis) -> Result<Vec<Recording>> {
+        self.sql().audio_past_retention(cutoff).await
+    }
+
+    async fn file_still_needed(&self, local_path: &str, except: i64) -> Result<bool> {
+        self.sql().file_still_needed(local_path, except).await
+    }
+
+    async fn audio_deleted(&self, recording_id: i64) -> Result<()> {
+        self.sql()
+            .audio_deleted(recording_id, crate::domain::now_ms())
+            .await
+    }
+
+    /// A consistent copy of the database at `to` (SQLite only).
+    async fn backup(&self, to: &std::path::Path) -> Result<()> {
+        match self.backend() {
+            Backend::Sqlite => self.sql().sqlite_backup(&to.to_string_lossy()).await,
+            Backend::Postgres => Err(StoreError::Conflict(
+                "PostgreSQL is backed up with pg_dump or its own tools".into(),
+            )),
+        }
     }
 
     // Agents, sessions, API tokens, login throttling.

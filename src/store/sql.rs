@@ -20,6 +20,7 @@ use crate::domain::{AudioStatus, CallSid, Language, Millis, ReportNumber, Report
 pub const JOB_FETCH: &str = "fetch_recording";
 pub const JOB_TRANSCRIBE: &str = "transcribe";
 pub const JOB_FINALIZE_CALL: &str = "finalize_call";
+pub const JOB_REPORT_DECIDED: &str = "report_decided";
 
 /// How long after a call ends a recording may still be announced before
 /// the call counts as missed.
@@ -971,6 +972,18 @@ impl Sql {
             .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
         self.audit_change(&mut tx, &before, &after, actor, action, at)
             .await?;
+        // City systems hear of it through the queue, committed with the decision.
+        self.enqueue_in(
+            &mut tx,
+            &NewJob {
+                kind: JOB_REPORT_DECIDED.into(),
+                dedup_key: Some(format!("{}:{action}", after.id)),
+                payload: serde_json::json!({ "report_id": after.id, "event": format!("report.{action}") }).to_string(),
+                max_attempts: 5,
+                run_at: at,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -1035,6 +1048,161 @@ impl Sql {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    // Address hints.
+
+    /// Replaces the report's address candidates.
+    pub async fn save_address_candidates(
+        &self,
+        report_id: i64,
+        found: &[crate::address::Candidate],
+        at: Millis,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.query("DELETE FROM address_candidates WHERE report_id = $1")
+            .bind(report_id)
+            .execute(&mut *tx)
+            .await?;
+        for c in found {
+            self.query("INSERT INTO address_candidates (report_id, street, house, score, heard, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(report_id)
+                .bind(c.street.clone())
+                .bind(c.house.clone())
+                .bind(c.score)
+                .bind(c.heard.clone())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn address_candidates(&self, report_id: i64) -> Result<Vec<AddressCandidateRow>> {
+        Ok(self
+            .query_as(
+                "SELECT * FROM address_candidates WHERE report_id = $1 ORDER BY score DESC, id",
+            )
+            .bind(report_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Other reports of the same category about one of the same streets,
+    /// created within `window` of this one.
+    pub async fn likely_duplicates(&self, report: &Report, window: Millis) -> Result<Vec<Report>> {
+        Ok(self
+            .query_as(
+                "SELECT DISTINCT r.* FROM reports r JOIN address_candidates a ON a.report_id = r.id
+                 WHERE r.id <> $1 AND r.category = $2 AND r.created_at BETWEEN $3 AND $4
+                   AND r.status IN ('draft', 'confirmed', 'missed_call')
+                   AND a.street IN (SELECT street FROM address_candidates WHERE report_id = $1)
+                 ORDER BY r.created_at DESC LIMIT 10",
+            )
+            .bind(report.id)
+            .bind(report.category.clone())
+            .bind(report.created_at - window)
+            .bind(report.created_at + window)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    // Outbound webhooks.
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn log_delivery(
+        &self,
+        report_id: i64,
+        event: &str,
+        endpoint: &str,
+        attempt: i64,
+        status: Option<i64>,
+        error: Option<&str>,
+        at: Millis,
+    ) -> Result<()> {
+        self.query("INSERT INTO webhook_deliveries (report_id, event, endpoint, attempt, status, error, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(report_id)
+            .bind(event.to_owned())
+            .bind(endpoint.to_owned())
+            .bind(attempt)
+            .bind(status)
+            .bind(error.map(str::to_owned))
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn recent_deliveries(&self, limit: i64) -> Result<Vec<DeliveryRow>> {
+        Ok(self
+            .query_as("SELECT * FROM webhook_deliveries ORDER BY at DESC, id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    // Retention.
+
+    /// Stored recordings of reports decided before `cutoff`: the only audio
+    /// retention may delete (never audio still being processed or reviewed).
+    pub async fn audio_past_retention(&self, cutoff: Millis) -> Result<Vec<Recording>> {
+        Ok(self
+            .query_as(
+                "SELECT rec.* FROM recordings rec JOIN reports r ON r.id = rec.report_id
+                 WHERE rec.local_path IS NOT NULL AND r.status IN ('confirmed', 'rejected')
+                   AND r.decided_at IS NOT NULL AND r.decided_at < $1
+                 ORDER BY rec.id LIMIT 500",
+            )
+            .bind(cutoff)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Whether another recording still needs the same (content-addressed) file.
+    pub async fn file_still_needed(&self, local_path: &str, except: i64) -> Result<bool> {
+        let (n,): (i64,) = self
+            .query_as("SELECT COUNT(*) FROM recordings WHERE local_path = $1 AND id <> $2")
+            .bind(local_path.to_owned())
+            .bind(except)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn audio_deleted(&self, recording_id: i64, at: Millis) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let rec: Recording = self
+            .query_as("UPDATE recordings SET local_path = NULL WHERE id = $1 RETURNING *")
+            .bind(recording_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        self.query("UPDATE reports SET audio_status = 'deleted', updated_at = $2 WHERE id = $1")
+            .bind(rec.report_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        self.audit_in(
+            &mut tx,
+            Some(rec.report_id),
+            "system",
+            "audio_deleted_retention",
+            None,
+            None,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An online, consistent copy of a SQLite database.
+    pub async fn sqlite_backup(&self, to: &str) -> Result<()> {
+        sqlx::query("VACUUM INTO ?1")
+            .bind(to.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     // Agents, sessions and tokens.

@@ -260,3 +260,26 @@ pub enum Decision {
         duplicate_of: Option<i64>,
     },
 }
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AddressCandidateRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub street: String,
+    pub house: Option<String>,
+    pub score: f64,
+    pub heard: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub event: String,
+    pub endpoint: String,
+    pub attempt: i64,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub at: Millis,
+}

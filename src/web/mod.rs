@@ -37,11 +37,17 @@ pub struct AppState {
     pub public_base: String,
     /// The agent workspace's templates.
     pub templates: minijinja::Environment<'static>,
+    /// The street register, for address hints.
+    pub streets: crate::address::Streets,
+    /// Set once the process is ready: the loaded model's id, or `None` when
+    /// this process does not transcribe.
+    pub model: std::sync::OnceLock<Option<String>>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, cfg: Config) -> anyhow::Result<Arc<Self>> {
         let script = Script::load(&crate::startup::prompt_source(&cfg))?;
+        let streets = crate::address::Streets::load(&crate::startup::prompt_source(&cfg))?;
         let mut recorded = BTreeMap::new();
         let mut recorded_urls = BTreeMap::new();
         if let Some(dir) = &cfg.prompts_dir {
@@ -73,6 +79,8 @@ impl AppState {
             recorded_urls,
             public_base,
             templates: crate::agent::templates(),
+            streets,
+            model: std::sync::OnceLock::new(),
         }))
     }
 }
@@ -141,6 +149,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/prompts/audio/{lang}/{file}", get(prompt_audio))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .merge(crate::open311::routes())
+        .route("/metrics", get(metrics))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -149,14 +159,23 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Ready when the database answers and, if this process transcribes, the
+/// model is loaded.
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
-    match s.store.count_reports().await {
-        Ok(_) => "ready".into_response(),
-        Err(e) => {
-            warn!(error = %e, "database not reachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
+    if let Err(e) = s.store.count_reports().await {
+        warn!(error = %e, "database not reachable");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
     }
+    match s.model.get() {
+        Some(Some(id)) => format!("ready (model {id})").into_response(),
+        Some(None) => "ready (no transcription in this process)".into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "model loading").into_response(),
+    }
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    let body = crate::metrics::render(s.store.as_ref()).await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// A recorded prompt. Only files found at start-up are served: the path

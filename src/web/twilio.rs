@@ -27,6 +27,22 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/twilio/ivr", post(ivr_step))
         .route("/twilio/status", post(status))
         .route("/twilio/recording", post(recording))
+        .layer(axum::middleware::from_fn(latency))
+}
+
+/// Webhook latency, by route and status, for `/metrics`.
+async fn latency(req: Request, next: axum::middleware::Next) -> Response {
+    let route = match req.uri().path() {
+        "/twilio/voice" => "voice",
+        "/twilio/ivr" => "ivr",
+        "/twilio/status" => "status",
+        "/twilio/recording" => "recording",
+        _ => "other",
+    };
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    crate::metrics::webhook_latency(route, resp.status().as_u16(), started.elapsed());
+    resp
 }
 
 /// A webhook's form, accepted only with a valid provider signature (and
@@ -245,6 +261,7 @@ async fn status(
     let span = tracing::info_span!("call", call = %sid, status = %status, report_id = tracing::field::Empty);
     async move {
         if call_is_over(&status) {
+            crate::metrics::call_ended(&status);
             if let Some(r) = s.store.call_ended(&sid, &status, now_ms()).await? {
                 tracing::Span::current().record("report_id", r.id);
                 info!(report_status = %r.status, "call ended");

@@ -1,0 +1,81 @@
+//! Prometheus metrics: calls by outcome, webhook latency, queue depth by
+//! job kind, job durations, the transcription real-time factor, recording
+//! fetch failures and outbound deliveries. Rendered at `/metrics` (the
+//! server) or on `metrics_listen` (a separate `hotline worker`).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::store::Store;
+
+/// The process-wide recorder, installed on first use.
+pub fn handle() -> &'static PrometheusHandle {
+    static H: OnceLock<PrometheusHandle> = OnceLock::new();
+    H.get_or_init(|| {
+        let seconds = [
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            60.0, 120.0,
+        ];
+        let rtf = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0];
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full("hotline_transcription_rtf".into()), &rtf)
+            });
+        let recorder = match builder {
+            Ok(b) => b.build_recorder(),
+            Err(_) => PrometheusBuilder::new().build_recorder(),
+        };
+        let handle = recorder.handle();
+        // Another recorder may exist (tests): then this handle renders empty.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// Refreshes the gauges read from the database, then renders everything.
+pub async fn render(store: &dyn Store) -> String {
+    let h = handle();
+    if let Ok(counts) = store.job_counts().await {
+        for (kind, status, n) in counts {
+            metrics::gauge!("hotline_jobs", "kind" => kind, "status" => status).set(n as f64);
+        }
+    }
+    if let Ok(counts) = store.count_reports().await {
+        for (status, n) in counts {
+            metrics::gauge!("hotline_reports", "status" => status).set(n as f64);
+        }
+    }
+    h.render()
+}
+
+pub fn call_ended(outcome: &str) {
+    metrics::counter!("hotline_calls_total", "outcome" => outcome.to_owned()).increment(1);
+}
+
+pub fn webhook_latency(route: &'static str, status: u16, took: Duration) {
+    metrics::histogram!("hotline_webhook_seconds", "route" => route, "status" => status.to_string()).record(took.as_secs_f64());
+}
+
+pub fn job_finished(kind: &str, outcome: &'static str, took: Duration) {
+    metrics::histogram!("hotline_job_seconds", "kind" => kind.to_owned(), "outcome" => outcome)
+        .record(took.as_secs_f64());
+}
+
+pub fn transcribed(audio_ms: u64, whisper_ms: u64, speech: bool) {
+    if audio_ms > 0 {
+        metrics::histogram!("hotline_transcription_rtf")
+            .record(whisper_ms as f64 / audio_ms as f64);
+    }
+    metrics::counter!("hotline_transcriptions_total", "speech" => if speech { "yes" } else { "no" }).increment(1);
+}
+
+pub fn fetch_failed(reason: &'static str) {
+    metrics::counter!("hotline_fetch_failures_total", "reason" => reason).increment(1);
+}
+
+pub fn webhook_delivered(ok: bool) {
+    metrics::counter!("hotline_outbound_deliveries_total", "result" => if ok { "ok" } else { "failed" }).increment(1);
+}

@@ -1,0 +1,78 @@
+//! Retention (RODO/GDPR): the audio of decided reports is deleted
+//! `retention.audio_days` after the decision. Reports, transcripts and the
+//! audit trail stay. Audio of reports still in the pipeline or waiting for an
+//! agent is never touched. Runs hourly as a job (de-duplicated per hour, so
+//! any number of workers run it once).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tracing::{info, warn};
+
+use crate::domain::{now_ms, Millis};
+use crate::jobs::{JobHandler, Outcome};
+use crate::store::{Job, NewJob, Store};
+
+pub const JOB_RETENTION: &str = "retention";
+const HOUR: Millis = 3600 * 1000;
+
+/// The job for the current hour (enqueued by every worker; only the first counts).
+pub fn hourly_job(now: Millis) -> NewJob {
+    NewJob {
+        kind: JOB_RETENTION.into(),
+        dedup_key: Some(format!("h{}", now / HOUR)),
+        payload: "{}".into(),
+        max_attempts: 3,
+        run_at: now,
+    }
+}
+
+pub struct Retention {
+    pub store: Arc<dyn Store>,
+    pub data_dir: std::path::PathBuf,
+    pub audio_days: i64,
+}
+
+impl Retention {
+    /// Deletes what is due; returns how many recordings lost their audio.
+    pub async fn sweep(&self, now: Millis) -> crate::store::Result<usize> {
+        if self.audio_days <= 0 {
+            return Ok(0);
+        }
+        let cutoff = now - self.audio_days * 24 * HOUR;
+        let due = self.store.audio_past_retention(cutoff).await?;
+        for rec in &due {
+            let Some(rel) = &rec.local_path else { continue };
+            if !self.store.file_still_needed(rel, rec.id).await? {
+                let path = self.data_dir.join(rel);
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        warn!(error = %e, recording_id = rec.id, "could not delete audio; will retry");
+                        continue;
+                    }
+                }
+            }
+            self.store.audio_deleted(rec.id).await?;
+        }
+        if !due.is_empty() {
+            info!(
+                deleted = due.len(),
+                days = self.audio_days,
+                "retention: audio deleted"
+            );
+        }
+        Ok(due.len())
+    }
+}
+
+#[async_trait]
+impl JobHandler for Retention {
+    async fn run(&self, _job: &Job) -> Outcome {
+        match self.sweep(now_ms()).await {
+            Ok(_) => Outcome::Done,
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+}
