@@ -162,6 +162,9 @@ pub struct Telephony {
     pub auth_token: Secret,
     /// Development only: accept unsigned webhooks. Logged loudly at start.
     pub insecure_skip_signature: bool,
+    /// Telnyx's webhook public key (base64 Ed25519): TeXML webhooks signed
+    /// with `telnyx-signature-ed25519` are verified against it.
+    pub telnyx_public_key: String,
     /// `<Say voice=…>` per language (provider voice names).
     pub voices: std::collections::BTreeMap<Language, String>,
     /// Longest recording the caller may leave, in seconds.
@@ -174,6 +177,7 @@ impl Default for Telephony {
             account_sid: String::new(),
             auth_token: Secret::default(),
             insecure_skip_signature: false,
+            telnyx_public_key: String::new(),
             voices: [
                 (Language::Pl, "Polly.Ewa".to_owned()),
                 (Language::Uk, "Google.uk-UA-Standard-A".to_owned()),
@@ -300,6 +304,9 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_INSECURE_SKIP_SIGNATURE") {
             self.telephony.insecure_skip_signature = flag("HOTLINE_INSECURE_SKIP_SIGNATURE", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_TELNYX_PUBLIC_KEY") {
+            self.telephony.telnyx_public_key = v;
         }
         if let Some(v) = get("HOTLINE_WORKER_IN_SERVER") {
             self.worker.in_server = flag("HOTLINE_WORKER_IN_SERVER", &v)?;

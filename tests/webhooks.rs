@@ -31,6 +31,10 @@ async fn start(db: TestDb) -> Server {
     };
     cfg.telephony.account_sid = ACCOUNT.into();
     cfg.telephony.auth_token = Secret::new(TOKEN);
+    cfg.telephony.telnyx_public_key = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        telnyx_key().verifying_key().to_bytes(),
+    );
     let state = hotline::web::AppState::new(db.store.clone(), cfg).unwrap();
     tokio::spawn(hotline::web::serve(state, listener, std::future::pending()));
     Server { base, db }
@@ -401,6 +405,50 @@ async fn signatures_are_enforced(db: TestDb) {
     assert_eq!(sw.status(), 200);
 }
 
+fn telnyx_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[42u8; 32])
+}
+
+async fn telnyx_ed25519_signatures_are_checked(db: TestDb) {
+    use ed25519_dalek::Signer;
+    let s = start(db).await;
+    let body = "CallSid=v3%3Atelnyx-1&From=%2B48600100200&To=%2B48126165555";
+    let send = |ts: i64, signed: &str| {
+        let sig = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            telnyx_key()
+                .sign(format!("{ts}|{signed}").as_bytes())
+                .to_bytes(),
+        );
+        reqwest::Client::new()
+            .post(format!("{}/twilio/voice", s.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("telnyx-signature-ed25519", sig)
+            .header("telnyx-timestamp", ts.to_string())
+            .body(body)
+            .send()
+    };
+    let now = hotline::domain::now_ms() / 1000;
+    assert_eq!(
+        send(now - 3600, body).await.unwrap().status(),
+        403,
+        "replayed an hour later"
+    );
+    assert_eq!(
+        send(now, "CallSid=v3%3Aother").await.unwrap().status(),
+        403,
+        "body changed"
+    );
+    assert_eq!(send(now, body).await.unwrap().status(), 200);
+    assert!(s
+        .db
+        .store
+        .get_call(&hotline::domain::CallSid::parse("v3:telnyx-1").unwrap())
+        .await
+        .unwrap()
+        .is_some());
+}
+
 async fn malformed_webhooks_are_rejected_without_panicking(db: TestDb) {
     let s = start(db).await;
     let cases: [&[(&str, &str)]; 4] = [
@@ -464,5 +512,6 @@ both_backends!(
     empty_recordings_get_a_retry_then_a_missed_call,
     retried_webhooks_change_nothing,
     signatures_are_enforced,
+    telnyx_ed25519_signatures_are_checked,
     malformed_webhooks_are_rejected_without_panicking,
 );

@@ -120,3 +120,96 @@ mod tests {
         assert!(!verify("tok", "https://h/x", &params, ""));
     }
 }
+
+/// Telnyx: Ed25519 over `"<timestamp>|<raw body>"`, base64 in
+/// `telnyx-signature-ed25519`, with `telnyx-timestamp` (Unix seconds) no
+/// older than `max_age_secs` (replays are refused).
+pub fn verify_telnyx(
+    public_key_b64: &str,
+    timestamp: &str,
+    body: &[u8],
+    signature_b64: &str,
+    now_secs: i64,
+    max_age_secs: i64,
+) -> bool {
+    use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Ok(ts) = timestamp.trim().parse::<i64>() else {
+        return false;
+    };
+    if (now_secs - ts).abs() > max_age_secs {
+        return false;
+    }
+    let key: Option<[u8; 32]> = b64
+        .decode(public_key_b64.trim())
+        .ok()
+        .and_then(|k| k.try_into().ok());
+    let sig: Option<[u8; 64]> = b64
+        .decode(signature_b64.trim())
+        .ok()
+        .and_then(|s| s.try_into().ok());
+    let (Some(key), Some(sig)) = (key, sig) else {
+        return false;
+    };
+    let Ok(key) = VerifyingKey::from_bytes(&key) else {
+        return false;
+    };
+    let mut message = Vec::with_capacity(timestamp.len() + 1 + body.len());
+    message.extend_from_slice(timestamp.trim().as_bytes());
+    message.push(b'|');
+    message.extend_from_slice(body);
+    key.verify(&message, &Signature::from_bytes(&sig)).is_ok()
+}
+
+#[cfg(test)]
+mod telnyx_tests {
+    use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    #[test]
+    fn telnyx_signatures_verify_and_expire() {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let public = b64.encode(key.verifying_key().to_bytes());
+        let body = b"CallSid=v3%3Aabc&From=%2B48600100200";
+        let sig = b64.encode(
+            key.sign(b"1795000000|CallSid=v3%3Aabc&From=%2B48600100200")
+                .to_bytes(),
+        );
+        assert!(verify_telnyx(
+            &public,
+            "1795000000",
+            body,
+            &sig,
+            1_795_000_100,
+            300
+        ));
+        assert!(
+            !verify_telnyx(&public, "1795000000", body, &sig, 1_795_000_400, 300),
+            "stale"
+        );
+        assert!(
+            !verify_telnyx(
+                &public,
+                "1795000000",
+                b"CallSid=other",
+                &sig,
+                1_795_000_100,
+                300
+            ),
+            "tampered"
+        );
+        assert!(
+            !verify_telnyx(&public, "1795000001", body, &sig, 1_795_000_100, 300),
+            "other timestamp"
+        );
+        assert!(!verify_telnyx(
+            "garbage",
+            "1795000000",
+            body,
+            &sig,
+            1_795_000_100,
+            300
+        ));
+    }
+}

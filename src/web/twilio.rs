@@ -69,7 +69,23 @@ impl FromRequest<Arc<AppState>> for Signed {
             .and_then(|v| v.to_str().ok());
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let url = format!("{}{}", state.public_base, path);
-        let valid = sig.is_some_and(|s| signature::verify(t.auth_token.expose(), &url, &form.0, s));
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let telnyx = match (
+            header("telnyx-signature-ed25519"),
+            header("telnyx-timestamp"),
+        ) {
+            (Some(sig), Some(ts)) if !t.telnyx_public_key.is_empty() => signature::verify_telnyx(
+                &t.telnyx_public_key,
+                ts,
+                &body,
+                sig,
+                crate::domain::now_ms() / 1000,
+                300,
+            ),
+            _ => false,
+        };
+        let valid = telnyx
+            || sig.is_some_and(|s| signature::verify(t.auth_token.expose(), &url, &form.0, s));
         if !valid {
             warn!(
                 path = uri.path(),
