@@ -324,6 +324,16 @@ enum BenchCommand {
     Transcribe(BenchTranscribeArgs),
     /// Job queue overhead: enqueue and drain no-op jobs on each backend.
     Queue(BenchQueueArgs),
+    /// Load: concurrent simulated callers through the menu against a real server.
+    Calls {
+        #[arg(long, default_value_t = 200)]
+        calls: usize,
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        /// Database for the server (default: a fresh SQLite file).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -393,6 +403,14 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Transcribe(a) => transcribe(a).await,
         Command::Bench(BenchCommand::Transcribe(a)) => bench_transcribe(a).await,
         Command::Bench(BenchCommand::Queue(a)) => bench_queue(a).await,
+        Command::Bench(BenchCommand::Calls {
+            calls,
+            concurrency,
+            database_url,
+        }) => {
+            bench::calls::print(&bench::calls::run(calls, concurrency, database_url).await?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Worker(a) => worker(a).await,
         Command::Reports(ReportsCommand::List {
             status,
@@ -767,6 +785,7 @@ async fn call(a: CallArgs) -> anyhow::Result<ExitCode> {
         hangup_after: a.hangup_after,
         wait: Duration::from_secs(a.wait),
         quiet: false,
+        retry_for: Duration::ZERO,
     })
     .await?;
     println!(

@@ -79,6 +79,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// Days within which the same category and street count as a likely duplicate.
     pub duplicate_window_days: i64,
+    /// Whole-request limit (reading the body included): slow clients are cut off.
+    pub http_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +124,7 @@ impl Default for Config {
             webhooks: Vec::new(),
             metrics_listen: None,
             duplicate_window_days: 7,
+            http_timeout_secs: 15,
         }
     }
 }

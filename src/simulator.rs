@@ -42,6 +42,9 @@ pub struct CallOptions {
     /// How long to keep serving the recording after the call.
     pub wait: Duration,
     pub quiet: bool,
+    /// Retry a webhook the server did not answer for up to this long, as a
+    /// provider with retries configured does (0: no retries).
+    pub retry_for: Duration,
 }
 
 /// What happened during the call.
@@ -52,6 +55,8 @@ pub struct CallLog {
     pub heard: Vec<String>,
     pub recording_fetches: usize,
     pub webhooks: usize,
+    /// Each webhook's route (`voice`, `ivr:digits`, …) and round-trip time.
+    pub timings: Vec<(String, std::time::Duration)>,
 }
 
 struct Media {
@@ -120,16 +125,43 @@ impl Caller {
         let url = self.absolute(url);
         let sig = signature::sign(&self.opts.auth_token, &url, &params);
         self.log.webhooks += 1;
-        let resp = self
-            .http
-            .post(&url)
-            .header("X-Twilio-Signature", sig)
-            .form(&params)
-            .send()
-            .await
-            .with_context(|| format!("POST {url}"))?;
+        let started = std::time::Instant::now();
+        let resp = loop {
+            let sent = self
+                .http
+                .post(&url)
+                .header("X-Twilio-Signature", &sig)
+                .form(&params)
+                .send()
+                .await;
+            match sent {
+                Ok(r)
+                    if !r.status().is_server_error()
+                        || started.elapsed() >= self.opts.retry_for =>
+                {
+                    break r
+                }
+                Err(e) if started.elapsed() >= self.opts.retry_for => {
+                    return Err(e).with_context(|| format!("POST {url}"))
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
         let status = resp.status();
         let body = resp.text().await?;
+        let route = url
+            .split("/twilio/")
+            .nth(1)
+            .unwrap_or("")
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        let route = match url.split("ev=").nth(1) {
+            Some(ev) => format!("{route}:{ev}"),
+            None => route,
+        };
+        self.log.timings.push((route, started.elapsed()));
         if !status.is_success() {
             bail!("{url} answered {status}: {body}");
         }

@@ -501,6 +501,7 @@ async fn metrics_are_exposed_and_move(db: TestDb) {
         hangup_after: None,
         wait: Duration::ZERO,
         quiet: true,
+        retry_for: Duration::ZERO,
     };
     hotline::simulator::call(opts).await.unwrap();
     let (status, ct, after) = get(&format!("{base}/metrics")).await;

@@ -57,6 +57,7 @@ fn options(s: &Server, keys: &[&str], wav: bool) -> CallOptions {
         hangup_after: None,
         wait: Duration::ZERO,
         quiet: true,
+        retry_for: Duration::ZERO,
     }
 }
 

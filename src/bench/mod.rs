@@ -2,6 +2,7 @@
 //! and memory on a reference set, optionally side by side with
 //! faster-whisper) and the error-rate arithmetic they use.
 
+pub mod calls;
 pub mod peer;
 pub mod queue;
 pub mod transcribe;

@@ -748,7 +748,7 @@ impl Sql {
         Ok(row.map(|r| r.0))
     }
 
-    /// Claims a job: a queued one that is due, else one whose lease expired.
+    /// Claims a job: one whose lease expired (its worker died), else a queued one that is due.
     /// `lock` is appended to the sub-select that picks the row (`FOR UPDATE
     /// SKIP LOCKED` on PostgreSQL). Each sub-select walks one partial index.
     pub async fn claim(
@@ -764,8 +764,9 @@ impl Sql {
             .collect::<Vec<_>>()
             .join(", ");
         for pick in [
-            "status = 'queued' AND run_at <= $3 ORDER BY run_at, id",
+            // A job whose worker died waited longest: it goes first.
             "status = 'running' AND locked_until < $3 ORDER BY locked_until",
+            "status = 'queued' AND run_at <= $3 ORDER BY run_at, id",
         ] {
             let sql = self.dynamic(format!(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3

@@ -154,7 +154,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(15),
+            Duration::from_secs(state.cfg.http_timeout_secs.max(1)),
         ))
         .with_state(state)
 }
