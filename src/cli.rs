@@ -330,9 +330,15 @@ enum BenchCommand {
         calls: usize,
         #[arg(long, default_value_t = 200)]
         concurrency: usize,
-        /// Database for the server (default: a fresh SQLite file).
-        #[arg(long)]
-        database_url: Option<String>,
+        #[arg(long, value_enum, default_value_t = BenchBackend::Both)]
+        backend: BenchBackend,
+        /// PostgreSQL server to create a scratch database on.
+        #[arg(
+            long,
+            env = "HOTLINE_TEST_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/test"
+        )]
+        postgres: String,
     },
 }
 
@@ -406,9 +412,22 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Calls {
             calls,
             concurrency,
-            database_url,
+            backend,
+            postgres,
         }) => {
-            bench::calls::print(&bench::calls::run(calls, concurrency, database_url).await?);
+            let (wall, times) = bench::calls::baseline(calls * 6, concurrency).await?;
+            bench::calls::print_baseline(wall, &times);
+            if backend != BenchBackend::Postgres {
+                println!("--- SQLite");
+                bench::calls::print(&bench::calls::run(calls, concurrency, None).await?);
+            }
+            if backend != BenchBackend::Sqlite {
+                println!("--- PostgreSQL");
+                let (url, name) = bench::queue::fresh_pg(&postgres).await?;
+                let result = bench::calls::run(calls, concurrency, Some(url)).await;
+                bench::queue::drop_pg(&postgres, &name).await?;
+                bench::calls::print(&result?);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker(a) => worker(a).await,

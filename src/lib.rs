@@ -18,6 +18,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ivr;
 pub mod jobs;
 pub mod metrics;

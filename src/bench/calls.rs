@@ -193,3 +193,69 @@ pub fn print(r: &CallsReport) {
         println!("server peak RSS: {:.0} MB", b as f64 / 1e6);
     }
 }
+
+/// The baseline: a bare axum server answering a fixed TwiML document, hit
+/// by the same number of concurrent clients sending the same number of form
+/// POSTs. The difference to `run` is hotline's own cost (signature checks,
+/// the IVR, the database).
+pub async fn baseline(
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    use axum::routing::post;
+    const TWIML: &str =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>ok</Say></Response>";
+    let app = axum::Router::new().route("/twilio/voice", post(|_body: String| async { TWIML }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/twilio/voice", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
+    let per_task = requests.div_ceil(concurrency.max(1));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..concurrency.max(1) {
+        let (client, url) = (client.clone(), url.clone());
+        tasks.spawn(async move {
+            let mut times = Vec::with_capacity(per_task);
+            for j in 0..per_task {
+                let t = Instant::now();
+                let form = [
+                    ("CallSid", format!("CA{i:016}{j:016}")),
+                    ("From", "+48600100200".into()),
+                    ("Digits", "1".into()),
+                ];
+                if client
+                    .post(&url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status())
+                    .is_ok()
+                {
+                    times.push(t.elapsed());
+                }
+            }
+            times
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(t) = tasks.join_next().await {
+        all.extend(t?);
+    }
+    let wall = started.elapsed();
+    server.abort();
+    all.sort();
+    Ok((wall, all))
+}
+
+pub fn print_baseline(wall: Duration, times: &[Duration]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "bare axum baseline: {} requests in {:.2} s ({:.0} requests/s), p50 {:.1} ms, p99 {:.1} ms",
+        times.len(),
+        wall.as_secs_f64(),
+        times.len() as f64 / wall.as_secs_f64(),
+        ms(percentile(times, 0.5)),
+        ms(percentile(times, 0.99))
+    );
+}
