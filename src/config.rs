@@ -352,6 +352,9 @@ impl Config {
                 include_caller: false,
             }];
         }
+        if let Some(v) = get("HOTLINE_HTTP_TIMEOUT_SECS") {
+            self.http_timeout_secs = parse("HOTLINE_HTTP_TIMEOUT_SECS", &v)?;
+        }
         if let Some(v) = get("HOTLINE_FETCH_TIMEOUT_SECS") {
             self.recordings.fetch_timeout_secs = parse("HOTLINE_FETCH_TIMEOUT_SECS", &v)?;
         }

@@ -77,7 +77,17 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Pcm16k, AudioError> 
         });
     }
     let mono = wav.to_mono();
-    let samples = resample::resample(&mono, wav.sample_rate, WHISPER_RATE)?;
+    let mut samples = resample::resample(&mono, wav.sample_rate, WHISPER_RATE)?;
+    // Full scale is ±1: float WAVs may exceed it or hold NaN, and the
+    // resampler rings past it on square-like input (found by fuzzing). Clip
+    // as a sound card would; a non-number becomes silence.
+    for s in &mut samples {
+        *s = if s.is_finite() {
+            s.clamp(-1.0, 1.0)
+        } else {
+            0.0
+        };
+    }
     Ok(Pcm16k {
         samples,
         source_rate: wav.sample_rate,

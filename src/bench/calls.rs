@@ -251,7 +251,7 @@ pub async fn baseline(
 pub fn print_baseline(wall: Duration, times: &[Duration]) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "bare axum baseline: {} requests in {:.2} s ({:.0} requests/s), p50 {:.1} ms, p99 {:.1} ms",
+        "bare axum baseline: {} requests in {:.2} s ({:.0} requests/s), p50 {:.2} ms, p99 {:.2} ms",
         times.len(),
         wall.as_secs_f64(),
         times.len() as f64 / wall.as_secs_f64(),
