@@ -226,3 +226,27 @@ fn streaming_size_placeholder_means_until_the_end() {
     let pcm = decode(&wav, &DecodeOptions::default()).unwrap();
     assert_eq!(pcm.samples.len(), 8000);
 }
+
+#[test]
+fn loud_phone_audio_stays_within_full_scale_without_clipping() {
+    // A full-scale square wave at 8 kHz (what a clipped phone line sends):
+    // the band-limited resampler rings past ±1 at every edge.
+    let square: Vec<f32> = (0..8000)
+        .map(|i| if (i / 20) % 2 == 0 { 0.999 } else { -0.999 })
+        .collect();
+    for kind in [Kind::Pcm16, Kind::MuLaw, Kind::Float32] {
+        let pcm = decode(
+            &encode(kind, 8000, 1, &square, false),
+            &DecodeOptions::default(),
+        )
+        .unwrap();
+        let peak = pcm.samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+        assert!(peak <= 1.0 && peak > 0.8, "{kind:?}: peak {peak}");
+        // Scaled down as a whole, not clipped: no flat tops at full scale.
+        let at_full_scale = pcm.samples.iter().filter(|s| s.abs() >= 0.9999).count();
+        assert!(
+            at_full_scale <= 2,
+            "{kind:?}: {at_full_scale} samples clipped"
+        );
+    }
+}

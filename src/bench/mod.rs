@@ -1,6 +1,8 @@
-//! Benchmarks that print figures: `hotline bench transcribe` (accuracy, speed
-//! and memory on a reference set, optionally side by side with
-//! faster-whisper) and the error-rate arithmetic they use.
+//! Benchmarks that print figures (docs/BENCHMARKS.md): `hotline bench
+//! transcribe` (accuracy, speed and memory on a reference set, optionally side
+//! by side with faster-whisper), `bench queue` (job queue throughput on both
+//! backends), `bench calls` (simultaneous simulated callers against a real
+//! server and a bare axum baseline), and the error-rate arithmetic they use.
 
 pub mod calls;
 pub mod peer;
