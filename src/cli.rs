@@ -415,6 +415,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             backend,
             postgres,
         }) => {
+            // About as many requests as the calls send (six webhooks a call).
             let (wall, times) = bench::calls::baseline(calls * 6, concurrency).await?;
             bench::calls::print_baseline(wall, &times);
             if backend != BenchBackend::Postgres {

@@ -38,6 +38,7 @@ pub fn ct2_model(data: &[u8]) {
     }
 }
 
+/// The header reader that vets ggml files hotline did not write itself.
 pub fn ggml_header(data: &[u8]) {
     let _ = ggml::read_header(data);
 }
