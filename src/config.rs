@@ -463,6 +463,7 @@ mod tests {
             ("HOTLINE_LISTEN", "0.0.0.0:9000"),
             ("DATABASE_URL", "postgres://db/x"),
             ("HOTLINE_INSECURE_SKIP_SIGNATURE", "true"),
+            ("HOTLINE_HTTP_TIMEOUT_SECS", "5"),
         ];
         cfg.apply_env(|k| {
             env.iter()
@@ -473,6 +474,7 @@ mod tests {
         assert_eq!(cfg.listen.port(), 9000);
         assert_eq!(cfg.database_url(), "postgres://db/x");
         assert!(cfg.telephony.insecure_skip_signature);
+        assert_eq!(cfg.http_timeout_secs, 5);
         assert_eq!(cfg.telephony.auth_token.expose(), "s3cret");
         assert!(!format!("{cfg:?}").contains("s3cret"));
     }
