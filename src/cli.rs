@@ -330,15 +330,8 @@ enum BenchCommand {
         calls: usize,
         #[arg(long, default_value_t = 200)]
         concurrency: usize,
-        #[arg(long, value_enum, default_value_t = BenchBackend::Both)]
-        backend: BenchBackend,
-        /// PostgreSQL server to create a scratch database on.
-        #[arg(
-            long,
-            env = "HOTLINE_TEST_DATABASE_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/test"
-        )]
-        postgres: String,
+        #[command(flatten)]
+        backends: BenchBackends,
     },
 }
 
@@ -349,6 +342,13 @@ struct BenchQueueArgs {
     /// Workers draining concurrently.
     #[arg(long, default_value_t = 4)]
     workers: usize,
+    #[command(flatten)]
+    backends: BenchBackends,
+}
+
+/// Which databases a benchmark runs on.
+#[derive(Args)]
+struct BenchBackends {
     #[arg(long, value_enum, default_value_t = BenchBackend::Both)]
     backend: BenchBackend,
     /// PostgreSQL server to create a scratch database on.
@@ -358,6 +358,29 @@ struct BenchQueueArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/test"
     )]
     postgres: String,
+}
+
+impl BenchBackends {
+    /// Runs `bench` with the URL of each chosen database: a fresh SQLite
+    /// file, then a scratch PostgreSQL database dropped afterwards.
+    async fn each<F, Fut>(&self, mut bench: F) -> anyhow::Result<()>
+    where
+        F: FnMut(&'static str, String) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        if self.backend != BenchBackend::Postgres {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            bench("sqlite", url).await?;
+        }
+        if self.backend != BenchBackend::Sqlite {
+            let (url, name) = bench::queue::fresh_pg(&self.postgres).await?;
+            let result = bench("postgres", url).await;
+            bench::queue::drop_pg(&self.postgres, &name).await?;
+            result?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -412,23 +435,18 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Calls {
             calls,
             concurrency,
-            backend,
-            postgres,
+            backends,
         }) => {
             // About as many requests as the calls send (six webhooks a call).
             let (wall, times) = bench::calls::baseline(calls * 6, concurrency).await?;
             bench::calls::print_baseline(wall, &times);
-            if backend != BenchBackend::Postgres {
-                println!("--- SQLite");
-                bench::calls::print(&bench::calls::run(calls, concurrency, None).await?);
-            }
-            if backend != BenchBackend::Sqlite {
-                println!("--- PostgreSQL");
-                let (url, name) = bench::queue::fresh_pg(&postgres).await?;
-                let result = bench::calls::run(calls, concurrency, Some(url)).await;
-                bench::queue::drop_pg(&postgres, &name).await?;
-                bench::calls::print(&result?);
-            }
+            backends
+                .each(|name, url| async move {
+                    println!("--- {name}");
+                    bench::calls::print(&bench::calls::run(calls, concurrency, &url).await?);
+                    Ok(())
+                })
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker(a) => worker(a).await,
@@ -709,17 +727,12 @@ async fn reports_show(a: ServerArgs, number: &str, format: ListFormat) -> anyhow
 }
 
 async fn bench_queue(a: BenchQueueArgs) -> anyhow::Result<ExitCode> {
-    if a.backend != BenchBackend::Postgres {
-        let dir = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        bench::queue::print(&bench::queue::run(&url, "sqlite", a.jobs, a.workers).await?);
-    }
-    if a.backend != BenchBackend::Sqlite {
-        let (url, name) = bench::queue::fresh_pg(&a.postgres).await?;
-        let result = bench::queue::run(&url, "postgres", a.jobs, a.workers).await;
-        bench::queue::drop_pg(&a.postgres, &name).await?;
-        bench::queue::print(&result?);
-    }
+    a.backends
+        .each(|name, url| async move {
+            bench::queue::print(&bench::queue::run(&url, name, a.jobs, a.workers).await?);
+            Ok(())
+        })
+        .await?;
     Ok(ExitCode::SUCCESS)
 }
 

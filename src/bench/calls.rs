@@ -47,7 +47,7 @@ fn peak_rss(pid: u32) -> Option<u64> {
 pub async fn run(
     calls: usize,
     concurrency: usize,
-    database_url: Option<String>,
+    database_url: &str,
 ) -> anyhow::Result<CallsReport> {
     let dir = tempfile::tempdir()?;
     // Every caller leaves a 3 s recording (a tone: nothing transcribes it here).
@@ -73,15 +73,11 @@ pub async fn run(
         .env("HOTLINE_TWILIO_ACCOUNT_SID", "ACbench")
         .env("HOTLINE_TWILIO_AUTH_TOKEN", "bench-token")
         .env("RUST_LOG", "error")
+        .env("HOTLINE_DATABASE_URL", database_url)
+        .env_remove("DATABASE_URL")
         .env_remove("HOTLINE_PUBLIC_URL")
         .stdout(Stdio::piped())
         .kill_on_drop(true);
-    match &database_url {
-        Some(u) => cmd.env("HOTLINE_DATABASE_URL", u),
-        None => cmd
-            .env_remove("HOTLINE_DATABASE_URL")
-            .env_remove("DATABASE_URL"),
-    };
     let mut server = cmd.spawn().context("starting hotline serve")?;
     let pid = server.id().context("server pid")?;
     let stdout = server.stdout.take().context("server stdout")?;
