@@ -8,8 +8,8 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hotline::domain::{now_ms, CallSid, Language, PhoneNumber, RecordingSid};
-use hotline::store::{NewCall, NewRecording, JOB_TRANSCRIBE};
+use hotline::domain::{now_ms, Language, RecordingSid};
+use hotline::store::{NewRecording, JOB_TRANSCRIBE};
 use support::db::TestDb;
 use support::media::{self, Behaviour};
 
@@ -76,16 +76,7 @@ async fn killed_worker_mid_transcription(db: TestDb) {
         .media
         .set("REkill", Behaviour::Ok(support::wav::pcm16(16_000, &long)));
 
-    let sid = CallSid::parse("CAkill").unwrap();
-    db.store
-        .call_started(&NewCall {
-            sid: sid.clone(),
-            caller: PhoneNumber::parse("+48600100200").unwrap(),
-            called: PhoneNumber::parse("+48126165555").unwrap(),
-            at: now_ms(),
-        })
-        .await
-        .unwrap();
+    let sid = support::start_call(&db.store, "CAkill", "+48600100200").await;
     let announced = db
         .store
         .recording_announced(

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hotline::config::{Config, Secret};
-use hotline::domain::{now_ms, CallSid, Language, PhoneNumber, RecordingSid};
+use hotline::domain::{now_ms, Language, RecordingSid};
 use hotline::jobs::{JobHandler, Outcome, Step, Worker, WorkerOptions};
 use hotline::pipeline::Pipeline;
-use hotline::store::{Job, NewCall, NewJob, NewRecording, Store, JOB_FETCH, JOB_TRANSCRIBE};
+use hotline::store::{Job, NewJob, NewRecording, Store, JOB_FETCH, JOB_TRANSCRIBE};
 use support::db::TestDb;
 use support::media::{self, Behaviour, MediaServer};
 
@@ -37,16 +37,7 @@ fn worker(db: &TestDb, cfg: &Config) -> Worker {
 }
 
 async fn announce(store: &Arc<dyn Store>, server: &MediaServer, name: &str) -> i64 {
-    let sid = CallSid::parse(&format!("CA{name}")).unwrap();
-    store
-        .call_started(&NewCall {
-            sid: sid.clone(),
-            caller: PhoneNumber::parse("+48600100200").unwrap(),
-            called: PhoneNumber::parse("+48126165555").unwrap(),
-            at: now_ms(),
-        })
-        .await
-        .unwrap();
+    let sid = support::start_call(store, &format!("CA{name}"), "+48600100200").await;
     let rec = NewRecording {
         sid: RecordingSid::parse(&format!("RE{name}")).unwrap(),
         url: server.url(name),

@@ -5,12 +5,10 @@ mod support;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use hotline::domain::{
-    now_ms, CallSid, Language, PhoneNumber, RecordingSid, ReportNumber, ReportStatus,
-};
+use hotline::domain::{now_ms, CallSid, Language, RecordingSid, ReportNumber, ReportStatus};
 use hotline::store::{
-    IvrUpdate, NewCall, NewJob, NewRecording, NewTranscript, ReportFilter, Store, StoredAudio,
-    JOB_FETCH, JOB_FINALIZE_CALL, JOB_TRANSCRIBE,
+    IvrUpdate, NewJob, NewRecording, NewTranscript, ReportFilter, Store, StoredAudio, JOB_FETCH,
+    JOB_FINALIZE_CALL, JOB_TRANSCRIBE,
 };
 use support::db::TestDb;
 
@@ -19,17 +17,7 @@ fn sid(n: u32) -> CallSid {
 }
 
 async fn call(store: &Arc<dyn Store>, n: u32) -> CallSid {
-    let s = sid(n);
-    store
-        .call_started(&NewCall {
-            sid: s.clone(),
-            caller: PhoneNumber::parse("+48600100200").unwrap(),
-            called: PhoneNumber::parse("+48126165555").unwrap(),
-            at: now_ms(),
-        })
-        .await
-        .unwrap();
-    s
+    support::start_call(store, sid(n).as_str(), "+48600100200").await
 }
 
 fn recording(n: u32) -> NewRecording {

@@ -15,3 +15,24 @@ pub fn speech(rel: &str) -> std::path::PathBuf {
         })
         .join(rel)
 }
+
+/// A call from `caller` to the KCK line starts now.
+#[allow(dead_code)]
+pub async fn start_call(
+    store: &std::sync::Arc<dyn hotline::store::Store>,
+    sid: &str,
+    caller: &str,
+) -> hotline::domain::CallSid {
+    use hotline::domain::{now_ms, CallSid, PhoneNumber};
+    let sid = CallSid::parse(sid).unwrap();
+    store
+        .call_started(&hotline::store::NewCall {
+            sid: sid.clone(),
+            caller: PhoneNumber::parse(caller).unwrap(),
+            called: PhoneNumber::parse("+48126165555").unwrap(),
+            at: now_ms(),
+        })
+        .await
+        .unwrap();
+    sid
+}

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use hotline::config::Config;
-use hotline::domain::{now_ms, CallSid, Language, PhoneNumber, RecordingSid};
-use hotline::store::{NewCall, NewRecording, NewTranscript, Store, StoredAudio};
+use hotline::domain::{now_ms, Language, RecordingSid};
+use hotline::store::{NewRecording, NewTranscript, Store, StoredAudio};
 
 use super::db::TestDb;
 
@@ -24,16 +24,7 @@ pub struct Workspace {
 
 /// A draft with a real recording and a transcript with one low-confidence segment.
 pub async fn draft(store: &Arc<dyn Store>, data: &std::path::Path, n: u32, text: &str) -> String {
-    let sid = CallSid::parse(&format!("CAws{n}")).unwrap();
-    store
-        .call_started(&NewCall {
-            sid: sid.clone(),
-            caller: PhoneNumber::parse("+48600100200").unwrap(),
-            called: PhoneNumber::parse("+48126165555").unwrap(),
-            at: now_ms(),
-        })
-        .await
-        .unwrap();
+    let sid = super::start_call(store, &format!("CAws{n}"), "+48600100200").await;
     let rec = NewRecording {
         sid: RecordingSid::parse(&format!("REws{n}")).unwrap(),
         url: "http://127.0.0.1:9/x".into(),
@@ -99,16 +90,7 @@ pub async fn start(db: TestDb) -> Workspace {
         draft(&store, &data, 1, "Dziura w jezdni").await,
         draft(&store, &data, 2, "Nie świeci latarnia").await,
     ];
-    let missed_sid = CallSid::parse("CAwsmissed").unwrap();
-    store
-        .call_started(&NewCall {
-            sid: missed_sid.clone(),
-            caller: PhoneNumber::parse("+48600999888").unwrap(),
-            called: PhoneNumber::parse("+48126165555").unwrap(),
-            at: now_ms(),
-        })
-        .await
-        .unwrap();
+    let missed_sid = super::start_call(&store, "CAwsmissed", "+48600999888").await;
     let missed = store
         .call_ended(&missed_sid, "completed", now_ms())
         .await
