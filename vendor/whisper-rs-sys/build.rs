@@ -101,11 +101,18 @@ fn main() {
     }
 
     println!("cargo:rerun-if-changed=wrapper.h");
+    // hotline: the vendored sources carry local patches (see PATCHES.md in
+    // this folder); copy them again whenever they change, not only into a
+    // fresh OUT_DIR, so that an edited patch is always built.
+    println!("cargo:rerun-if-changed=whisper.cpp");
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let whisper_root = out.join("whisper.cpp");
 
-    if !whisper_root.exists() {
+    if whisper_root.exists() {
+        std::fs::remove_dir_all(&whisper_root).unwrap();
+    }
+    {
         std::fs::create_dir_all(&whisper_root).unwrap();
         fs_extra::dir::copy("./whisper.cpp", &out, &Default::default()).unwrap_or_else(|e| {
             panic!(
@@ -134,6 +141,7 @@ fn main() {
         .map_err(|v| v.to_string())
         .unwrap();
 
+        #[allow(unused_mut)] // hotline: mutated only under GPU features
         let mut bindings = bindgen::Builder::default()
             .rust_edition(bindgen::RustEdition::Edition2021)
             .rust_target(package_msrv)

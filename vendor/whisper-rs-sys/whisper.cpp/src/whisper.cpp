@@ -6539,11 +6539,12 @@ static std::vector<whisper_token_data> whisper_sample_token_topk(
         ptsum = sum_ts;
     }
 
-    std::discrete_distribution<> dist(probs.begin(), probs.end());
-
+    // hotline: the k most likely tokens, as beam search means (OpenAI's
+    // decoder, CTranslate2). Upstream drew k tokens at random from the whole
+    // distribution here, so beams could repeat a token and miss the likely
+    // ones, and the text depended on the random state.
     for (int i = 0; i < k; ++i) {
-        const auto id = dist(decoder.rng);
-        //printf("XXX %d %d %f %f %f %f\n", id, tid, probs[id], logprobs[id], pt, ptsum);
+        const auto id = logits_id[i].second;
 
         result.push_back({ id, tid, probs[id], logprobs[id], pt, ptsum, -1, -1, -1, 0.0f, });
 
@@ -6880,6 +6881,11 @@ int whisper_full_with_state(
         return -4;
     }
 
+    // hotline: decoder 0 was seeded once per state, so sampling at t > 0
+    // depended on what the state had transcribed before; seed it per call
+    // like the others, so that a recording always gets the same text.
+    state->decoders[0].rng = std::mt19937(0);
+
     // TAGS: WHISPER_DECODER_INIT
     for (int j = 1; j < n_decoders; j++) {
         auto & decoder = state->decoders[j];
@@ -7030,6 +7036,15 @@ int whisper_full_with_state(
         }
 
         int best_decoder_id = 0;
+
+        // hotline: when the decoding fails at every temperature, keep the
+        // attempt with the highest average log-probability (preferring ones
+        // that did not fail outright), as faster-whisper does, instead of
+        // the last and most random one.
+        whisper_sequence kept_sequence;
+        int  kept_seek_delta = 0;
+        bool kept_failed     = true;
+        bool have_kept       = false;
 
         for (int it = 0; it < (int) temperatures.size(); ++it) {
             const float t_cur = temperatures[it];
@@ -7548,14 +7563,32 @@ int whisper_full_with_state(
             // was the decoding successful for the current temperature?
             // do fallback only if:
             // - we are not at the last temperature
-            if (it != (int) temperatures.size() - 1) {
-                const auto & decoder = state->decoders[best_decoder_id];
+            {
+                auto & decoder = state->decoders[best_decoder_id];
+                const bool is_last = it == (int) temperatures.size() - 1;
 
                 if (decoder.failed ||
                     (decoder.sequence.avg_logprobs < params.logprob_thold && state->no_speech_prob < params.no_speech_thold)) {
-                    WHISPER_LOG_DEBUG("%s: failed due to avg_logprobs %8.5f < %8.5f and no_speech_prob %8.5f < %8.5f\n", __func__, decoder.sequence.avg_logprobs, params.logprob_thold, state->no_speech_prob, params.no_speech_thold);
-                    success = false;
-                    state->n_fail_p++;
+                    if (!is_last) {
+                        WHISPER_LOG_DEBUG("%s: failed due to avg_logprobs %8.5f < %8.5f and no_speech_prob %8.5f < %8.5f\n", __func__, decoder.sequence.avg_logprobs, params.logprob_thold, state->no_speech_prob, params.no_speech_thold);
+                        success = false;
+                        state->n_fail_p++;
+                    }
+
+                    const bool better = !have_kept ||
+                        (kept_failed && !decoder.failed) ||
+                        (kept_failed == decoder.failed && decoder.sequence.avg_logprobs > kept_sequence.avg_logprobs);
+                    if (better) {
+                        kept_sequence   = decoder.sequence;
+                        kept_seek_delta = decoder.seek_delta;
+                        kept_failed     = decoder.failed;
+                        have_kept       = true;
+                    } else if (is_last) {
+                        WHISPER_LOG_DEBUG("%s: every temperature failed, keeping the attempt with avg_logprobs %8.5f\n", __func__, kept_sequence.avg_logprobs);
+                        decoder.sequence   = kept_sequence;
+                        decoder.seek_delta = kept_seek_delta;
+                        decoder.failed     = kept_failed;
+                    }
                 }
             }
 

@@ -484,8 +484,27 @@ class tinyBLAS {
     }
 
     bool matmul(int64_t m, int64_t n) {
-        if (k % KN != 0)
+        // hotline: an inner dimension that is not a multiple of KN is
+        // finished by a scalar tail in gemm_bloc (k = 1500 encoder positions
+        // in Whisper's attention would otherwise fall back to vec_dot), and
+        // the last m % 4 rows by a scalar loop (Whisper's 51865-token logits).
+        if (k < KN)
             return false;
+        const int64_t mt = m - m % 4;
+        if (mt == 0 || !matmul_tiles(mt, n))
+            return false;
+        for (int64_t i = mt; i < m; ++i)
+            for (int64_t j = params->ith; j < n; j += params->nth) {
+                float sum = 0.0f;
+                for (int64_t l = 0; l < k; ++l)
+                    sum += to_f32(A[lda * i + l]) * to_f32(B[ldb * j + l]);
+                C[ldc * j + i] = sum;
+            }
+        return true;
+    }
+
+  private:
+    bool matmul_tiles(int64_t m, int64_t n) {
         // compute RM for only need tile with size RM&RM-1
 #if VECTOR_REGISTERS == 32
         if (m % 16 == 0 && (m/16 >= params->nth)) {
@@ -540,7 +559,8 @@ class tinyBLAS {
     template <int RM, int RN>
     inline void gemm_bloc(int64_t ii, int64_t jj) {
         D Cv[RN][RM] = {};
-        for (int64_t l = 0; l < k; l += KN) {
+        const int64_t kv = k - k % KN;
+        for (int64_t l = 0; l < kv; l += KN) {
             // help compiler for op order.
             if constexpr (RM <= RN) {
                 V Av[RM];
@@ -567,9 +587,17 @@ class tinyBLAS {
             }
         }
         for (int64_t j = 0; j < RN; ++j)
-            for (int64_t i = 0; i < RM; ++i)
-                C[ldc * (jj + j) + (ii + i)] = hsum(Cv[j][i]);
+            for (int64_t i = 0; i < RM; ++i) {
+                float sum = hsum(Cv[j][i]);
+                for (int64_t l = kv; l < k; ++l)
+                    sum += to_f32(A[lda * (ii + i) + l]) * to_f32(B[ldb * (jj + j) + l]);
+                C[ldc * (jj + j) + (ii + i)] = sum;
+            }
     }
+
+    static inline float to_f32(float x) { return x; }
+    static inline float to_f32(ggml_fp16_t x) { return GGML_CPU_FP16_TO_FP32(x); }
+    static inline float to_f32(ggml_bf16_t x) { return GGML_BF16_TO_FP32(x); }
 
     template <int RM, int RN, int BM>
     NOINLINE void gemm(int64_t m, int64_t n, int64_t BN) {
