@@ -508,6 +508,20 @@ static void whisper_batch_free(struct whisper_batch batch) {
     if (batch.logits)   free(batch.logits);
 }
 
+// hotline: true when a batch of several tokens wants the logits of its last
+// token only (a prompt), so the decoder can skip the others' logits.
+static bool whisper_batch_last_logits_only(const whisper_batch & batch) {
+    if (batch.n_tokens < 2 || !batch.logits[batch.n_tokens - 1]) {
+        return false;
+    }
+    for (int i = 0; i < batch.n_tokens - 1; ++i) {
+        if (batch.logits[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void whisper_batch_prep_legacy(whisper_batch & batch, const whisper_token * tokens, int n_tokens, int n_past, int seq_id) {
     batch.n_tokens = n_tokens;
     for (int i = 0; i < n_tokens; ++i) {
@@ -2815,6 +2829,11 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
     // comment this line to compute logits for all n_tokens
     // might be useful in the future
     //cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
+    // hotline: when only the last token's logits are wanted (a prompt), that
+    // is all that is computed: 51865 x 512 per prompt token otherwise.
+    if (whisper_batch_last_logits_only(batch)) {
+        cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
+    }
 
     struct ggml_tensor * logits = ggml_mul_mat(ctx0, model.d_te, cur);
 
@@ -2951,7 +2970,9 @@ static bool whisper_decode_internal(
         if (batch.logits[i] == 0) {
             continue;
         }
-        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*i), sizeof(float)*n_vocab);
+        // hotline: a graph built for the last token's logits holds one row
+        const int row = logits->ne[1] == 1 ? 0 : i;
+        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*row), sizeof(float)*n_vocab);
     }
 
     if (batch.n_tokens > 1) {
