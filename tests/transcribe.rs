@@ -45,13 +45,15 @@ fn engine() -> Arc<Engine> {
     .clone()
 }
 
-#[test]
-fn jfk_through_the_cli() {
-    let _one_at_a_time = exclusive();
+/// `hotline transcribe <args> --model <base> <files>`, which must succeed:
+/// its standard output.
+fn transcribe_cli(args: &[&str], files: &[PathBuf]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["transcribe", "--lang", "en", "--model"])
+        .arg("transcribe")
+        .args(args)
+        .arg("--model")
         .arg(model())
-        .arg(speech_dir().join("en/en_jfk_001.wav"))
+        .args(files)
         .output()
         .unwrap();
     assert!(
@@ -59,8 +61,15 @@ fn jfk_through_the_cli() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn jfk_through_the_cli() {
+    let _one_at_a_time = exclusive();
+    let out = transcribe_cli(&["--lang", "en"], &[speech_dir().join("en/en_jfk_001.wav")]);
     assert_eq!(
-        normalize(&String::from_utf8_lossy(&out.stdout)),
+        normalize(&out),
         normalize("And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.")
     );
 }
@@ -70,14 +79,10 @@ fn json_and_tsv_formats() {
     let _one_at_a_time = exclusive();
     let file = speech_dir().join("pl/pl_neon_005.wav");
     let run = |format: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
-            .args(["transcribe", "--lang", "pl", "--format", format, "--model"])
-            .arg(model())
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap()
+        transcribe_cli(
+            &["--lang", "pl", "--format", format],
+            std::slice::from_ref(&file),
+        )
     };
     let json: serde_json::Value = serde_json::from_str(run("json").trim()).unwrap();
     assert_eq!(json["language"], "pl");
@@ -102,21 +107,15 @@ fn json_and_tsv_formats() {
 fn a_recording_gets_the_same_text_whatever_came_before() {
     let _one_at_a_time = exclusive();
     let first = speech_dir().join("uk/uk_ast8k_001.wav");
-    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["transcribe", "--lang", "uk", "--format", "tsv", "--model"])
-        .arg(model())
-        .arg(&first)
-        // Upstream gave the first clip different text after this one.
-        .arg(speech_dir().join("uk/uk_ast8k_003.wav"))
-        .arg(&first)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // Upstream gave the first clip different text after the second one.
+    let stdout = transcribe_cli(
+        &["--lang", "uk", "--format", "tsv"],
+        &[
+            first.clone(),
+            speech_dir().join("uk/uk_ast8k_003.wav"),
+            first,
+        ],
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
     let texts: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.split_once('\t').map(|(_, text)| text))
