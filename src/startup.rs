@@ -8,7 +8,7 @@ use anyhow::Context;
 use tracing::info;
 
 use crate::config::Config;
-use crate::engine::{AudioCtx, Engine, EngineConfig, Search};
+use crate::engine::{Engine, EngineConfig, Search};
 use crate::jobs::{Worker, WorkerOptions};
 use crate::pipeline::Pipeline;
 use crate::prompts::{PromptSource, WhisperPrompts};
@@ -54,7 +54,6 @@ pub fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
         Search::Beam(cfg.model.beam)
     };
     e.languages = cfg.model.languages.clone();
-    e.audio_ctx = AudioCtx::default();
     Ok(e)
 }
 

@@ -108,7 +108,7 @@ impl EngineConfig {
             workers: 1,
             languages: Language::ALL.to_vec(),
             search: Search::Beam(5),
-            audio_ctx: AudioCtx::Fit { margin_ms: 1000 },
+            audio_ctx: AudioCtx::Full,
             use_prompt: true,
             temperature_fallback: true,
             timestamps: true,
