@@ -5,7 +5,10 @@
 //! Each product is checked against a plain f64 reference on the same
 //! f16-rounded inputs, through ggml's public graph API.
 
+mod support;
+
 use half::f16;
+use support::signals::Rng;
 use whisper_rs_sys as ggml;
 
 /// `m` rows of length `k` (f16) times `n` columns of length `k` (f32):
@@ -39,17 +42,10 @@ fn ggml_mul_mat(a: &[f16], b: &[f32], m: usize, n: usize, k: usize, threads: i32
     }
 }
 
-/// Deterministic values in [-1, 1) (a linear congruential generator).
+/// Deterministic values in [-1, 1).
 fn values(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
+    let mut rng = Rng::new(seed);
+    (0..len).map(|_| rng.next()).collect()
 }
 
 fn check(m: usize, n: usize, k: usize) {
