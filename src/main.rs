@@ -1,6 +1,8 @@
 //! `hotline`: see `hotline --help` and README.md.
 
 fn main() -> std::process::ExitCode {
+    // Before any thread exists: OpenBLAS reads these when whisper.cpp loads it.
+    hotline::engine::kernels::configure_openblas_env();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

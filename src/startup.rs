@@ -62,7 +62,11 @@ pub async fn load_engine(cfg: &Config) -> anyhow::Result<Arc<Engine>> {
     let ecfg = engine_config(cfg)?;
     crate::model::fetch::ensure(&ecfg.model).await?;
     let engine = tokio::task::spawn_blocking(move || Engine::load(ecfg)).await??;
-    info!(model = engine.model_id(), "transcription engine ready");
+    info!(
+        model = engine.model_id(),
+        kernels = %crate::engine::kernels::matrix_kernels(),
+        "transcription engine ready"
+    );
     Ok(Arc::new(engine))
 }
 

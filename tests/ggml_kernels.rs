@@ -4,6 +4,10 @@
 //! as Whisper's attention (1500 positions) and logits (51865 tokens) have.
 //! Each product is checked against a plain f64 reference on the same
 //! f16-rounded inputs, through ggml's public graph API.
+//!
+//! Products large in every dimension go to OpenBLAS's sgemm instead (the
+//! encoder's), with f32 activations: those are checked to f32 precision,
+//! which tinyBLAS's f16 rounding would not meet, so a silent fallback fails.
 
 mod support;
 
@@ -11,24 +15,30 @@ use half::f16;
 use support::signals::Rng;
 use whisper_rs_sys as ggml;
 
-/// `m` rows of length `k` (f16) times `n` columns of length `k` (f32):
-/// ggml's `mul_mat`, computed with `threads` threads, as a column-major m×n
-/// result.
-fn ggml_mul_mat(a: &[f16], b: &[f32], m: usize, n: usize, k: usize, threads: i32) -> Vec<f32> {
-    assert_eq!(a.len(), m * k);
-    assert_eq!(b.len(), n * k);
+/// `batch` products of `m` rows of length `k` (f16) times `n` columns of
+/// length `k` (f32): ggml's `mul_mat`, computed with `threads` threads, as
+/// column-major m×n results one after the other.
+fn ggml_mul_mat(
+    a: &[f16],
+    b: &[f32],
+    (m, n, k, batch): (usize, usize, usize, usize),
+    threads: i32,
+) -> Vec<f32> {
+    assert_eq!(a.len(), m * k * batch);
+    assert_eq!(b.len(), n * k * batch);
+    let (m, n, k, batch) = (m as i64, n as i64, k as i64, batch as i64);
     // SAFETY: a context of our own, tensors created in it with the sizes
     // their data is copied from, freed before returning.
     unsafe {
         ggml::ggml_cpu_init();
         let ctx = ggml::ggml_init(ggml::ggml_init_params {
-            mem_size: 2 * (m * k * 2 + n * k * 4 + m * n * 4) + (64 << 20),
+            mem_size: 2 * (a.len() * 2 + b.len() * 4 + (m * n * batch) as usize * 4) + (64 << 20),
             mem_buffer: std::ptr::null_mut(),
             no_alloc: false,
         });
         assert!(!ctx.is_null());
-        let ta = ggml::ggml_new_tensor_2d(ctx, ggml::ggml_type_GGML_TYPE_F16, k as i64, m as i64);
-        let tb = ggml::ggml_new_tensor_2d(ctx, ggml::ggml_type_GGML_TYPE_F32, k as i64, n as i64);
+        let ta = ggml::ggml_new_tensor_3d(ctx, ggml::ggml_type_GGML_TYPE_F16, k, m, batch);
+        let tb = ggml::ggml_new_tensor_3d(ctx, ggml::ggml_type_GGML_TYPE_F32, k, n, batch);
         std::ptr::copy_nonoverlapping(a.as_ptr().cast::<u16>(), (*ta).data.cast::<u16>(), a.len());
         std::ptr::copy_nonoverlapping(b.as_ptr(), (*tb).data.cast::<f32>(), b.len());
         let tc = ggml::ggml_mul_mat(ctx, ta, tb);
@@ -36,7 +46,8 @@ fn ggml_mul_mat(a: &[f16], b: &[f32], m: usize, n: usize, k: usize, threads: i32
         ggml::ggml_build_forward_expand(graph, tc);
         let status = ggml::ggml_graph_compute_with_ctx(ctx, graph, threads);
         assert_eq!(status, ggml::ggml_status_GGML_STATUS_SUCCESS);
-        let out = std::slice::from_raw_parts((*tc).data.cast::<f32>(), m * n).to_vec();
+        let out =
+            std::slice::from_raw_parts((*tc).data.cast::<f32>(), (m * n * batch) as usize).to_vec();
         ggml::ggml_free(ctx);
         out
     }
@@ -48,23 +59,36 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
     (0..len).map(|_| rng.next()).collect()
 }
 
+/// Checks tinyBLAS's products: ggml rounds the f32 operand to f16 first.
 fn check(m: usize, n: usize, k: usize) {
-    let a: Vec<f16> = values(m * k, 1).into_iter().map(f16::from_f32).collect();
-    let b = values(n * k, 2);
-    // ggml rounds the f32 operand to f16 before tinyBLAS multiplies.
-    let b16: Vec<f64> = b.iter().map(|&x| f64::from(f16::from_f32(x))).collect();
+    check_with(m, n, k, 1, |x| f64::from(f16::from_f32(x)), 1e-4);
+}
+
+/// Checks `a × b` against an f64 reference on `b` mapped by `operand`,
+/// within `tol` times the sum of the terms' magnitudes (rounding error grows
+/// with it).
+fn check_with(m: usize, n: usize, k: usize, batch: usize, operand: fn(f32) -> f64, tol: f64) {
+    let a: Vec<f16> = values(m * k * batch, 1)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let b = values(n * k * batch, 2);
+    let bw: Vec<f64> = b.iter().map(|&x| operand(x)).collect();
     for threads in [1, 2] {
-        let got = ggml_mul_mat(&a, &b, m, n, k, threads);
-        for j in 0..n {
-            for i in 0..m {
-                let want: f64 = (0..k)
-                    .map(|l| f64::from(a[i * k + l]) * b16[j * k + l])
-                    .sum();
-                let g = f64::from(got[j * m + i]);
-                assert!(
-                    (g - want).abs() <= 1e-3 * (1.0 + want.abs()),
-                    "m={m} n={n} k={k} threads={threads}: C[{i},{j}] = {g}, want {want}"
-                );
+        let got = ggml_mul_mat(&a, &b, (m, n, k, batch), threads);
+        for p in 0..batch {
+            let (a, bw, got) = (&a[p * m * k..], &bw[p * n * k..], &got[p * m * n..]);
+            for j in 0..n {
+                for i in 0..m {
+                    let terms = (0..k).map(|l| f64::from(a[i * k + l]) * bw[j * k + l]);
+                    let want: f64 = terms.clone().sum();
+                    let size: f64 = terms.map(f64::abs).sum();
+                    let g = f64::from(got[j * m + i]);
+                    assert!(
+                        (g - want).abs() <= tol * size,
+                        "m={m} n={n} k={k} batch {p} threads={threads}: C[{i},{j}] = {g}, want {want}"
+                    );
+                }
             }
         }
     }
@@ -93,4 +117,116 @@ fn shapes_tinyblas_does_not_take() {
     check(3, 4, 64);
     check(8, 4, 4);
     check(16, 1, 1500);
+}
+
+#[test]
+fn large_products_go_through_openblas_in_f32() {
+    let kernels = hotline::engine::kernels::matrix_kernels();
+    let off = std::env::var("HOTLINE_NO_BLAS").unwrap_or_default();
+    if !off.is_empty() && !off.starts_with('0') {
+        assert!(kernels.starts_with("built-in"), "{kernels}");
+        return;
+    }
+    assert!(
+        kernels.starts_with("OpenBLAS"),
+        "OpenBLAS is not in use ({kernels}): run scripts/bootstrap"
+    );
+    // An encoder weight times 1500-ish positions (odd sizes, so that the
+    // two threads' column shares differ), and attention's per-head products:
+    // a batch of products with 64 terms, and with 1500.
+    check_with(96, 45, 512, 1, f64::from, 1e-6);
+    check_with(40, 33, 64, 3, f64::from, 1e-6);
+    check_with(64, 37, 1500, 2, f64::from, 1e-6);
+}
+
+/// ggml's graph of one op on an f32 tensor of `rows` rows of `len` values,
+/// computed with `threads` threads.
+fn ggml_unary(
+    x: &[f32],
+    len: usize,
+    threads: i32,
+    op: unsafe fn(*mut ggml::ggml_context, *mut ggml::ggml_tensor) -> *mut ggml::ggml_tensor,
+) -> Vec<f32> {
+    // SAFETY: as in `ggml_mul_mat`.
+    unsafe {
+        ggml::ggml_cpu_init();
+        let ctx = ggml::ggml_init(ggml::ggml_init_params {
+            mem_size: 4 * x.len() * 4 + (16 << 20),
+            mem_buffer: std::ptr::null_mut(),
+            no_alloc: false,
+        });
+        assert!(!ctx.is_null());
+        let rows = (x.len() / len) as i64;
+        let t = ggml::ggml_new_tensor_2d(ctx, ggml::ggml_type_GGML_TYPE_F32, len as i64, rows);
+        std::ptr::copy_nonoverlapping(x.as_ptr(), (*t).data.cast::<f32>(), x.len());
+        let out = op(ctx, t);
+        let graph = ggml::ggml_new_graph(ctx);
+        ggml::ggml_build_forward_expand(graph, out);
+        let status = ggml::ggml_graph_compute_with_ctx(ctx, graph, threads);
+        assert_eq!(status, ggml::ggml_status_GGML_STATUS_SUCCESS);
+        let y = std::slice::from_raw_parts((*out).data.cast::<f32>(), x.len()).to_vec();
+        ggml::ggml_free(ctx);
+        y
+    }
+}
+
+#[test]
+fn soft_max_over_1500_positions() {
+    // Attention rows as the encoder has them (scaled by 1/8), and short
+    // rows that end in the scalar tail; the largest value sits anywhere.
+    unsafe fn op(
+        ctx: *mut ggml::ggml_context,
+        t: *mut ggml::ggml_tensor,
+    ) -> *mut ggml::ggml_tensor {
+        ggml::ggml_soft_max_ext(ctx, t, std::ptr::null_mut(), 0.125, 0.0)
+    }
+    for len in [1500, 13, 7] {
+        let mut x: Vec<f32> = values(len * 6, 3).into_iter().map(|v| v * 40.0).collect();
+        for (r, row) in x.chunks_mut(len).enumerate() {
+            row[(r * 389) % len] = 60.0; // one clear maximum per row
+        }
+        for threads in [1, 2] {
+            let y = ggml_unary(&x, len, threads, op);
+            for (xr, yr) in x.chunks(len).zip(y.chunks(len)) {
+                let max = xr
+                    .iter()
+                    .fold(f64::MIN, |m, &v| m.max(f64::from(v) * 0.125));
+                let sum: f64 = xr.iter().map(|&v| (f64::from(v) * 0.125 - max).exp()).sum();
+                for (&v, &got) in xr.iter().zip(yr) {
+                    let want = (f64::from(v) * 0.125 - max).exp() / sum;
+                    assert!(
+                        (f64::from(got) - want).abs() <= 1e-6 + 1e-5 * want,
+                        "len {len}: softmax {got}, want {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gelu_in_f32() {
+    // ggml's tanh form of GELU, computed in f32: within float rounding of
+    // the formula (its old f16 table was 1e-3 off), across the range and
+    // its clamps, for lengths that end in the scalar tail.
+    unsafe fn op(
+        ctx: *mut ggml::ggml_context,
+        t: *mut ggml::ggml_tensor,
+    ) -> *mut ggml::ggml_tensor {
+        ggml::ggml_gelu(ctx, t)
+    }
+    let x: Vec<f32> = (0..4003)
+        .map(|i| -12.0 + 24.0 * i as f32 / 4002.0)
+        .collect();
+    let y = ggml_unary(&x, 4003, 2, op);
+    for (&v, &got) in x.iter().zip(&y) {
+        let v = f64::from(v);
+        let want = 0.5
+            * v
+            * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * v * (1.0 + 0.044715 * v * v)).tanh());
+        assert!(
+            (f64::from(got) - want).abs() <= 1e-6 + 2e-6 * want.abs(),
+            "gelu({v}) = {got}, want {want}"
+        );
+    }
 }

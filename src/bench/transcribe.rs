@@ -154,10 +154,11 @@ pub async fn run_hotline(cfg: EngineConfig, clips: &[RefClip]) -> anyhow::Result
     let engine = Arc::new(tokio::task::spawn_blocking(move || Engine::load(cfg)).await??);
     let load_secs = t.elapsed().as_secs_f64();
     let system = format!(
-        "hotline ({}, {:?}, {:?})",
+        "hotline ({}, {:?}, {:?}, {})",
         engine.model_id(),
         engine.config().search,
-        engine.config().audio_ctx
+        engine.config().audio_ctx,
+        crate::engine::kernels::matrix_kernels()
     );
     let mut results = Vec::new();
     let mut wall = 0.0;

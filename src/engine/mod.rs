@@ -10,6 +10,7 @@
 //! initial prompt are dropped.
 
 pub mod gate;
+pub mod kernels;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

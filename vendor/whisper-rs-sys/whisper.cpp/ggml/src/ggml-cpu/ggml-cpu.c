@@ -48,6 +48,7 @@
 
 #ifdef GGML_USE_LLAMAFILE
 #include "llamafile/sgemm.h"
+#include "hotline-blas.h" // hotline: large products through OpenBLAS when installed
 #endif
 
 // Note: once we move threading into a separate C++ file
@@ -1256,6 +1257,11 @@ void ggml_compute_forward_mul_mat(
 
     // nb01 >= nb00 - src0 is not transposed
     //   compute by src0 rows
+
+    // hotline: large products through OpenBLAS's sgemm when it is installed
+    if (hotline_blas_mul_mat(params, dst)) {
+        return;
+    }
 
     // TODO: extract to "extra_op"
 #if GGML_USE_LLAMAFILE
@@ -2784,6 +2790,7 @@ struct ggml_cplan ggml_graph_plan(
                         if (node->src[1]->type != vec_dot_type) {
                             cur = ggml_row_size(vec_dot_type, ggml_nelements(node->src[1]));
                         }
+                        cur = MAX(cur, hotline_blas_work_size(node)); // hotline
                     } break;
                 case GGML_OP_MUL_MAT_ID:
                     {

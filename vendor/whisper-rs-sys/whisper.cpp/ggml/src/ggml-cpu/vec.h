@@ -992,10 +992,14 @@ inline static void ggml_vec_gelu_erf_f16(const int n, ggml_fp16_t * y, const ggm
     }
 }
 
+// hotline: GELU in f32 on whole vectors (defined after ggml_v_expf); returns
+// how many leading elements it did.
+inline static int hotline_vec_gelu_f32(const int n, float * y, const float * x);
+
 #ifdef GGML_GELU_FP16
 inline static void ggml_vec_gelu_f32(const int n, float * y, const float * x) {
     uint16_t t;
-    for (int i = 0; i < n; ++i) {
+    for (int i = hotline_vec_gelu_f32(n, y, x); i < n; ++i) {
         if (x[i] <= -10.0f) {
             y[i] = 0.0f;
         } else if (x[i] >= 10.0f) {
@@ -1384,6 +1388,38 @@ inline static vfloat32m2_t ggml_v_silu_m2(vfloat32m2_t x, int vl) {
 
 #endif // __ARM_NEON / __AVX2__ / __SSE2__ / __riscv_v_intrinsic
 
+// hotline: the encoder's GELU (1500 x 2048 values a layer) one element at a
+// time through a table of f16 values took a twentieth of the encoder's time.
+// Here in f32, eight or sixteen at once, in the tanh form the table holds:
+// gelu(x) = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) x (1 + a x^2).
+inline static int hotline_vec_gelu_f32(const int n, float * y, const float * x) {
+    int i = 0;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 a   = _mm512_set1_ps(GELU_COEF_A);
+    const __m512 c   = _mm512_set1_ps(-2.0f*SQRT_2_OVER_PI);
+    for (; i + 15 < n; i += 16) {
+        const __m512 v     = _mm512_loadu_ps(x + i);
+        const __m512 inner = _mm512_fmadd_ps(_mm512_mul_ps(a, v), v, one);
+        const __m512 e     = ggml_v_expf(_mm512_mul_ps(_mm512_mul_ps(c, v), inner));
+        _mm512_storeu_ps(y + i, _mm512_div_ps(v, _mm512_add_ps(one, e)));
+    }
+#elif defined(__AVX2__) && defined(__FMA__)
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 a   = _mm256_set1_ps(GELU_COEF_A);
+    const __m256 c   = _mm256_set1_ps(-2.0f*SQRT_2_OVER_PI);
+    for (; i + 7 < n; i += 8) {
+        const __m256 v     = _mm256_loadu_ps(x + i);
+        const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(a, v), v, one);
+        const __m256 e     = ggml_v_expf(_mm256_mul_ps(_mm256_mul_ps(c, v), inner));
+        _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+    }
+#else
+    (void) n; (void) y; (void) x;
+#endif
+    return i;
+}
+
 inline static void ggml_vec_silu_f16(const int n, ggml_fp16_t * y, const ggml_fp16_t * x) {
     for (int i = 0; i < n; ++i) {
         y[i] = ggml_silu_f16(x[i]);
@@ -1556,7 +1592,31 @@ inline static void ggml_vec_sum_bf16_ggf(const int n, float * s, const ggml_bf16
 inline static void ggml_vec_max_f32(const int n, float * s, const float * x) {
 #ifndef GGML_USE_ACCELERATE
     float max = -INFINITY;
-    for (int i = 0; i < n; ++i) {
+    int i = 0;
+    // hotline: vectorised (the scalar loop, one dependent max per element,
+    // was a tenth of the encoder's time in the soft-max over 1500 positions).
+#if defined(__AVX512F__)
+    if (n >= 16) {
+        __m512 acc = _mm512_set1_ps(-INFINITY);
+        for (; i + 15 < n; i += 16) {
+            acc = _mm512_max_ps(acc, _mm512_loadu_ps(x + i));
+        }
+        max = _mm512_reduce_max_ps(acc);
+    }
+#elif defined(__AVX__)
+    if (n >= 8) {
+        __m256 acc = _mm256_set1_ps(-INFINITY);
+        for (; i + 7 < n; i += 8) {
+            acc = _mm256_max_ps(acc, _mm256_loadu_ps(x + i));
+        }
+        float lanes[8];
+        _mm256_storeu_ps(lanes, acc);
+        for (int j = 0; j < 8; ++j) {
+            max = MAX(max, lanes[j]);
+        }
+    }
+#endif
+    for (; i < n; ++i) {
         max = MAX(max, x[i]);
     }
     *s = max;

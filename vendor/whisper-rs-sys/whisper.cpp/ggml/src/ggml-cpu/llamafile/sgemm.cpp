@@ -612,16 +612,24 @@ class tinyBLAS {
         const int64_t jj_BN = (NB_BN - (NB_BN * SIZE_BN - xtiles));
         const int64_t nb_job = ytiles * NB_BN;
 
+        // hotline: threads take jobs in runs of `grab` (about 16 runs per
+        // thread), not one by one: the decoder's logits product (51865 rows x
+        // a few beams) has thousands of tiny jobs, and one atomic add per job
+        // on a cache line both cores write cost more than the jobs.
+        const int64_t grab = std::max<int64_t>(1, nb_job / (params->nth * 16));
+
         if (params->ith == 0) {
             GGML_ASSERT( jj_BN * SIZE_BN + (NB_BN - jj_BN) * (SIZE_BN - 1) == xtiles);
             // Every thread starts at ith, so the first unprocessed chunk is nth.  This save a bit of coordination right at the start.
-            ggml_threadpool_chunk_set(params->threadpool, params->nth);
+            ggml_threadpool_chunk_set(params->threadpool, params->nth * grab);
         }
 
         ggml_barrier(params->threadpool);
 
-        int64_t job = params->ith;
+        int64_t job = params->ith * grab;
         while (job < nb_job) {
+          const int64_t run_end = std::min(job + grab, nb_job);
+          for (; job < run_end; ++job) {
             const int64_t ii = (job % ytiles) * RM * BM;
             const int64_t jb =  job / ytiles;
             const int64_t jr0 = BLOC_POS(jb  , jj_BN, SIZE_BN);
@@ -643,8 +651,9 @@ class tinyBLAS {
                 }
                 GGML_ASSERT(jj == jj2);
             }
+          }
 
-            job = ggml_threadpool_chunk_add(params->threadpool, 1);
+            job = ggml_threadpool_chunk_add(params->threadpool, grab);
         }
 
         ggml_barrier(params->threadpool);
