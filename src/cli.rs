@@ -228,8 +228,8 @@ pub struct EngineArgs {
     /// ggml model file (default: $HOTLINE_MODEL or the fetched default model).
     #[arg(long, env = "HOTLINE_MODEL")]
     model: Option<PathBuf>,
-    /// Beam size (1 = greedy).
-    #[arg(long, default_value_t = 5)]
+    /// Beam size (1 = greedy, at most 8).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=crate::engine::MAX_BEAM as i64))]
     beam: u8,
     /// Encoder window: `fit` sizes it to the clip, `full` always uses 30 s.
     #[arg(long, value_enum, default_value_t = CtxArg::Full)]

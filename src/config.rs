@@ -368,6 +368,13 @@ impl Config {
                 "public_url {url:?} must start with http:// or https://"
             )));
         }
+        if !(1..=crate::engine::MAX_BEAM).contains(&self.model.beam) {
+            return Err(ConfigError::Invalid(format!(
+                "model.beam must be 1 (greedy) to {}, not {}",
+                crate::engine::MAX_BEAM,
+                self.model.beam
+            )));
+        }
         if self.worker.concurrency == 0 {
             return Err(ConfigError::Invalid(
                 "worker.concurrency must be at least 1".into(),

@@ -67,6 +67,12 @@ pub async fn load_engine(cfg: &Config) -> anyhow::Result<Arc<Engine>> {
         kernels = %crate::engine::kernels::matrix_kernels(),
         "transcription engine ready"
     );
+    if let Some(core) = crate::engine::kernels::set_aside_coretype() {
+        info!(
+            OPENBLAS_CORETYPE = core,
+            "not applied to whisper.cpp's OpenBLAS (set HOTLINE_OPENBLAS_CORETYPE to choose its kernels)"
+        );
+    }
     Ok(Arc::new(engine))
 }
 

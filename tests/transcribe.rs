@@ -146,6 +146,22 @@ fn bad_files_are_reported_and_the_rest_transcribed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("pl_neon_005.wav"));
 }
 
+#[test]
+fn a_beam_whisper_cannot_run_is_refused_up_front() {
+    // whisper.cpp runs at most 8 decoders; a wider beam used to fail every
+    // clip with "Generic whisper error".
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["transcribe", "--beam", "10", "--model"])
+        .arg(model())
+        .arg(speech_dir().join("pl/pl_neon_005.wav"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--beam") && err.contains("1..=8"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
 /// What a phone line carries that is not speech.
 fn not_speech() -> Vec<(&'static str, Vec<f32>)> {
     let hiss = |seed| white_noise(6.0, 0.003, seed);

@@ -25,27 +25,40 @@ pub fn matrix_kernels() -> String {
         .into_owned()
 }
 
-/// Sets OpenBLAS's own environment variables where the operator has not:
-/// one OpenBLAS thread (ggml's threads each call it for their share of a
-/// product), and on CPUs with AVX-512 the SkylakeX kernels, which OpenBLAS
-/// 0.3.21 (Debian 12) does not pick by itself on newer AMD EPYC cores (it
-/// falls back to its AVX2 kernels: 1.6x slower encoder here).
+/// A machine-wide `OPENBLAS_CORETYPE` that [`configure_openblas_env`] kept
+/// away from hotline's OpenBLAS, for the start-up log.
+static SET_ASIDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Prepares the environment OpenBLAS reads when it loads:
 ///
-/// OpenBLAS reads them once, when it is loaded, so call this at the start of
-/// `main`, before any other thread exists.
+/// - one OpenBLAS thread unless `OPENBLAS_NUM_THREADS` says otherwise
+///   (ggml's threads each call it for their share of a product; OpenBLAS's
+///   own threads would fight them for the cores);
+/// - kernels chosen for this CPU. OpenBLAS detects the CPU itself, but a
+///   machine-wide `OPENBLAS_CORETYPE` (set on the project's machines to
+///   `Haswell` for other programs) would force its AVX2 kernels on AVX-512
+///   CPUs, 1.4x slower for the encoder. hotline's OpenBLAS is private (loaded
+///   with `RTLD_LOCAL` for whisper.cpp alone), so it does not inherit that
+///   setting: `HOTLINE_OPENBLAS_CORETYPE` chooses its kernels instead, and
+///   without it OpenBLAS detects them.
+///
+/// Call this at the start of `main`, before any other thread exists.
 pub fn configure_openblas_env() {
     if std::env::var_os("OPENBLAS_NUM_THREADS").is_none() {
         std::env::set_var("OPENBLAS_NUM_THREADS", "1");
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        let avx512 = std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512cd")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512vl");
-        if avx512 && std::env::var_os("OPENBLAS_CORETYPE").is_none() {
-            std::env::set_var("OPENBLAS_CORETYPE", "SkylakeX");
+    match std::env::var("HOTLINE_OPENBLAS_CORETYPE") {
+        Ok(core) if !core.is_empty() => std::env::set_var("OPENBLAS_CORETYPE", core),
+        _ => {
+            if let Some(inherited) = std::env::var_os("OPENBLAS_CORETYPE") {
+                let _ = SET_ASIDE.set(inherited.to_string_lossy().into_owned());
+                std::env::remove_var("OPENBLAS_CORETYPE");
+            }
         }
     }
+}
+
+/// The `OPENBLAS_CORETYPE` that [`configure_openblas_env`] did not pass on.
+pub fn set_aside_coretype() -> Option<&'static str> {
+    SET_ASIDE.get().map(String::as_str)
 }

@@ -38,6 +38,9 @@ pub enum EngineError {
     Task(String),
 }
 
+/// The widest beam whisper.cpp runs (`WHISPER_MAX_DECODERS`).
+pub const MAX_BEAM: u8 = 8;
+
 /// How the decoder searches.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
