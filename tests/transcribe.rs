@@ -89,6 +89,10 @@ fn json_and_tsv_formats() {
     assert!(json["model_id"].as_str().unwrap().starts_with("base"));
     let seg = &json["segments"][0];
     assert!(seg["end_ms"].as_i64().unwrap() > seg["start_ms"].as_i64().unwrap());
+    // Within the recording (whisper.cpp ends a last segment without a
+    // closing timestamp at its 30 s window).
+    let audio_ms = json["timings"]["audio_ms"].as_i64().unwrap();
+    assert!(seg["end_ms"].as_i64().unwrap() <= audio_ms, "{json}");
     assert!(seg["avg_logprob"].as_f64().unwrap() < 0.0);
     assert!(seg["no_speech_prob"].as_f64().is_some());
     assert!(json["timings"]["whisper_ms"].as_u64().unwrap() > 0);

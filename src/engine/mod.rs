@@ -523,6 +523,9 @@ impl Engine {
             .full(params, samples)
             .map_err(|e| EngineError::Whisper(e.to_string()))?;
         let eot = self.ctx.token_eot();
+        // whisper.cpp ends a last segment that has no closing timestamp at
+        // its 30 s window; segments are kept within the recording.
+        let audio_ms = samples.len() as i64 * 1000 / i64::from(crate::audio::WHISPER_RATE);
         let mut out = Vec::new();
         for seg in state.as_iter() {
             let text = seg
@@ -540,8 +543,8 @@ impl Engine {
                 logprobs.iter().sum::<f32>() / logprobs.len() as f32
             };
             out.push(Segment {
-                start_ms: seg.start_timestamp() * 10,
-                end_ms: seg.end_timestamp() * 10,
+                start_ms: (seg.start_timestamp() * 10).min(audio_ms),
+                end_ms: (seg.end_timestamp() * 10).min(audio_ms),
                 text: collapse_repeats(text.trim()),
                 avg_logprob,
                 no_speech_prob: seg.no_speech_probability(),
