@@ -48,8 +48,8 @@
 
 #ifdef GGML_USE_LLAMAFILE
 #include "llamafile/sgemm.h"
-#include "hotline-blas.h" // hotline: large products through OpenBLAS when installed
 #endif
+#include "hotline-blas.h" // hotline: large products through OpenBLAS when installed
 
 // Note: once we move threading into a separate C++ file
 // will use std::hardware_destructive_interference_size instead of hardcoding it here

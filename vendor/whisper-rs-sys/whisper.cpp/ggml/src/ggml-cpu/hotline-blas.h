@@ -88,7 +88,13 @@ static bool hotline_blas_suits(const struct ggml_tensor * dst) {
     if (src0->ne[2] != src1->ne[2] || src0->ne[3] != src1->ne[3]) {
         return false;
     }
-    if (src1->nb[1] % sizeof(float) != 0 || dst->nb[1] % sizeof(float) != 0) {
+    // sgemm's leading dimensions: whole floats, at least a row apart
+    if (src1->nb[1] % sizeof(float) != 0 || dst->nb[1] % sizeof(float) != 0 ||
+        src1->nb[1] < (size_t) src1->ne[0] * sizeof(float) || dst->nb[1] < (size_t) dst->ne[0] * sizeof(float)) {
+        return false;
+    }
+    if (src0->type == GGML_TYPE_F32 &&
+        (src0->nb[1] % sizeof(float) != 0 || src0->nb[1] < (size_t) src0->ne[0] * sizeof(float))) {
         return false;
     }
     const int64_t big = HOTLINE_BLAS_MIN_DIM;
