@@ -404,6 +404,10 @@ struct BenchTranscribeArgs {
     /// Print the figures as JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Pass every clip through a telephone line first (8 kHz, G.711 μ-law,
+    /// back to 16 kHz), for both systems.
+    #[arg(long)]
+    phone: bool,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -574,16 +578,24 @@ async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
     let clips = bench::transcribe::load_refs(&refs)?;
     let cfg = a.engine.config()?;
     let threads = cfg.threads;
+    let channel = if a.phone {
+        bench::transcribe::Channel::PhoneLine
+    } else {
+        bench::transcribe::Channel::AsRecorded
+    };
     let peer = if a.peer {
         let clips = clips.clone();
         let name = model::manifest::Manifest::builtin()
             .default_name()
             .to_owned();
-        Some(tokio::task::spawn_blocking(move || bench::peer::run(&name, threads, &clips)).await??)
+        Some(
+            tokio::task::spawn_blocking(move || bench::peer::run(&name, threads, &clips, channel))
+                .await??,
+        )
     } else {
         None
     };
-    let ours = bench::transcribe::run_hotline(cfg, &clips).await?;
+    let ours = bench::transcribe::run_hotline(cfg, &clips, channel).await?;
     if a.json {
         println!("{}", serde_json::json!({ "hotline": ours, "peer": peer }));
     } else {

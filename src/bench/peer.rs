@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 
-use super::transcribe::{result, RefClip, RunReport};
+use super::transcribe::{result, Channel, RefClip, RunReport};
 use crate::model::{cache_dir, fetch};
 
 const SCRIPT: &str = include_str!("peer.py");
@@ -63,14 +63,19 @@ fn python() -> anyhow::Result<PathBuf> {
     Ok(venv_python)
 }
 
-pub fn run(model: &str, threads: usize, clips: &[RefClip]) -> anyhow::Result<RunReport> {
+pub fn run(
+    model: &str,
+    threads: usize,
+    clips: &[RefClip],
+    channel: Channel,
+) -> anyhow::Result<RunReport> {
     let ct2_dir = fetch::ct2_export(model)?;
     let python = python()?;
     let tmp = tempfile::tempdir().context("temporary directory")?;
     let mut job_clips = Vec::new();
     let mut lengths = Vec::with_capacity(clips.len());
     for (i, clip) in clips.iter().enumerate() {
-        let samples = super::transcribe::decode(clip)?;
+        let samples = super::transcribe::decode(clip, channel)?;
         lengths.push(samples.len());
         let raw = tmp.path().join(format!("{i}.f32"));
         let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
