@@ -250,3 +250,22 @@ fn loud_phone_audio_stays_within_full_scale_without_clipping() {
         );
     }
 }
+
+#[test]
+fn the_bench_phone_line_keeps_speech_band_and_cuts_above_4_khz() {
+    use hotline::bench::transcribe::through_phone_line;
+    // Away from the edges, where the resamplers ramp in and out.
+    let mid = |x: &[f32]| rms(&x[x.len() / 10..x.len() * 9 / 10]);
+    let voice = tone(&[1_000.0], 1.0, 0.3);
+    let out = through_phone_line(&voice).unwrap();
+    assert!((out.len() as i64 - voice.len() as i64).abs() <= 2);
+    let gain_db = 20.0 * (mid(&out) / mid(&voice)).log10();
+    assert!(gain_db.abs() < 0.5, "1 kHz: {gain_db} dB");
+    // μ-law's quantisation noise stays ~35 dB below a speech-level tone.
+    let noise: Vec<f32> = out.iter().zip(&voice).map(|(o, v)| o - v).collect();
+    let snr_db = 20.0 * (mid(&voice) / mid(&noise)).log10();
+    assert!(snr_db > 30.0, "1 kHz SNR {snr_db} dB");
+    let hiss = tone(&[6_000.0], 1.0, 0.3);
+    let cut_db = 20.0 * (mid(&through_phone_line(&hiss).unwrap()) / mid(&hiss)).log10();
+    assert!(cut_db < -40.0, "6 kHz: {cut_db} dB");
+}

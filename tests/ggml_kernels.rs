@@ -145,7 +145,7 @@ fn ggml_unary(
     x: &[f32],
     len: usize,
     threads: i32,
-    op: unsafe fn(*mut ggml::ggml_context, *mut ggml::ggml_tensor) -> *mut ggml::ggml_tensor,
+    op: impl Fn(*mut ggml::ggml_context, *mut ggml::ggml_tensor) -> *mut ggml::ggml_tensor,
 ) -> Vec<f32> {
     // SAFETY: as in `ggml_mul_mat`.
     unsafe {
@@ -174,12 +174,8 @@ fn ggml_unary(
 fn soft_max_over_1500_positions() {
     // Attention rows as the encoder has them (scaled by 1/8), and short
     // rows that end in the scalar tail; the largest value sits anywhere.
-    unsafe fn op(
-        ctx: *mut ggml::ggml_context,
-        t: *mut ggml::ggml_tensor,
-    ) -> *mut ggml::ggml_tensor {
-        ggml::ggml_soft_max_ext(ctx, t, std::ptr::null_mut(), 0.125, 0.0)
-    }
+    // SAFETY: a ggml op on the tensor `ggml_unary` made in its context.
+    let op = |ctx, t| unsafe { ggml::ggml_soft_max_ext(ctx, t, std::ptr::null_mut(), 0.125, 0.0) };
     for len in [1500, 13, 7] {
         let mut x: Vec<f32> = values(len * 6, 3).into_iter().map(|v| v * 40.0).collect();
         for (r, row) in x.chunks_mut(len).enumerate() {
@@ -208,17 +204,12 @@ fn soft_max_over_1500_positions() {
 fn gelu_in_f32() {
     // ggml's tanh form of GELU, computed in f32: within float rounding of
     // the formula (its old f16 table was 1e-3 off), across the range and
-    // its clamps, for lengths that end in the scalar tail.
-    unsafe fn op(
-        ctx: *mut ggml::ggml_context,
-        t: *mut ggml::ggml_tensor,
-    ) -> *mut ggml::ggml_tensor {
-        ggml::ggml_gelu(ctx, t)
-    }
+    // its clamps, with a scalar tail (4003 is not a multiple of 16).
     let x: Vec<f32> = (0..4003)
         .map(|i| -12.0 + 24.0 * i as f32 / 4002.0)
         .collect();
-    let y = ggml_unary(&x, 4003, 2, op);
+    // SAFETY: as for the soft-max.
+    let y = ggml_unary(&x, 4003, 2, |ctx, t| unsafe { ggml::ggml_gelu(ctx, t) });
     for (&v, &got) in x.iter().zip(&y) {
         let v = f64::from(v);
         let want = 0.5

@@ -319,37 +319,3 @@ pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
         ours.clips.len()
     );
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tone(hz: f32, secs: f32) -> Vec<f32> {
-        let rate = audio::WHISPER_RATE as f32;
-        (0..(secs * rate) as usize)
-            .map(|i| 0.3 * (2.0 * std::f32::consts::PI * hz * i as f32 / rate).sin())
-            .collect()
-    }
-
-    fn rms(x: &[f32]) -> f32 {
-        // Skip the edges, where the resamplers ramp in and out.
-        let mid = &x[x.len() / 10..x.len() * 9 / 10];
-        (mid.iter().map(|v| v * v).sum::<f32>() / mid.len() as f32).sqrt()
-    }
-
-    #[test]
-    fn the_phone_line_keeps_speech_band_and_cuts_above_4_khz() {
-        let voice = tone(1_000.0, 1.0);
-        let out = through_phone_line(&voice).unwrap();
-        assert!((out.len() as i64 - voice.len() as i64).abs() <= 2);
-        let gain_db = 20.0 * (rms(&out) / rms(&voice)).log10();
-        assert!(gain_db.abs() < 0.5, "1 kHz: {gain_db} dB");
-        // μ-law's quantisation noise stays ~35 dB below a speech-level tone.
-        let noise: Vec<f32> = out.iter().zip(&voice).map(|(o, v)| o - v).collect();
-        let snr_db = 20.0 * (rms(&voice) / rms(&noise)).log10();
-        assert!(snr_db > 30.0, "1 kHz SNR {snr_db} dB");
-        let hiss = tone(6_000.0, 1.0);
-        let cut_db = 20.0 * (rms(&through_phone_line(&hiss).unwrap()) / rms(&hiss)).log10();
-        assert!(cut_db < -40.0, "6 kHz: {cut_db} dB");
-    }
-}

@@ -15,9 +15,9 @@ extern "C" {
     fn hotline_blas_info() -> *const c_char;
 }
 
-/// "OpenBLAS Cooperlake" (OpenBLAS's name for its kernels), or
-/// "built-in (tinyBLAS)" when OpenBLAS is missing or
-/// switched off. Loads OpenBLAS if it is not loaded yet.
+/// "OpenBLAS Cooperlake" (OpenBLAS's name for its kernels), or "built-in
+/// (tinyBLAS)" when OpenBLAS is missing or switched off. Loads OpenBLAS if
+/// it is not loaded yet.
 pub fn matrix_kernels() -> String {
     // SAFETY: the function returns a pointer to a NUL-terminated static
     // buffer that is written once, before the first return.
@@ -38,10 +38,10 @@ static SET_ASIDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// - kernels chosen for this CPU. OpenBLAS detects the CPU itself, but a
 ///   machine-wide `OPENBLAS_CORETYPE` (set on the project's machines to
 ///   `Haswell` for other programs) would force its AVX2 kernels on AVX-512
-///   CPUs (the dev set takes 1.3x as long). hotline's OpenBLAS is private (loaded
-///   with `RTLD_LOCAL` for whisper.cpp alone), so it does not inherit that
-///   setting: `HOTLINE_OPENBLAS_CORETYPE` chooses its kernels instead, and
-///   without it OpenBLAS detects them.
+///   CPUs (the dev set takes 1.3x as long). hotline's OpenBLAS is private
+///   (loaded with `RTLD_LOCAL` for whisper.cpp alone), so it does not
+///   inherit that setting: `HOTLINE_OPENBLAS_CORETYPE` chooses its kernels
+///   instead, and without it OpenBLAS detects them.
 ///
 /// Call this at the start of `main`, before any other thread exists.
 pub fn configure_openblas_env() {

@@ -132,16 +132,16 @@ static bool hotline_blas_mul_mat(const struct ggml_compute_params * params, stru
     const int64_t ne11 = src1->ne[1];
     const int64_t rows = ne01 * ne02 * ne03;
 
-    const float * a_base = (const float *) src0->data;
-    int64_t       lda    = (int64_t) (src0->nb[1] / sizeof(float));
+    // f32 weights are used in place; others are widened into the work buffer
+    float * wide = NULL;
     if (src0->type != GGML_TYPE_F32) {
         ggml_to_float_t const to_float = ggml_get_type_traits(src0->type)->to_float;
         if (params->wsize < (size_t) rows * ne00 * sizeof(float)) {
             return false;  // planned without us: every thread sees the same size
         }
-        float *       wide = (float *) params->wdata;
-        const int64_t r0   = rows * ith / nth;
-        const int64_t r1   = rows * (ith + 1) / nth;
+        wide             = (float *) params->wdata;
+        const int64_t r0 = rows * ith / nth;
+        const int64_t r1 = rows * (ith + 1) / nth;
         for (int64_t r = r0; r < r1; r++) {
             const int64_t i01 = r % ne01, i02 = (r / ne01) % ne02, i03 = r / (ne01 * ne02);
             const void * row = (const char *) src0->data + i01 * src0->nb[1] + i02 * src0->nb[2] + i03 * src0->nb[3];
@@ -152,9 +152,8 @@ static bool hotline_blas_mul_mat(const struct ggml_compute_params * params, stru
             }
         }
         ggml_barrier(params->threadpool);
-        a_base = wide;
-        lda    = ne00;
     }
+    const int64_t lda = wide != NULL ? ne00 : (int64_t) (src0->nb[1] / sizeof(float));
 
     const int64_t c0 = ne11 * ith / nth;
     const int64_t c1 = ne11 * (ith + 1) / nth;
@@ -163,8 +162,8 @@ static bool hotline_blas_mul_mat(const struct ggml_compute_params * params, stru
     }
     for (int64_t i03 = 0; i03 < ne03; i03++) {
         for (int64_t i02 = 0; i02 < ne02; i02++) {
-            const float * a = src0->type != GGML_TYPE_F32 ?
-                                  a_base + (i03 * ne02 + i02) * ne01 * ne00 :
+            const float * a = wide != NULL ?
+                                  wide + (i03 * ne02 + i02) * ne01 * ne00 :
                                   (const float *) ((const char *) src0->data + i02 * src0->nb[2] + i03 * src0->nb[3]);
             const float * b = (const float *) ((const char *) src1->data + c0 * src1->nb[1] + i02 * src1->nb[2] +
                                                i03 * src1->nb[3]);
