@@ -14,7 +14,7 @@ use crate::bench;
 use crate::config::Config;
 use crate::domain::Language;
 use crate::domain::{format_ms, PhoneNumber, ReportNumber, ReportStatus};
-use crate::engine::{AudioCtx, Engine, EngineConfig, LanguageChoice, Search};
+use crate::engine::{lexicon, AudioCtx, Engine, EngineConfig, LanguageChoice, Search};
 use crate::model::{self, fetch, WeightType};
 use crate::prompts::{PromptSource, WhisperPrompts};
 use crate::startup;
@@ -255,6 +255,18 @@ pub struct EngineArgs {
     /// Folder with prompt files (default: $HOTLINE_PROMPTS_DIR or built in).
     #[arg(long, env = "HOTLINE_PROMPTS_DIR")]
     prompts: Option<PathBuf>,
+    /// Logit penalty per word the language's word list lacks (0: no word-list bias).
+    #[arg(long, default_value_t = lexicon::DEFAULT_PENALTY, value_parser = parse_penalty, allow_negative_numbers = true)]
+    lexicon_penalty: f32,
+}
+
+fn parse_penalty(s: &str) -> Result<f32, String> {
+    let p: f32 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=lexicon::MAX_PENALTY).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("must be 0 to {}", lexicon::MAX_PENALTY))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -290,6 +302,7 @@ impl EngineArgs {
         cfg.temperature_fallback = !self.no_fallback;
         cfg.timestamps = !self.no_timestamps;
         cfg.flash_attn = self.flash_attn;
+        cfg.lexicon.penalty = self.lexicon_penalty;
         if let Some(t) = self.threads {
             cfg.threads = t.max(1);
         }

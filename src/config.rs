@@ -142,6 +142,13 @@ pub struct ModelSettings {
     pub languages: Vec<Language>,
     /// Longest recording transcribed, in seconds.
     pub max_audio_secs: u64,
+    /// How hard the word lists steer decoding: logit penalty per word they
+    /// lack (0 turns it off).
+    pub lexicon_penalty: f32,
+    /// System word list per language (one word per line; Debian's
+    /// `wpolish`, `wukrainian`, `wbritish`); a language without one is
+    /// decoded unbiased.
+    pub word_lists: std::collections::HashMap<Language, PathBuf>,
 }
 
 impl Default for ModelSettings {
@@ -152,6 +159,8 @@ impl Default for ModelSettings {
             beam: 5,
             languages: Language::ALL.to_vec(),
             max_audio_secs: 900,
+            lexicon_penalty: crate::engine::lexicon::DEFAULT_PENALTY,
+            word_lists: crate::engine::lexicon::default_word_lists(),
         }
     }
 }
@@ -329,6 +338,9 @@ impl Config {
         if let Some(v) = get("HOTLINE_BEAM") {
             self.model.beam = parse("HOTLINE_BEAM", &v)?;
         }
+        if let Some(v) = get("HOTLINE_LEXICON_PENALTY") {
+            self.model.lexicon_penalty = parse("HOTLINE_LEXICON_PENALTY", &v)?;
+        }
         if let Some(v) = get("HOTLINE_DELETE_FROM_PROVIDER") {
             self.recordings.delete_from_provider = flag("HOTLINE_DELETE_FROM_PROVIDER", &v)?;
         }
@@ -373,6 +385,13 @@ impl Config {
                 "model.beam must be 1 (greedy) to {}, not {}",
                 crate::engine::MAX_BEAM,
                 self.model.beam
+            )));
+        }
+        let penalty = self.model.lexicon_penalty;
+        if !(0.0..=crate::engine::lexicon::MAX_PENALTY).contains(&penalty) {
+            return Err(ConfigError::Invalid(format!(
+                "model.lexicon_penalty must be 0 (off) to {}, not {penalty}",
+                crate::engine::lexicon::MAX_PENALTY
             )));
         }
         if self.worker.concurrency == 0 {

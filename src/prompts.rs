@@ -34,6 +34,9 @@ const BUILTIN: &[(&str, &str)] = &[
         "en/hallucinations.txt",
         include_str!("../prompts/en/hallucinations.txt"),
     ),
+    ("pl/words.txt", include_str!("../prompts/pl/words.txt")),
+    ("uk/words.txt", include_str!("../prompts/uk/words.txt")),
+    ("en/words.txt", include_str!("../prompts/en/words.txt")),
     ("menu.toml", include_str!("../prompts/menu.toml")),
     ("streets.txt", include_str!("../prompts/streets.txt")),
     ("pl/ivr.toml", include_str!("../prompts/pl/ivr.toml")),
@@ -92,18 +95,34 @@ impl PromptSource {
 pub struct WhisperPrompts {
     pub initial: HashMap<Language, String>,
     pub blocklist: HashMap<Language, Blocklist>,
+    /// The city's words per language for the decoder's lexicon: the
+    /// initial prompt, `<lang>/words.txt` and the street names.
+    pub words: HashMap<Language, String>,
 }
 
 impl WhisperPrompts {
     pub fn load(src: &PromptSource) -> Result<Self, PromptError> {
         let mut out = Self::default();
+        let streets = src.read("streets.txt")?.unwrap_or_default();
+        let strip = |text: &str| -> String {
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         for lang in Language::ALL {
-            if let Some(text) = src.read(&format!("{lang}/whisper.txt"))? {
-                let text = text.trim();
-                if !text.is_empty() {
-                    out.initial.insert(lang, text.to_owned());
-                }
+            let prompt = src
+                .read(&format!("{lang}/whisper.txt"))?
+                .unwrap_or_default();
+            let prompt = prompt.trim();
+            if !prompt.is_empty() {
+                out.initial.insert(lang, prompt.to_owned());
             }
+            let own = src.read(&format!("{lang}/words.txt"))?.unwrap_or_default();
+            out.words.insert(
+                lang,
+                [strip(&own).as_str(), prompt, strip(&streets).as_str()].join("\n"),
+            );
             let list = src
                 .read(&format!("{lang}/hallucinations.txt"))?
                 .unwrap_or_default();

@@ -54,6 +54,8 @@ pub fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
         Search::Beam(cfg.model.beam)
     };
     e.languages = cfg.model.languages.clone();
+    e.lexicon.penalty = cfg.model.lexicon_penalty;
+    e.lexicon.word_lists = cfg.model.word_lists.clone();
     Ok(e)
 }
 

@@ -214,3 +214,27 @@ async fn graceful_shutdown_leaves_no_job_stuck() {
         reports[0].status
     );
 }
+
+#[test]
+fn a_setting_out_of_range_stops_serve_with_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (key, value, named) in [
+        ("HOTLINE_LEXICON_PENALTY", "-1", "model.lexicon_penalty"),
+        (
+            "HOTLINE_LEXICON_PENALTY",
+            "strong",
+            "HOTLINE_LEXICON_PENALTY",
+        ),
+        ("HOTLINE_BEAM", "9", "model.beam"),
+    ] {
+        let out = hotline(&tmp.path().join("data"))
+            .arg("serve")
+            .env("HOTLINE_LISTEN", "127.0.0.1:0")
+            .env(key, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{key}={value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(named), "{key}={value}: {err}");
+    }
+}

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
+use hotline::domain::Language;
 use hotline::engine::gate::{Gate, GateConfig};
 use hotline::engine::{Engine, EngineConfig, LanguageChoice};
 use hotline::prompts::{normalize, PromptSource, WhisperPrompts};
@@ -164,6 +165,66 @@ fn a_beam_whisper_cannot_run_is_refused_up_front() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--beam") && err.contains("1..=8"), "{err}");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_lexicon_penalty_out_of_range_is_refused() {
+    for bad in ["25", "-1", "lots"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["transcribe", "--lexicon-penalty", bad, "--model"])
+            .arg(model())
+            .arg(speech_dir().join("pl/pl_neon_005.wav"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--lexicon-penalty"), "{err}");
+    }
+}
+
+#[test]
+fn the_word_lists_steer_polish_towards_real_words() {
+    let _one_at_a_time = exclusive();
+    // The base model hears "wentylatora" but spells "węty latora".
+    let clip = speech_dir().join("pl/pl_neon_003.wav");
+    let biased = normalize(&transcribe_cli(
+        &["--lang", "pl"],
+        std::slice::from_ref(&clip),
+    ));
+    let plain = normalize(&transcribe_cli(
+        &["--lang", "pl", "--lexicon-penalty", "0"],
+        &[clip],
+    ));
+    assert!(biased.contains("krawędzi wentylatora widać"), "{biased}");
+    assert!(!plain.contains("wentylatora"), "{plain}");
+}
+
+#[test]
+fn a_language_without_its_word_list_is_decoded_unbiased() {
+    let _one_at_a_time = exclusive();
+    let prompts = WhisperPrompts::load(&PromptSource::builtin()).unwrap();
+    let mut cfg = EngineConfig::new(model(), prompts);
+    cfg.lexicon
+        .word_lists
+        .insert(Language::Pl, PathBuf::from("/nonexistent/polish"));
+    let e = Engine::load(cfg).unwrap();
+    let sizes = e.lexicon_sizes();
+    assert!(sizes.iter().all(|(l, _)| *l != Language::Pl), "{sizes:?}");
+    assert!(
+        sizes
+            .iter()
+            .any(|(l, n)| *l == Language::Uk && *n > 1_000_000),
+        "{sizes:?}"
+    );
+    let pcm = hotline::audio::decode_file(
+        &speech_dir().join("pl/pl_neon_003.wav"),
+        &Default::default(),
+    )
+    .unwrap();
+    let t = e
+        .transcribe_blocking(&pcm.samples, LanguageChoice::Forced(Language::Pl))
+        .unwrap();
+    assert!(normalize(&t.text).contains("latora"), "{}", t.text);
 }
 
 /// What a phone line carries that is not speech.
@@ -331,7 +392,7 @@ fn polish_dev_set_stays_under_the_regression_bound() {
         pl["words"]["edits"].as_f64().unwrap() / pl["words"]["reference_len"].as_f64().unwrap();
     assert_eq!(pl["clips"], 18);
     assert!(
-        wer <= 0.35,
-        "Polish WER {wer:.3} above the regression bound 0.35"
+        wer <= 0.25,
+        "Polish WER {wer:.3} above the regression bound 0.25"
     );
 }

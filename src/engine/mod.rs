@@ -11,7 +11,9 @@
 
 pub mod gate;
 pub mod kernels;
+pub mod lexicon;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -100,6 +102,30 @@ pub struct EngineConfig {
     pub thresholds: Thresholds,
     pub gate: GateConfig,
     pub prompts: WhisperPrompts,
+    /// Word lists that steer decoding towards real words.
+    pub lexicon: LexiconSettings,
+}
+
+/// Where each language's words come from and how hard they steer.
+#[derive(Debug, Clone)]
+pub struct LexiconSettings {
+    /// Logit penalty per word the lexicon lacks (0 turns the bias off).
+    pub penalty: f32,
+    /// The system word list per language, one word per line; languages
+    /// without one are decoded unbiased.
+    pub word_lists: HashMap<Language, PathBuf>,
+    /// Where compiled word lists are kept.
+    pub cache_dir: PathBuf,
+}
+
+impl Default for LexiconSettings {
+    fn default() -> Self {
+        Self {
+            penalty: lexicon::DEFAULT_PENALTY,
+            word_lists: lexicon::default_word_lists(),
+            cache_dir: crate::model::cache_dir().join("lexicons"),
+        }
+    }
 }
 
 impl EngineConfig {
@@ -120,6 +146,7 @@ impl EngineConfig {
             thresholds: Thresholds::default(),
             gate: GateConfig::default(),
             prompts,
+            lexicon: LexiconSettings::default(),
         }
     }
 }
@@ -177,6 +204,34 @@ impl Transcript {
     }
 }
 
+/// Each configured language's lexicon: its system word list (compiled on
+/// first use) plus the city's words from the prompts. A language whose list
+/// is missing is decoded unbiased, with a warning: the city's words alone
+/// would count every other word as unknown.
+fn load_lexicons(cfg: &EngineConfig) -> HashMap<Language, lexicon::Lexicon> {
+    let mut out = HashMap::new();
+    if cfg.lexicon.penalty <= 0.0 {
+        return out;
+    }
+    for lang in Language::ALL {
+        let Some(list) = cfg.lexicon.word_lists.get(&lang) else {
+            continue;
+        };
+        let mut lex = lexicon::Lexicon::new();
+        let loaded = lexicon::compile(list, &cfg.lexicon.cache_dir)
+            .and_then(|compiled| lex.add_compiled(&compiled));
+        if let Err(e) = loaded {
+            tracing::warn!(language = %lang, error = %e, "no lexicon: decoding without word-list bias (scripts/bootstrap installs the word lists)");
+            continue;
+        }
+        if let Some(words) = cfg.prompts.words.get(&lang) {
+            lex.add_text(words);
+        }
+        out.insert(lang, lex);
+    }
+    out
+}
+
 /// Shortest input whisper.cpp transcribes (it skips anything under 1 s).
 const MIN_SAMPLES: usize = 16_000 + 4_000;
 
@@ -188,6 +243,8 @@ pub struct Engine {
     cfg: EngineConfig,
     model_id: String,
     multilingual: bool,
+    tokens: lexicon::TokenTable,
+    lexicons: HashMap<Language, lexicon::Lexicon>,
 }
 
 impl Engine {
@@ -217,7 +274,10 @@ impl Engine {
                 reason: e.to_string(),
             })?;
         let workers = cfg.workers.max(1);
+        let lexicons = load_lexicons(&cfg);
         Ok(Self {
+            tokens: lexicon::TokenTable::new(&ctx),
+            lexicons,
             ctx,
             states: Mutex::new(Vec::with_capacity(workers)),
             permits: Arc::new(Semaphore::new(workers)),
@@ -234,6 +294,14 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.cfg
+    }
+
+    /// Words in each language's lexicon (languages decoded unbiased are
+    /// absent).
+    pub fn lexicon_sizes(&self) -> Vec<(Language, usize)> {
+        let mut sizes: Vec<_> = self.lexicons.iter().map(|(l, x)| (*l, x.len())).collect();
+        sizes.sort();
+        sizes
     }
 
     /// Transcribes 16 kHz mono samples off the async runtime, waiting for a
@@ -517,6 +585,25 @@ impl Engine {
         if self.cfg.use_prompt {
             if let Some(prompt) = self.cfg.prompts.initial.get(&language) {
                 params.set_initial_prompt(prompt);
+            }
+        }
+        let bias = self
+            .lexicons
+            .get(&language)
+            .map(|lexicon| lexicon::LexiconBias {
+                lexicon,
+                tokens: &self.tokens,
+                penalty: self.cfg.lexicon.penalty,
+                window: self.cfg.lexicon.penalty + lexicon::WINDOW_MARGIN,
+            });
+        if let Some(bias) = &bias {
+            // SAFETY: `bias` outlives `full` below, which is the only user
+            // of the callback and its data.
+            unsafe {
+                params.set_filter_logits_callback(Some(lexicon::LexiconBias::callback));
+                params.set_filter_logits_callback_user_data(
+                    bias as *const lexicon::LexiconBias<'_> as *mut std::ffi::c_void,
+                );
             }
         }
         state
