@@ -145,9 +145,9 @@ pub struct ModelSettings {
     /// How hard the word lists steer decoding: logit penalty per word they
     /// lack (0 turns it off).
     pub lexicon_penalty: f32,
-    /// System word list per language (one word per line; Debian's
-    /// `wpolish`, `wukrainian`, `wbritish`); a language without one is
-    /// decoded unbiased.
+    /// System word lists that replace Debian's (`wpolish`, `wukrainian`,
+    /// `wbritish`) for the languages named; one word per line. An empty
+    /// path decodes that language without a word list.
     pub word_lists: std::collections::HashMap<Language, PathBuf>,
 }
 
@@ -160,7 +160,7 @@ impl Default for ModelSettings {
             languages: Language::ALL.to_vec(),
             max_audio_secs: 900,
             lexicon_penalty: crate::engine::lexicon::DEFAULT_PENALTY,
-            word_lists: crate::engine::lexicon::default_word_lists(),
+            word_lists: Default::default(),
         }
     }
 }

@@ -55,7 +55,7 @@ pub fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
     };
     e.languages = cfg.model.languages.clone();
     e.lexicon.penalty = cfg.model.lexicon_penalty;
-    e.lexicon.word_lists = cfg.model.word_lists.clone();
+    e.lexicon.word_lists.extend(cfg.model.word_lists.clone());
     Ok(e)
 }
 

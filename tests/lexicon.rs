@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use hotline::domain::Language;
 use hotline::engine::lexicon::{compile, Lexicon, LexiconBias, LexiconError, TokenTable};
 
 fn lexicon_of(dir: &Path, words: &str) -> Lexicon {
@@ -205,4 +206,26 @@ fn only_competitive_tokens_are_judged() {
     let mut dead = vec![f32::NEG_INFINITY; N_VOCAB];
     bias.apply(&[0], &mut dead);
     assert!(dead.iter().all(|l| *l == f32::NEG_INFINITY));
+}
+
+#[test]
+fn a_config_file_replaces_word_lists_one_language_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hotline.toml");
+    std::fs::write(
+        &file,
+        "[model]\nlexicon_penalty = 3.5\n\n[model.word_lists]\npl = \"/srv/kck/slownik.txt\"\nen = \"\"\n",
+    )
+    .unwrap();
+    let cfg = hotline::config::Config::load(Some(&file)).unwrap();
+    let engine = hotline::startup::engine_config(&cfg).unwrap();
+    let lists = &engine.lexicon.word_lists;
+    assert_eq!(engine.lexicon.penalty, 3.5);
+    assert_eq!(lists[&Language::Pl], Path::new("/srv/kck/slownik.txt"));
+    assert_eq!(lists[&Language::Uk], Path::new("/usr/share/dict/ukrainian"));
+    assert_eq!(lists[&Language::En], Path::new(""));
+
+    std::fs::write(&file, "[model]\nlexicon_penalty = 40\n").unwrap();
+    let err = hotline::config::Config::load(Some(&file)).unwrap_err();
+    assert!(err.to_string().contains("lexicon_penalty"), "{err}");
 }

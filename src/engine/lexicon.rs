@@ -1,18 +1,19 @@
 //! Lexicon bias: a word list steers Whisper's beam search towards real
 //! words (shallow fusion of a lexicon into the decoder).
 //!
-//! The base model hears Polish well but spells what it hears: "węty latora"
-//! for "wentylatora", "poczkę" for "pocztę", "Dyle" for "Ile". At every
-//! decoding step whisper.cpp hands its logits to [`LexiconBias`], which
-//! lowers by a fixed penalty the competitive tokens that would start a word
-//! no word in the lexicon begins with, or end a word that is not in it. The
-//! penalty is soft: a name or a word the list lacks still wins when the
-//! audio is clear, at the cost of the penalty once per word.
+//! The base model often hears a word right and spells it wrong: "węty
+//! latora" for "wentylatora", "rodzicera zwiedli" for "rodzice rozwiedli",
+//! "зайніки" for "зайняті". At every decoding step whisper.cpp hands its
+//! logits to [`LexiconBias`], which lowers by a fixed penalty the
+//! competitive tokens that would start a word no word in the lexicon begins
+//! with, or end a word that is not in it. The penalty is soft: a name or a
+//! word the list lacks still wins when the audio is clear, at the cost of
+//! the penalty once per word.
 //!
 //! Words are matched lower-cased, with `’`/`ʼ` as `'`, over the UTF-8 bytes
 //! of an [`fst::Set`]: Whisper's byte-level tokens may split a letter, and a
-//! prefix walk over bytes needs no decoding until a word ends. Words with
-//! digits are never judged.
+//! prefix walk over bytes needs no decoding until a word ends. Digits end
+//! a word; numbers and single letters are never judged.
 
 use std::ffi::{c_int, c_void};
 use std::io::BufRead;
@@ -25,17 +26,14 @@ use whisper_rs_sys::whisper_token_data;
 pub enum LexiconError {
     #[error("cannot read word list {path}: {source}")]
     Read {
-        path: std::path::PathBuf,
+        path: PathBuf,
         source: std::io::Error,
     },
     #[error("lexicon file {path} is not a word set: {reason}")]
-    Format {
-        path: std::path::PathBuf,
-        reason: String,
-    },
+    Format { path: PathBuf, reason: String },
     #[error("cannot write lexicon {path}: {source}")]
     Write {
-        path: std::path::PathBuf,
+        path: PathBuf,
         source: std::io::Error,
     },
 }
@@ -103,7 +101,7 @@ fn words_of(line: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// A set from words (any order, repeats allowed).
-pub fn build_set(words: impl IntoIterator<Item = String>) -> fst::Set<Vec<u8>> {
+fn build_set(words: impl IntoIterator<Item = String>) -> fst::Set<Vec<u8>> {
     let mut words: Vec<String> = words.into_iter().collect();
     words.sort_unstable();
     words.dedup();
@@ -112,8 +110,7 @@ pub fn build_set(words: impl IntoIterator<Item = String>) -> fst::Set<Vec<u8>> {
 }
 
 /// A set from a word list file. The words are kept in one buffer and
-/// sorted by span: a 4-million-word dictionary needs ~100 MB while it is
-/// built, not the ~250 MB of one `String` per word.
+/// sorted by span, not as one `String` each: Polish has 4.3 million.
 fn build_set_from_file(path: &Path) -> Result<fst::Set<Vec<u8>>, LexiconError> {
     let read = |source| LexiconError::Read {
         path: path.to_owned(),

@@ -112,7 +112,7 @@ pub struct LexiconSettings {
     /// Logit penalty per word the lexicon lacks (0 turns the bias off).
     pub penalty: f32,
     /// The system word list per language, one word per line; languages
-    /// without one are decoded unbiased.
+    /// without one (or with an empty path) are decoded unbiased.
     pub word_lists: HashMap<Language, PathBuf>,
     /// Where compiled word lists are kept.
     pub cache_dir: PathBuf,
@@ -217,6 +217,9 @@ fn load_lexicons(cfg: &EngineConfig) -> HashMap<Language, lexicon::Lexicon> {
         let Some(list) = cfg.lexicon.word_lists.get(&lang) else {
             continue;
         };
+        if list.as_os_str().is_empty() {
+            continue; // switched off for this language
+        }
         let mut lex = lexicon::Lexicon::new();
         let loaded = lexicon::compile(list, &cfg.lexicon.cache_dir)
             .and_then(|compiled| lex.add_compiled(&compiled));
