@@ -227,6 +227,34 @@ fn a_language_without_its_word_list_is_decoded_unbiased() {
     assert!(normalize(&t.text).contains("latora"), "{}", t.text);
 }
 
+#[test]
+fn an_english_only_model_is_steered_by_english_words_whatever_the_caller_chose() {
+    let _one_at_a_time = exclusive();
+    let tiny = hotline::model::models_dir().join("ggml-tiny.en.bin");
+    assert!(
+        tiny.exists(),
+        "run `hotline model fetch tiny.en` (scripts/test does)"
+    );
+    let prompts = WhisperPrompts::load(&PromptSource::builtin()).unwrap();
+    let mut cfg = EngineConfig::new(tiny, prompts);
+    // At full strength, so that the wrong word list would show.
+    cfg.lexicon.penalty = hotline::engine::lexicon::MAX_PENALTY;
+    let e = Engine::load(cfg).unwrap();
+    let pcm =
+        hotline::audio::decode_file(&speech_dir().join("en/en_jfk_001.wav"), &Default::default())
+            .unwrap();
+    // A caller who pressed "Polish" on a line served by tiny.en still gets
+    // English text, and Polish words must not bend it.
+    let t = e
+        .transcribe_blocking(&pcm.samples, LanguageChoice::Forced(Language::Pl))
+        .unwrap();
+    let text = normalize(&t.text);
+    assert!(
+        text.contains("ask not what your country can do for you"),
+        "{text}"
+    );
+}
+
 /// What a phone line carries that is not speech.
 fn not_speech() -> Vec<(&'static str, Vec<f32>)> {
     let hiss = |seed| white_noise(6.0, 0.003, seed);

@@ -553,11 +553,13 @@ impl Engine {
         };
         let mut params = FullParams::new(strategy);
         params.set_n_threads(self.cfg.threads.max(1) as i32);
-        params.set_language(Some(if self.multilingual {
-            language.code()
+        // An English-only model writes English whatever the caller chose.
+        let written = if self.multilingual {
+            language
         } else {
-            "en"
-        }));
+            Language::En
+        };
+        params.set_language(Some(written.code()));
         params.set_detect_language(false);
         params.set_translate(false);
         params.set_no_context(true);
@@ -592,7 +594,7 @@ impl Engine {
         }
         let bias = self
             .lexicons
-            .get(&language)
+            .get(&written)
             .map(|lexicon| lexicon::LexiconBias {
                 lexicon,
                 tokens: &self.tokens,
