@@ -67,6 +67,7 @@ pub async fn load_engine(cfg: &Config) -> anyhow::Result<Arc<Engine>> {
     info!(
         model = engine.model_id(),
         kernels = %crate::engine::kernels::matrix_kernels(),
+        lexicon = %engine.lexicon_summary(),
         "transcription engine ready"
     );
     if let Some(core) = crate::engine::kernels::set_aside_coretype() {

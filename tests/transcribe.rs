@@ -216,6 +216,11 @@ fn a_language_without_its_word_list_is_decoded_unbiased() {
             .any(|(l, n)| *l == Language::Uk && *n > 1_000_000),
         "{sizes:?}"
     );
+    let summary = e.lexicon_summary();
+    assert!(
+        summary.starts_with("uk 1.") && summary.ends_with("words, penalty 5"),
+        "{summary}"
+    );
     let pcm = hotline::audio::decode_file(
         &speech_dir().join("pl/pl_neon_003.wav"),
         &Default::default(),

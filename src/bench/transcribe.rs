@@ -189,26 +189,13 @@ pub async fn run_hotline(
     let t = Instant::now();
     let engine = Arc::new(tokio::task::spawn_blocking(move || Engine::load(cfg)).await??);
     let load_secs = t.elapsed().as_secs_f64();
-    let lexicons = engine
-        .lexicon_sizes()
-        .iter()
-        .map(|(l, n)| format!("{l} {:.1}M", *n as f64 / 1e6))
-        .collect::<Vec<_>>();
-    let lexicon = if lexicons.is_empty() {
-        "no lexicon".to_owned()
-    } else {
-        format!(
-            "lexicon {} penalty {}",
-            lexicons.join(" "),
-            engine.config().lexicon.penalty
-        )
-    };
     let system = format!(
-        "hotline ({}, {:?}, {:?}, {}, {lexicon})",
+        "hotline ({}, {:?}, {:?}, {}, lexicon {})",
         engine.model_id(),
         engine.config().search,
         engine.config().audio_ctx,
-        crate::engine::kernels::matrix_kernels()
+        crate::engine::kernels::matrix_kernels(),
+        engine.lexicon_summary()
     );
     let mut results = Vec::new();
     let mut wall = 0.0;
