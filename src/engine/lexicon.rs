@@ -218,16 +218,12 @@ impl Lexicon {
 
     /// Whether `word` (any case) is a word.
     pub fn contains(&self, word: &str) -> bool {
-        let word = fold(word);
-        self.sets.iter().any(|s| s.contains(word.as_bytes()))
+        self.judge(&fold(word), true)
     }
 
     /// Whether some word starts with `prefix` (any case).
     pub fn is_prefix(&self, prefix: &str) -> bool {
-        let prefix = fold(prefix);
-        self.sets
-            .iter()
-            .any(|s| walk(s.as_fst(), prefix.as_bytes()).is_some())
+        self.judge(&fold(prefix), false)
     }
 
     /// Whether a folded word is whole (`whole`) or begins some word.
