@@ -187,11 +187,7 @@ impl Streets {
 
     pub fn parse(text: &str) -> Self {
         let mut streets: Vec<Street> = Vec::new();
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
+        for line in crate::prompts::content_lines(text) {
             let Some((kind, name)) = line.split_once(';') else {
                 continue;
             };

@@ -104,12 +104,7 @@ impl WhisperPrompts {
     pub fn load(src: &PromptSource) -> Result<Self, PromptError> {
         let mut out = Self::default();
         let streets = src.read("streets.txt")?.unwrap_or_default();
-        let strip = |text: &str| -> String {
-            text.lines()
-                .map(|l| l.split('#').next().unwrap_or(""))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let streets: Vec<&str> = content_lines(&streets).collect();
         for lang in Language::ALL {
             let prompt = src
                 .read(&format!("{lang}/whisper.txt"))?
@@ -119,10 +114,11 @@ impl WhisperPrompts {
                 out.initial.insert(lang, prompt.to_owned());
             }
             let own = src.read(&format!("{lang}/words.txt"))?.unwrap_or_default();
-            out.words.insert(
-                lang,
-                [strip(&own).as_str(), prompt, strip(&streets).as_str()].join("\n"),
-            );
+            let words: Vec<&str> = content_lines(&own)
+                .chain([prompt])
+                .chain(streets.iter().copied())
+                .collect();
+            out.words.insert(lang, words.join("\n"));
             let list = src
                 .read(&format!("{lang}/hallucinations.txt"))?
                 .unwrap_or_default();
@@ -139,14 +135,17 @@ pub struct Blocklist {
     prefixes: Vec<String>,
 }
 
+/// The lines of a prompt file that are not blank or `#` comments, trimmed.
+pub fn content_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
 impl Blocklist {
     pub fn parse(text: &str) -> Self {
         let mut list = Self::default();
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
+        for line in content_lines(text) {
             match line.strip_suffix('*') {
                 Some(prefix) => list.prefixes.push(normalize(prefix)),
                 None => list.exact.push(normalize(line)),
