@@ -170,6 +170,9 @@ fn a_letter_split_across_tokens_is_judged_once_it_is_whole() {
     // ... + the rest: "wejście" is fine, "wejśx" is not.
     let c = costs(&lex, &[10, 11, 12]);
     assert_eq!((c[13], c[14]), (0.0, PENALTY));
+    // A token that leaves the letter broken ("wej\xc5.") fails twice: the
+    // broken byte, and "wej" ended by it.
+    assert_eq!(c[7], 2.0 * PENALTY);
 }
 
 #[test]

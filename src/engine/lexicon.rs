@@ -233,18 +233,17 @@ impl Lexicon {
             .any(|s| walk(s.as_fst(), folded.as_bytes()).is_some_and(|n| !whole || n.is_final()))
     }
 
-    /// How many words of `text` fail: whole words not in the lexicon, and a
-    /// last, unfinished word no word begins with. Bytes of a letter split
-    /// at the end of `text` wait for the next token.
+    /// How many words of `text` fail: whole words not in the lexicon, a
+    /// last, unfinished word no word begins with, and broken UTF-8. Bytes
+    /// of a letter split at the end of `text` wait for the next token.
     fn failures(&self, text: &[u8]) -> u32 {
         let mut failures = 0;
         let mut word = String::new();
         // A single letter is never judged: "w", "z", a house number's "b".
-        let mut close = |word: &mut String, whole: bool| {
-            if word.chars().nth(1).is_some() && !self.judge(&fold(word), whole) {
-                failures += 1;
-            }
+        let close = |word: &mut String, whole: bool| {
+            let fails = word.chars().nth(1).is_some() && !self.judge(&fold(word), whole);
             word.clear();
+            u32::from(fails)
         };
         let mut chunks = text.utf8_chunks().peekable();
         while let Some(chunk) = chunks.next() {
@@ -252,16 +251,17 @@ impl Lexicon {
                 if is_word_char(c) {
                     word.push(c);
                 } else {
-                    close(&mut word, true);
+                    failures += close(&mut word, true);
                 }
             }
+            // Bytes that can never form a letter (a split letter the next
+            // token did not finish) fail on their own and end the word.
             let incomplete_tail = chunks.peek().is_none();
             if !chunk.invalid().is_empty() && !incomplete_tail {
-                close(&mut word, true);
+                failures += close(&mut word, true) + 1;
             }
         }
-        close(&mut word, false);
-        failures
+        failures + close(&mut word, false)
     }
 }
 

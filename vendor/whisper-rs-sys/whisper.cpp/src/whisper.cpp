@@ -1496,6 +1496,26 @@ static ggml_backend_buffer_type_t select_weight_buft(const whisper_hparams & hpa
 //
 // see the convert-pt-to-ggml.py script for details
 //
+// hotline: the weight matrices that multiply every encoder position (the
+// encoder's attention and MLP, the decoder's cross-attention keys and values):
+// ggml-cpu keeps int8 copies of them for its int8 kernel (ggml-cpu/hotline-q8.h).
+extern "C" bool hotline_q8_prepare(const struct ggml_tensor * w);
+extern "C" void hotline_q8_release(const struct ggml_tensor * w);
+
+static std::vector<ggml_tensor *> hotline_q8_weights(const whisper_model & model) {
+    std::vector<ggml_tensor *> out;
+    for (const auto & layer : model.layers_encoder) {
+        for (ggml_tensor * w : { layer.attn_q_w, layer.attn_k_w, layer.attn_v_w, layer.attn_ln_1_w, layer.mlp_0_w, layer.mlp_1_w }) {
+            out.push_back(w);
+        }
+    }
+    for (const auto & layer : model.layers_decoder) {
+        out.push_back(layer.cross_attn_k_w);
+        out.push_back(layer.cross_attn_v_w);
+    }
+    return out;
+}
+
 static bool whisper_model_load(struct whisper_model_loader * loader, whisper_context & wctx) {
     WHISPER_LOG_INFO("%s: loading model\n", __func__);
 
@@ -1962,6 +1982,17 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
 
     for (auto & buf : model.buffers) {
         ggml_backend_buffer_set_usage(buf, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    }
+
+    // hotline: int8 copies of the weights that multiply every encoder position
+    {
+        int n_q8 = 0;
+        for (ggml_tensor * w : hotline_q8_weights(model)) {
+            n_q8 += hotline_q8_prepare(w) ? 1 : 0;
+        }
+        if (n_q8 > 0) {
+            WHISPER_LOG_INFO("%s: %d weight matrices in int8 for the encoder\n", __func__, n_q8);
+        }
     }
 
     wctx.t_load_us = ggml_time_us() - t_start_us;
@@ -3867,6 +3898,10 @@ void whisper_free_state(struct whisper_state * state) {
 
 void whisper_free(struct whisper_context * ctx) {
     if (ctx) {
+        for (ggml_tensor * w : hotline_q8_weights(ctx->model)) { // hotline: before their memory goes
+            hotline_q8_release(w);
+        }
+
         for (ggml_context * context : ctx->model.ctxs) {
             ggml_free(context);
         }

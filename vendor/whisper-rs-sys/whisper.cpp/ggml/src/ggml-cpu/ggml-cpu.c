@@ -49,6 +49,7 @@
 #ifdef GGML_USE_LLAMAFILE
 #include "llamafile/sgemm.h"
 #endif
+#include "hotline-q8.h"   // hotline: the encoder's weight products in int8 (AVX-512 VNNI)
 #include "hotline-blas.h" // hotline: large products through OpenBLAS when installed
 
 // Note: once we move threading into a separate C++ file
@@ -1258,8 +1259,9 @@ void ggml_compute_forward_mul_mat(
     // nb01 >= nb00 - src0 is not transposed
     //   compute by src0 rows
 
-    // hotline: large products through OpenBLAS's sgemm when it is installed
-    if (hotline_blas_mul_mat(params, dst)) {
+    // hotline: registered weights in int8, then large products through
+    // OpenBLAS's sgemm when it is installed
+    if (hotline_q8_mul_mat(params, dst) || hotline_blas_mul_mat(params, dst)) {
         return;
     }
 
@@ -2790,7 +2792,9 @@ struct ggml_cplan ggml_graph_plan(
                         if (node->src[1]->type != vec_dot_type) {
                             cur = ggml_row_size(vec_dot_type, ggml_nelements(node->src[1]));
                         }
-                        cur = MAX(cur, hotline_blas_work_size(node)); // hotline
+                        // hotline: the int8 kernel takes the products it can, OpenBLAS others
+                        const size_t q8 = hotline_q8_work_size(node);
+                        cur = MAX(cur, q8 > 0 ? q8 : hotline_blas_work_size(node));
                     } break;
                 case GGML_OP_MUL_MAT_ID:
                     {

@@ -12,8 +12,9 @@
 
 #pragma once
 
-// Which kernels large products use: "OpenBLAS <core>" or "built-in (...)".
-// Loads OpenBLAS on first use. For hotline to report; not part of ggml's API.
+// Which kernels large products use: "OpenBLAS <core>" or "built-in (...)",
+// then the int8 kernel if the CPU has it (hotline-q8.h). Loads OpenBLAS on
+// first use. For hotline to report; not part of ggml's API.
 GGML_BACKEND_API const char * hotline_blas_info(void);
 
 #if defined(__linux__)
@@ -67,9 +68,19 @@ static bool hotline_blas_ready(void) {
     return hotline_sgemm != NULL;
 }
 
-const char * hotline_blas_info(void) {
+static pthread_once_t hotline_kernels_once = PTHREAD_ONCE_INIT;
+static char           hotline_kernels_desc[160];
+
+static void hotline_kernels_describe(void) {
     hotline_blas_ready();
-    return hotline_blas_desc;
+    const char * q8 = hotline_q8_kernel();
+    snprintf(hotline_kernels_desc, sizeof(hotline_kernels_desc), q8 != NULL ? "%s, %s for the encoder's weights" : "%s",
+             hotline_blas_desc, q8);
+}
+
+const char * hotline_blas_info(void) {
+    pthread_once(&hotline_kernels_once, hotline_kernels_describe);
+    return hotline_kernels_desc;
 }
 
 // Whether dst = src0 x src1 goes through sgemm: f16 or f32 weights whose rows

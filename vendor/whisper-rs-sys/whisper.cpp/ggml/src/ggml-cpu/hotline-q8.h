@@ -1,0 +1,385 @@
+// hotline: the encoder's weight products in int8 on CPUs with AVX-512 VNNI
+// (see vendor/whisper-rs-sys/PATCHES.md).
+//
+// What CTranslate2 does for faster-whisper: weights are quantized once to
+// int8 with one scale per output row; activations are quantized per row
+// (token) when the product runs; the inner sums are exact int32 dot products
+// of four byte pairs at a time (vpdpbusd, 64 multiply-adds per instruction
+// against 16 for an f32 FMA), and each result is scaled back to f32 once.
+// ggml's q8_0 rescales every block of 32 in f32 and is no faster than f16
+// here.
+//
+// whisper.cpp registers the weights it wants this for after loading a model
+// (hotline_q8_prepare) and drops them before freeing it (hotline_q8_release);
+// products with a registered weight and enough activation rows come here.
+// Everything else keeps the other kernels.
+//
+// Included once, by ggml-cpu.c.
+
+#pragma once
+
+// Registers weight matrix `w` for int8 products: quantizes and packs it.
+// Returns false (and keeps nothing) when this CPU lacks AVX-512 VNNI, when
+// HOTLINE_NO_INT8 is set, or when the tensor does not suit (not a 2-D matrix
+// in host memory with contiguous rows and a float conversion).
+GGML_BACKEND_API bool hotline_q8_prepare(const struct ggml_tensor * w);
+// Drops what hotline_q8_prepare kept for `w`; call it before `w`'s memory is freed.
+GGML_BACKEND_API void hotline_q8_release(const struct ggml_tensor * w);
+// Whether int8 products are in use on this machine: "int8 AVX-512 VNNI" or NULL.
+static const char * hotline_q8_kernel(void);
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && defined(__linux__)
+
+#include <immintrin.h>
+#include <pthread.h>
+
+// Output rows are packed in panels of 16 (one zmm of int32 sums); within a
+// panel, for every 4 inner positions, 16 x 4 bytes: w + 128 as unsigned bytes
+// (vpdpbusd multiplies unsigned by signed bytes; the +128 is taken back with
+// each activation row's sum).
+#define HOTLINE_Q8_PANEL 16
+// Register tile: activation rows x panels (18 accumulators of 32 zmm).
+#define HOTLINE_Q8_ROWS   6
+#define HOTLINE_Q8_PANELS 3
+// Fewer activation rows than this stay with the other kernels (the decoder's beams).
+#define HOTLINE_Q8_MIN_ROWS 32
+
+struct hotline_q8_weight {
+    const void * data;   // the tensor's data: the registry's key
+    int64_t      rows;   // output rows (ne01)
+    int64_t      k;      // inner length (ne00)
+    int64_t      k4;     // inner length padded to 4, over 4
+    uint8_t *    packed; // panels x k4 x 64 bytes
+    float *      scale;  // panels x 16 scales (0 past `rows`)
+};
+
+static pthread_rwlock_t            hotline_q8_lock  = PTHREAD_RWLOCK_INITIALIZER;
+static struct hotline_q8_weight ** hotline_q8_reg   = NULL;
+static size_t                      hotline_q8_count = 0;
+static size_t                      hotline_q8_cap   = 0;
+
+static pthread_once_t hotline_q8_once = PTHREAD_ONCE_INIT;
+static bool           hotline_q8_on   = false;
+
+static void hotline_q8_detect(void) {
+    const char * off = getenv("HOTLINE_NO_INT8");
+    if (off != NULL && off[0] != '\0' && off[0] != '0') {
+        GGML_LOG_INFO("%s: int8 products disabled by HOTLINE_NO_INT8\n", __func__);
+        return;
+    }
+    __builtin_cpu_init();
+    hotline_q8_on = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                    __builtin_cpu_supports("avx512vnni");
+}
+
+static bool hotline_q8_enabled(void) {
+    pthread_once(&hotline_q8_once, hotline_q8_detect);
+    return hotline_q8_on;
+}
+
+static const char * hotline_q8_kernel(void) {
+    return hotline_q8_enabled() ? "int8 AVX-512 VNNI" : NULL;
+}
+
+static void hotline_q8_free(struct hotline_q8_weight * q) {
+    if (q != NULL) {
+        free(q->packed);
+        free(q->scale);
+        free(q);
+    }
+}
+
+bool hotline_q8_prepare(const struct ggml_tensor * w) {
+    if (!hotline_q8_enabled() || w == NULL || w->data == NULL ||
+        (w->buffer != NULL && !ggml_backend_buffer_is_host(w->buffer)) || w->ne[2] != 1 || w->ne[3] != 1 ||
+        w->nb[0] != ggml_type_size(w->type) || ggml_blck_size(w->type) != 1 || w->ne[0] < 4 ||
+        w->ne[1] < HOTLINE_Q8_PANEL) {
+        return false;
+    }
+    ggml_to_float_t const to_float = w->type == GGML_TYPE_F32 ? NULL : ggml_get_type_traits(w->type)->to_float;
+    if (w->type != GGML_TYPE_F32 && to_float == NULL) {
+        return false;
+    }
+    const int64_t rows = w->ne[1], k = w->ne[0], k4 = (k + 3) / 4;
+    const int64_t panels = (rows + HOTLINE_Q8_PANEL - 1) / HOTLINE_Q8_PANEL;
+
+    // both sizes are multiples of 64, as aligned_alloc wants
+    struct hotline_q8_weight * q   = (struct hotline_q8_weight *) calloc(1, sizeof(*q));
+    float *                    row = (float *) malloc((size_t) k * sizeof(float));
+    if (q != NULL) {
+        q->packed = (uint8_t *) aligned_alloc(64, (size_t) (panels * k4 * 64));
+        q->scale  = (float *) aligned_alloc(64, (size_t) (panels * HOTLINE_Q8_PANEL) * sizeof(float));
+    }
+    if (q == NULL || row == NULL || q->packed == NULL || q->scale == NULL) {
+        free(row);
+        hotline_q8_free(q);
+        return false;
+    }
+    q->data = w->data;
+    q->rows = rows;
+    q->k    = k;
+    q->k4   = k4;
+    memset(q->packed, 128, (size_t) (panels * k4 * 64));
+    memset(q->scale, 0, (size_t) (panels * HOTLINE_Q8_PANEL) * sizeof(float));
+    for (int64_t j = 0; j < rows; j++) {
+        const void * src = (const char *) w->data + j * w->nb[1];
+        if (to_float != NULL) {
+            to_float(src, row, k);
+        } else {
+            memcpy(row, src, (size_t) k * sizeof(float));
+        }
+        float amax = 0.0f;
+        for (int64_t i = 0; i < k; i++) {
+            amax = fmaxf(amax, fabsf(row[i]));
+        }
+        const float scale = amax / 127.0f;
+        const float inv   = scale > 0.0f ? 1.0f / scale : 0.0f;
+        q->scale[j]       = scale;
+        uint8_t * panel   = q->packed + (j / HOTLINE_Q8_PANEL) * k4 * 64 + (j % HOTLINE_Q8_PANEL) * 4;
+        for (int64_t i = 0; i < k; i++) {
+            const int v                        = (int) nearbyintf(row[i] * inv);
+            panel[(i / 4) * 64 + (i % 4)]      = (uint8_t) (v + 128);
+        }
+    }
+    free(row);
+
+    pthread_rwlock_wrlock(&hotline_q8_lock);
+    bool kept = false;
+    if (hotline_q8_count == hotline_q8_cap) {
+        size_t                      cap  = hotline_q8_cap == 0 ? 64 : hotline_q8_cap * 2;
+        struct hotline_q8_weight ** grow = (struct hotline_q8_weight **) realloc(hotline_q8_reg, cap * sizeof(*grow));
+        if (grow != NULL) {
+            hotline_q8_reg = grow;
+            hotline_q8_cap = cap;
+        }
+    }
+    if (hotline_q8_count < hotline_q8_cap) {
+        hotline_q8_reg[hotline_q8_count++] = q;
+        kept                               = true;
+    }
+    pthread_rwlock_unlock(&hotline_q8_lock);
+    if (!kept) {
+        hotline_q8_free(q);
+    }
+    return kept;
+}
+
+void hotline_q8_release(const struct ggml_tensor * w) {
+    if (w == NULL || w->data == NULL) {
+        return;
+    }
+    struct hotline_q8_weight * gone = NULL;
+    pthread_rwlock_wrlock(&hotline_q8_lock);
+    for (size_t i = 0; i < hotline_q8_count; i++) {
+        if (hotline_q8_reg[i]->data == w->data) {
+            gone              = hotline_q8_reg[i];
+            hotline_q8_reg[i] = hotline_q8_reg[--hotline_q8_count];
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&hotline_q8_lock);
+    hotline_q8_free(gone);
+}
+
+// The registered weight of dst = src0 x src1 if the product suits the int8
+// kernel: f32 activations with contiguous rows, one batch, enough rows.
+static const struct hotline_q8_weight * hotline_q8_find(const struct ggml_tensor * dst) {
+    const struct ggml_tensor * src0 = dst->src[0];
+    const struct ggml_tensor * src1 = dst->src[1];
+    if (src1->type != GGML_TYPE_F32 || dst->type != GGML_TYPE_F32 ||
+        src1->nb[0] != sizeof(float) || dst->nb[0] != sizeof(float) || src1->ne[2] != 1 || src1->ne[3] != 1 ||
+        src0->ne[2] != 1 || src0->ne[3] != 1 || src1->ne[1] < HOTLINE_Q8_MIN_ROWS || src1->nb[1] % sizeof(float) != 0 ||
+        dst->nb[1] % sizeof(float) != 0) {
+        return NULL;
+    }
+    const struct hotline_q8_weight * found = NULL;
+    pthread_rwlock_rdlock(&hotline_q8_lock);
+    for (size_t i = 0; i < hotline_q8_count; i++) {
+        if (hotline_q8_reg[i]->data == src0->data) {
+            found = hotline_q8_reg[i];
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&hotline_q8_lock);
+    if (found != NULL && (found->rows != src0->ne[1] || found->k != src0->ne[0] || found->k != src1->ne[0])) {
+        return NULL;
+    }
+    return found;
+}
+
+// Work space: every activation row as signed bytes (k4 * 4 each), its scale
+// and its sum.
+static size_t hotline_q8_work_size(const struct ggml_tensor * dst) {
+    const struct hotline_q8_weight * q = hotline_q8_find(dst);
+    if (q == NULL) {
+        return 0;
+    }
+    return (size_t) dst->src[1]->ne[1] * ((size_t) q->k4 * 4 + sizeof(float) + sizeof(int32_t)) + 64;
+}
+
+// Quantizes activation rows [r0, r1): symmetric, one scale per row.
+__attribute__((target("avx512f,avx512bw"))) static void hotline_q8_quantize_rows(
+    const struct ggml_tensor * src1, int64_t r0, int64_t r1, int64_t k4, int8_t * qa, float * sa, int32_t * sum) {
+    const int64_t k = src1->ne[0];
+    for (int64_t r = r0; r < r1; r++) {
+        const float * a    = (const float *) ((const char *) src1->data + r * src1->nb[1]);
+        int8_t *      out  = qa + r * k4 * 4;
+        __m512        vmax = _mm512_setzero_ps();
+        int64_t       i    = 0;
+        for (; i + 16 <= k; i += 16) {
+            vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(a + i)));
+        }
+        float amax = _mm512_reduce_max_ps(vmax);
+        for (; i < k; i++) {
+            amax = fmaxf(amax, fabsf(a[i]));
+        }
+        const float scale = amax / 127.0f;
+        const float inv   = scale > 0.0f ? 1.0f / scale : 0.0f;
+        const __m512 vinv = _mm512_set1_ps(inv);
+        __m512i      vsum = _mm512_setzero_si512();
+        for (i = 0; i + 16 <= k; i += 16) {
+            const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(a + i), vinv));
+            vsum            = _mm512_add_epi32(vsum, v);
+            _mm_storeu_si128((__m128i *) (out + i), _mm512_cvtepi32_epi8(v));
+        }
+        int32_t s = _mm512_reduce_add_epi32(vsum);
+        for (; i < k; i++) {
+            const int v = (int) nearbyintf(a[i] * inv);
+            out[i]      = (int8_t) v;
+            s += v;
+        }
+        for (; i < k4 * 4; i++) {
+            out[i] = 0;
+        }
+        sa[r]  = scale;
+        sum[r] = s;
+    }
+}
+
+// dst rows [r0, r1) = activation rows x all weight rows. NP panels, NR rows,
+// as compile-time constants so that the accumulators stay in registers.
+#define HOTLINE_Q8_TILE(NR, NP)                                                                                     \
+    __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void hotline_q8_tile_##NR##_##NP(               \
+        const struct hotline_q8_weight * q, int64_t p0, const int8_t * qa, const float * sa, const int32_t * sum,   \
+        int64_t r, struct ggml_tensor * dst) {                                                                      \
+        __m512i acc[NR][NP];                                                                                         \
+        for (int i = 0; i < NR; i++) {                                                                               \
+            for (int p = 0; p < NP; p++) {                                                                           \
+                acc[i][p] = _mm512_setzero_si512();                                                                  \
+            }                                                                                                        \
+        }                                                                                                            \
+        const uint8_t * w  = q->packed + p0 * q->k4 * 64;                                                           \
+        const int8_t *  a  = qa + r * q->k4 * 4;                                                                    \
+        const int64_t   ws = q->k4 * 64, as = q->k4 * 4;                                                            \
+        for (int64_t k = 0; k < q->k4; k++) {                                                                        \
+            __m512i wv[NP];                                                                                          \
+            for (int p = 0; p < NP; p++) {                                                                           \
+                wv[p] = _mm512_load_si512((const void *) (w + p * ws + k * 64));                                     \
+            }                                                                                                        \
+            for (int i = 0; i < NR; i++) {                                                                           \
+                int32_t four;                                                                                        \
+                memcpy(&four, a + i * as + k * 4, sizeof(four));                                                     \
+                const __m512i b = _mm512_set1_epi32(four);                                                           \
+                for (int p = 0; p < NP; p++) {                                                                       \
+                    acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], wv[p], b);                                            \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+        for (int i = 0; i < NR; i++) {                                                                               \
+            const __m512i back = _mm512_set1_epi32(128 * sum[r + i]);                                                \
+            const __m512  s    = _mm512_set1_ps(sa[r + i]);                                                          \
+            float * out = (float *) ((char *) dst->data + (r + i) * dst->nb[1]);                                     \
+            for (int p = 0; p < NP; p++) {                                                                           \
+                const int64_t j0   = (p0 + p) * HOTLINE_Q8_PANEL;                                                    \
+                const int64_t left = q->rows - j0;                                                                   \
+                const __m512  v    = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][p], back)), s), \
+                                                   _mm512_load_ps(q->scale + j0));                                   \
+                const __mmask16 m  = left >= HOTLINE_Q8_PANEL ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1); \
+                _mm512_mask_storeu_ps(out + j0, m, v);                                                               \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+
+HOTLINE_Q8_TILE(6, 3)
+HOTLINE_Q8_TILE(6, 2)
+HOTLINE_Q8_TILE(6, 1)
+HOTLINE_Q8_TILE(1, 3)
+HOTLINE_Q8_TILE(1, 2)
+HOTLINE_Q8_TILE(1, 1)
+
+// Runs on every thread of the op: each quantizes and multiplies its share of
+// the activation rows by all weights.
+static bool hotline_q8_mul_mat(const struct ggml_compute_params * params, struct ggml_tensor * dst) {
+    const struct hotline_q8_weight * q = hotline_q8_find(dst);
+    if (q == NULL) {
+        return false;
+    }
+    const struct ggml_tensor * src1 = dst->src[1];
+    const int64_t              n    = src1->ne[1];
+    if (params->wsize < hotline_q8_work_size(dst)) {
+        return false;  // planned without us: every thread sees the same size
+    }
+    int8_t *  qa  = (int8_t *) params->wdata;
+    float *   sa  = (float *) GGML_PAD((uintptr_t) (qa + n * q->k4 * 4), 16);
+    int32_t * sum = (int32_t *) (sa + n);
+
+    const int64_t r0 = n * params->ith / params->nth;
+    const int64_t r1 = n * (params->ith + 1) / params->nth;
+    if (r1 <= r0) {
+        return true;
+    }
+    hotline_q8_quantize_rows(src1, r0, r1, q->k4, qa, sa, sum);
+
+    const int64_t panels = (q->rows + HOTLINE_Q8_PANEL - 1) / HOTLINE_Q8_PANEL;
+    for (int64_t p0 = 0; p0 < panels; p0 += HOTLINE_Q8_PANELS) {
+        const int64_t np = panels - p0 < HOTLINE_Q8_PANELS ? panels - p0 : HOTLINE_Q8_PANELS;
+        int64_t       r  = r0;
+        for (; r + HOTLINE_Q8_ROWS <= r1; r += HOTLINE_Q8_ROWS) {
+            if (np == 3) {
+                hotline_q8_tile_6_3(q, p0, qa, sa, sum, r, dst);
+            } else if (np == 2) {
+                hotline_q8_tile_6_2(q, p0, qa, sa, sum, r, dst);
+            } else {
+                hotline_q8_tile_6_1(q, p0, qa, sa, sum, r, dst);
+            }
+        }
+        for (; r < r1; r++) {
+            if (np == 3) {
+                hotline_q8_tile_1_3(q, p0, qa, sa, sum, r, dst);
+            } else if (np == 2) {
+                hotline_q8_tile_1_2(q, p0, qa, sa, sum, r, dst);
+            } else {
+                hotline_q8_tile_1_1(q, p0, qa, sa, sum, r, dst);
+            }
+        }
+    }
+    return true;
+}
+
+#else
+
+bool hotline_q8_prepare(const struct ggml_tensor * w) {
+    (void) w;
+    return false;
+}
+
+void hotline_q8_release(const struct ggml_tensor * w) {
+    (void) w;
+}
+
+static const char * hotline_q8_kernel(void) {
+    return NULL;
+}
+
+static size_t hotline_q8_work_size(const struct ggml_tensor * dst) {
+    (void) dst;
+    return 0;
+}
+
+static bool hotline_q8_mul_mat(const struct ggml_compute_params * params, struct ggml_tensor * dst) {
+    (void) params;
+    (void) dst;
+    return false;
+}
+
+#endif
