@@ -15,15 +15,24 @@ use half::f16;
 use support::signals::Rng;
 use whisper_rs_sys as ggml;
 
+extern "C" {
+    // Defined in the vendored ggml (`ggml-cpu/hotline-q8.h`).
+    fn hotline_q8_prepare(w: *const ggml::ggml_tensor) -> bool;
+    fn hotline_q8_release(w: *const ggml::ggml_tensor);
+}
+
 /// `batch` products of `m` rows of length `k` (f16) times `n` columns of
 /// length `k` (f32): ggml's `mul_mat`, computed with `threads` threads, as
-/// column-major m×n results one after the other.
+/// column-major m×n results one after the other. With `int8`, the weights
+/// are registered for the int8 kernel first (as whisper.cpp does with the
+/// encoder's); the second value tells whether that was accepted.
 fn ggml_mul_mat(
     a: &[f16],
     b: &[f32],
     (m, n, k, batch): (usize, usize, usize, usize),
     threads: i32,
-) -> Vec<f32> {
+    int8: bool,
+) -> (Vec<f32>, bool) {
     assert_eq!(a.len(), m * k * batch);
     assert_eq!(b.len(), n * k * batch);
     let (m, n, k, batch) = (m as i64, n as i64, k as i64, batch as i64);
@@ -41,6 +50,7 @@ fn ggml_mul_mat(
         let tb = ggml::ggml_new_tensor_3d(ctx, ggml::ggml_type_GGML_TYPE_F32, k, n, batch);
         std::ptr::copy_nonoverlapping(a.as_ptr().cast::<u16>(), (*ta).data.cast::<u16>(), a.len());
         std::ptr::copy_nonoverlapping(b.as_ptr(), (*tb).data.cast::<f32>(), b.len());
+        let registered = int8 && hotline_q8_prepare(ta);
         let tc = ggml::ggml_mul_mat(ctx, ta, tb);
         let graph = ggml::ggml_new_graph(ctx);
         ggml::ggml_build_forward_expand(graph, tc);
@@ -48,8 +58,11 @@ fn ggml_mul_mat(
         assert_eq!(status, ggml::ggml_status_GGML_STATUS_SUCCESS);
         let out =
             std::slice::from_raw_parts((*tc).data.cast::<f32>(), (m * n * batch) as usize).to_vec();
+        if registered {
+            hotline_q8_release(ta);
+        }
         ggml::ggml_free(ctx);
-        out
+        (out, registered)
     }
 }
 
@@ -61,28 +74,47 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
 
 /// Checks tinyBLAS's products: ggml rounds the f32 operand to f16 first.
 fn check(m: usize, n: usize, k: usize) {
-    check_with(m, n, k, 1, |x| f64::from(f16::from_f32(x)), 1e-4);
+    check_with(
+        m,
+        n,
+        k,
+        1,
+        &dot_of(|x| f64::from(f16::from_f32(x))),
+        1e-4,
+        false,
+    );
 }
 
-/// Checks `a × b` against an f64 reference on `b` mapped by `operand`,
-/// within `tol` times the sum of the terms' magnitudes (rounding error grows
-/// with it).
-fn check_with(m: usize, n: usize, k: usize, batch: usize, operand: fn(f32) -> f64, tol: f64) {
+/// A row of weights times a column of activations: the exact result and the
+/// sum of the terms' magnitudes (rounding error grows with it).
+type Dot = dyn Fn(&[f16], &[f32]) -> (f64, f64);
+
+/// The product in f64 with the activations first mapped by `operand`.
+fn dot_of(operand: fn(f32) -> f64) -> impl Fn(&[f16], &[f32]) -> (f64, f64) {
+    move |row, col| {
+        let terms = row
+            .iter()
+            .zip(col)
+            .map(|(&a, &b)| f64::from(a) * operand(b));
+        (terms.clone().sum(), terms.map(f64::abs).sum())
+    }
+}
+
+/// Checks `a × b` against `reference` for every result, within `tol` times
+/// the sum of the terms' magnitudes, with one and with two threads.
+fn check_with(m: usize, n: usize, k: usize, batch: usize, reference: &Dot, tol: f64, int8: bool) {
     let a: Vec<f16> = values(m * k * batch, 1)
         .into_iter()
         .map(f16::from_f32)
         .collect();
     let b = values(n * k * batch, 2);
-    let bw: Vec<f64> = b.iter().map(|&x| operand(x)).collect();
     for threads in [1, 2] {
-        let got = ggml_mul_mat(&a, &b, (m, n, k, batch), threads);
+        let (got, _) = ggml_mul_mat(&a, &b, (m, n, k, batch), threads, int8);
         for p in 0..batch {
-            let (a, bw, got) = (&a[p * m * k..], &bw[p * n * k..], &got[p * m * n..]);
+            let (a, b, got) = (&a[p * m * k..], &b[p * n * k..], &got[p * m * n..]);
             for j in 0..n {
                 for i in 0..m {
-                    let terms = (0..k).map(|l| f64::from(a[i * k + l]) * bw[j * k + l]);
-                    let want: f64 = terms.clone().sum();
-                    let size: f64 = terms.map(f64::abs).sum();
+                    let (want, size) = reference(&a[i * k..(i + 1) * k], &b[j * k..(j + 1) * k]);
                     let g = f64::from(got[j * m + i]);
                     assert!(
                         (g - want).abs() <= tol * size,
@@ -134,9 +166,88 @@ fn large_products_go_through_openblas_in_f32() {
     // An encoder weight times 1500-ish positions (odd sizes, so that the
     // two threads' column shares differ), and attention's per-head products:
     // a batch of products with 64 terms, and with 1500.
-    check_with(96, 45, 512, 1, f64::from, 1e-6);
-    check_with(40, 33, 64, 3, f64::from, 1e-6);
-    check_with(64, 37, 1500, 2, f64::from, 1e-6);
+    let f32 = dot_of(f64::from);
+    check_with(96, 45, 512, 1, &f32, 1e-6, false);
+    check_with(40, 33, 64, 3, &f32, 1e-6, false);
+    check_with(64, 37, 1500, 2, &f32, 1e-6, false);
+}
+
+/// Whether this CPU and environment run the int8 kernel (`hotline-q8.h`).
+fn int8_expected() -> bool {
+    let off = std::env::var("HOTLINE_NO_INT8").unwrap_or_default();
+    #[cfg(target_arch = "x86_64")]
+    let vnni = is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vnni");
+    #[cfg(not(target_arch = "x86_64"))]
+    let vnni = false;
+    vnni && (off.is_empty() || off.starts_with('0'))
+}
+
+/// Symmetric int8 quantization with one scale per row, computed as the
+/// kernel does in f32 (round half to even).
+fn quantize(row: impl Iterator<Item = f32> + Clone) -> (Vec<i32>, f32) {
+    let amax = row.clone().fold(0.0f32, |m, v| m.max(v.abs()));
+    let scale = amax / 127.0;
+    let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+    (
+        row.map(|v| (v * inv).round_ties_even() as i32).collect(),
+        scale,
+    )
+}
+
+/// The int8 kernel's result: exact integer sums of the quantized rows,
+/// scaled back in f32.
+fn int8_dot(row: &[f16], col: &[f32]) -> (f64, f64) {
+    let (qa, sa) = quantize(row.iter().map(|v| v.to_f32()));
+    let (qb, sb) = quantize(col.iter().copied());
+    let sum: i64 = qa.iter().zip(&qb).map(|(&x, &y)| i64::from(x * y)).sum();
+    let want = f64::from(sum as f32 * sb * sa);
+    let size: f64 = row
+        .iter()
+        .zip(col)
+        .map(|(&a, &b)| (f64::from(a) * f64::from(b)).abs())
+        .sum();
+    (want, size)
+}
+
+#[test]
+fn registered_weights_multiply_in_int8_on_vnni_cpus() {
+    let int8 = int8_expected();
+    // Weight rows in whole and part panels of 16, in groups of three and
+    // what is left (53 = 3 x 16 + 5, 40, 80 = 5 x 16),
+    // position counts that are not a multiple of the 6-row tile and split
+    // unevenly between two threads, inner lengths that are not a multiple
+    // of 4 (102) or are the encoder's (512).
+    for (m, n, k) in [(53, 45, 102), (40, 33, 512), (80, 70, 64)] {
+        let a = vec![f16::from_f32(0.5); m * k];
+        let (_, registered) = ggml_mul_mat(&a, &vec![0.25; n * k], (m, n, k, 1), 1, true);
+        assert_eq!(registered, int8, "m={m} k={k}");
+        if int8 {
+            check_with(m, n, k, 1, &int8_dot, 1e-6, true);
+        } else {
+            check_with(m, n, k, 1, &dot_of(f64::from), 1e-6, true);
+        }
+    }
+    // Fewer than 32 positions (the decoder's beams) keep the f16 kernels;
+    // so do weights that are not registered.
+    check_with(
+        53,
+        5,
+        102,
+        1,
+        &dot_of(|x| f64::from(f16::from_f32(x))),
+        1e-4,
+        true,
+    );
+    check_with(53, 45, 102, 1, &dot_of(f64::from), 1e-6, false);
+}
+
+#[test]
+fn int8_results_stay_close_to_f32() {
+    // What quantization costs: each result within a few hundredths of the
+    // terms' magnitudes of the exact product (the encoder's shape).
+    check_with(64, 40, 512, 1, &dot_of(f64::from), 2e-2, true);
 }
 
 /// ggml's graph of one op on an f32 tensor of `rows` rows of `len` values,
