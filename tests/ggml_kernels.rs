@@ -17,15 +17,16 @@ use whisper_rs_sys as ggml;
 
 extern "C" {
     // Defined in the vendored ggml (`ggml-cpu/hotline-q8.h`).
-    fn hotline_q8_prepare(w: *const ggml::ggml_tensor) -> bool;
+    fn hotline_q8_prepare(w: *const ggml::ggml_tensor, drop_original: bool) -> bool;
     fn hotline_q8_release(w: *const ggml::ggml_tensor);
 }
 
 /// `batch` products of `m` rows of length `k` (f16) times `n` columns of
 /// length `k` (f32): ggml's `mul_mat`, computed with `threads` threads, as
 /// column-major m×n results one after the other. With `int8`, the weights
-/// are registered for the int8 kernel first (as whisper.cpp does with the
-/// encoder's); the second value tells whether that was accepted.
+/// are registered for the int8 kernel first and their f16 memory given back,
+/// as whisper.cpp does with the model's; the second value tells whether that
+/// was accepted.
 fn ggml_mul_mat(
     a: &[f16],
     b: &[f32],
@@ -50,7 +51,7 @@ fn ggml_mul_mat(
         let tb = ggml::ggml_new_tensor_3d(ctx, ggml::ggml_type_GGML_TYPE_F32, k, n, batch);
         std::ptr::copy_nonoverlapping(a.as_ptr().cast::<u16>(), (*ta).data.cast::<u16>(), a.len());
         std::ptr::copy_nonoverlapping(b.as_ptr(), (*tb).data.cast::<f32>(), b.len());
-        let registered = int8 && hotline_q8_prepare(ta);
+        let registered = int8 && hotline_q8_prepare(ta, true);
         let tc = ggml::ggml_mul_mat(ctx, ta, tb);
         let graph = ggml::ggml_new_graph(ctx);
         ggml::ggml_build_forward_expand(graph, tc);
@@ -215,31 +216,39 @@ fn int8_dot(row: &[f16], col: &[f32]) -> (f64, f64) {
 fn registered_weights_multiply_in_int8_on_vnni_cpus() {
     let int8 = int8_expected();
     // Weight rows in whole and part panels of 16, in groups of three and
-    // what is left (53 = 3 x 16 + 5, 40, 80 = 5 x 16),
-    // position counts that are not a multiple of the 6-row tile and split
-    // unevenly between two threads, inner lengths that are not a multiple
-    // of 4 (102) or are the encoder's (512).
-    for (m, n, k) in [(53, 45, 102), (40, 33, 512), (80, 70, 64)] {
+    // what is left (53 = 3 x 16 + 5, 40, 80 = 5 x 16); position counts that
+    // are not a multiple of the 6-row tile and split unevenly between two
+    // threads; few rows (the decoder's five beams, one token), where the
+    // threads split the weights instead; inner lengths that are not a
+    // multiple of 4 (102) or are the model's (512). The f16 weights are
+    // gone once registered, so a kernel that read them would fail.
+    for (m, n, k) in [
+        (53, 45, 102),
+        (40, 33, 512),
+        (80, 70, 64),
+        (53, 5, 102),
+        (80, 1, 512),
+    ] {
         let a = vec![f16::from_f32(0.5); m * k];
         let (_, registered) = ggml_mul_mat(&a, &vec![0.25; n * k], (m, n, k, 1), 1, true);
         assert_eq!(registered, int8, "m={m} k={k}");
         if int8 {
             check_with(m, n, k, 1, &int8_dot, 1e-6, true);
-        } else {
+        } else if n >= 32 {
             check_with(m, n, k, 1, &dot_of(f64::from), 1e-6, true);
+        } else {
+            check_with(
+                m,
+                n,
+                k,
+                1,
+                &dot_of(|x| f64::from(f16::from_f32(x))),
+                1e-4,
+                true,
+            );
         }
     }
-    // Fewer than 32 positions (the decoder's beams) keep the f16 kernels;
-    // so do weights that are not registered.
-    check_with(
-        53,
-        5,
-        102,
-        1,
-        &dot_of(|x| f64::from(f16::from_f32(x))),
-        1e-4,
-        true,
-    );
+    // Weights that are not registered keep the f32 kernels.
     check_with(53, 45, 102, 1, &dot_of(f64::from), 1e-6, false);
 }
 

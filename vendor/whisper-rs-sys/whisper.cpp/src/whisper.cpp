@@ -1496,10 +1496,10 @@ static ggml_backend_buffer_type_t select_weight_buft(const whisper_hparams & hpa
 //
 // see the convert-pt-to-ggml.py script for details
 //
-// hotline: the weight matrices that multiply every encoder position (the
-// encoder's attention and MLP, the decoder's cross-attention keys and values):
-// ggml-cpu keeps int8 copies of them for its int8 kernel (ggml-cpu/hotline-q8.h).
-extern "C" bool hotline_q8_prepare(const struct ggml_tensor * w);
+// hotline: the weight matrices of the encoder and the decoder (attention, MLP,
+// cross-attention, and the token embedding for the logits): ggml-cpu keeps
+// int8 copies of them for its int8 kernel (ggml-cpu/hotline-q8.h).
+extern "C" bool hotline_q8_prepare(const struct ggml_tensor * w, bool drop_original);
 extern "C" void hotline_q8_release(const struct ggml_tensor * w);
 
 static std::vector<ggml_tensor *> hotline_q8_weights(const whisper_model & model) {
@@ -1510,8 +1510,11 @@ static std::vector<ggml_tensor *> hotline_q8_weights(const whisper_model & model
         }
     }
     for (const auto & layer : model.layers_decoder) {
-        out.push_back(layer.cross_attn_k_w);
-        out.push_back(layer.cross_attn_v_w);
+        for (ggml_tensor * w : { layer.attn_q_w, layer.attn_k_w, layer.attn_v_w, layer.attn_ln_1_w,
+                                 layer.cross_attn_q_w, layer.cross_attn_k_w, layer.cross_attn_v_w,
+                                 layer.cross_attn_ln_1_w, layer.mlp_0_w, layer.mlp_1_w }) {
+            out.push_back(w);
+        }
     }
     return out;
 }
@@ -1984,14 +1987,14 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
         ggml_backend_buffer_set_usage(buf, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
     }
 
-    // hotline: int8 copies of the weights that multiply every encoder position
+    // hotline: int8 copies of the weight matrices replace the f16 ones
     {
         int n_q8 = 0;
         for (ggml_tensor * w : hotline_q8_weights(model)) {
-            n_q8 += hotline_q8_prepare(w) ? 1 : 0;
+            n_q8 += hotline_q8_prepare(w, /*drop_original =*/ true) ? 1 : 0;
         }
         if (n_q8 > 0) {
-            WHISPER_LOG_INFO("%s: %d weight matrices in int8 for the encoder\n", __func__, n_q8);
+            WHISPER_LOG_INFO("%s: %d weight matrices in int8\n", __func__, n_q8);
         }
     }
 

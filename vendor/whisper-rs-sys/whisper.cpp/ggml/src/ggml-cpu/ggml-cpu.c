@@ -2793,7 +2793,7 @@ struct ggml_cplan ggml_graph_plan(
                             cur = ggml_row_size(vec_dot_type, ggml_nelements(node->src[1]));
                         }
                         // hotline: the int8 kernel takes the products it can, OpenBLAS others
-                        const size_t q8 = hotline_q8_work_size(node);
+                        const size_t q8 = hotline_q8_work_size(node, n_tasks);
                         cur = MAX(cur, q8 > 0 ? q8 : hotline_blas_work_size(node));
                     } break;
                 case GGML_OP_MUL_MAT_ID:

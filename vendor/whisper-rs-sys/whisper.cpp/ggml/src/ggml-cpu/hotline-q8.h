@@ -21,8 +21,12 @@
 // Registers weight matrix `w` for int8 products: quantizes and packs it.
 // Returns false (and keeps nothing) when this CPU lacks AVX-512 VNNI, when
 // HOTLINE_NO_INT8 is set, or when the tensor does not suit (not a 2-D matrix
-// in host memory with contiguous rows and a float conversion).
-GGML_BACKEND_API bool hotline_q8_prepare(const struct ggml_tensor * w);
+// in host memory with contiguous rows and a float conversion). With
+// `drop_original`, the memory pages wholly inside `w`'s own data are given
+// back to the system (their contents are lost): only the int8 copy is used
+// from then on, and a product with `w` that the int8 kernel cannot take
+// aborts rather than read them.
+GGML_BACKEND_API bool hotline_q8_prepare(const struct ggml_tensor * w, bool drop_original);
 // Drops what hotline_q8_prepare kept for `w`; call it before `w`'s memory is freed.
 GGML_BACKEND_API void hotline_q8_release(const struct ggml_tensor * w);
 // Whether int8 products are in use on this machine: "int8 AVX-512 VNNI" or NULL.
@@ -32,6 +36,8 @@ static const char * hotline_q8_kernel(void);
 
 #include <immintrin.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 // Output rows are packed in panels of 16 (one zmm of int32 sums); within a
 // panel, for every 4 inner positions, 16 x 4 bytes: w + 128 as unsigned bytes
@@ -41,8 +47,9 @@ static const char * hotline_q8_kernel(void);
 // Register tile: activation rows x panels (18 accumulators of 32 zmm).
 #define HOTLINE_Q8_ROWS   6
 #define HOTLINE_Q8_PANELS 3
-// Fewer activation rows than this stay with the other kernels (the decoder's beams).
-#define HOTLINE_Q8_MIN_ROWS 32
+// With fewer activation rows than this (the decoder's beams), the threads
+// split the weight panels instead of the rows, so that each weight is read once.
+#define HOTLINE_Q8_FEW_ROWS 48
 
 struct hotline_q8_weight {
     const void * data;   // the tensor's data: the registry's key
@@ -51,6 +58,7 @@ struct hotline_q8_weight {
     int64_t      k4;     // inner length padded to 4, over 4
     uint8_t *    packed; // panels x k4 x 64 bytes
     float *      scale;  // panels x 16 scales (0 past `rows`)
+    bool         only;   // the original's memory was given back: int8 or nothing
 };
 
 static pthread_rwlock_t            hotline_q8_lock  = PTHREAD_RWLOCK_INITIALIZER;
@@ -89,7 +97,7 @@ static void hotline_q8_free(struct hotline_q8_weight * q) {
     }
 }
 
-bool hotline_q8_prepare(const struct ggml_tensor * w) {
+bool hotline_q8_prepare(const struct ggml_tensor * w, bool drop_original) {
     if (!hotline_q8_enabled() || w == NULL || w->data == NULL ||
         (w->buffer != NULL && !ggml_backend_buffer_is_host(w->buffer)) || w->ne[2] != 1 || w->ne[3] != 1 ||
         w->nb[0] != ggml_type_size(w->type) || ggml_blck_size(w->type) != 1 || w->ne[0] < 4 ||
@@ -157,6 +165,15 @@ bool hotline_q8_prepare(const struct ggml_tensor * w) {
         hotline_q8_reg[hotline_q8_count++] = q;
         kept                               = true;
     }
+    if (kept && drop_original) {
+        // The registry is locked, so no product can look `w` up half-dropped.
+        const uintptr_t page  = (uintptr_t) sysconf(_SC_PAGESIZE);
+        const uintptr_t begin = ((uintptr_t) w->data + page - 1) / page * page;
+        const uintptr_t end   = ((uintptr_t) w->data + ggml_nbytes(w)) / page * page;
+        if (end > begin && madvise((void *) begin, end - begin, MADV_DONTNEED) == 0) {
+            q->only = true;
+        }
+    }
     pthread_rwlock_unlock(&hotline_q8_lock);
     if (!kept) {
         hotline_q8_free(q);
@@ -182,16 +199,10 @@ void hotline_q8_release(const struct ggml_tensor * w) {
 }
 
 // The registered weight of dst = src0 x src1 if the product suits the int8
-// kernel: f32 activations with contiguous rows, one batch, enough rows.
+// kernel: the whole weight, f32 activations with contiguous rows, one batch.
 static const struct hotline_q8_weight * hotline_q8_find(const struct ggml_tensor * dst) {
-    const struct ggml_tensor * src0 = dst->src[0];
-    const struct ggml_tensor * src1 = dst->src[1];
-    if (src1->type != GGML_TYPE_F32 || dst->type != GGML_TYPE_F32 ||
-        src1->nb[0] != sizeof(float) || dst->nb[0] != sizeof(float) || src1->ne[2] != 1 || src1->ne[3] != 1 ||
-        src0->ne[2] != 1 || src0->ne[3] != 1 || src1->ne[1] < HOTLINE_Q8_MIN_ROWS || src1->nb[1] % sizeof(float) != 0 ||
-        dst->nb[1] % sizeof(float) != 0) {
-        return NULL;
-    }
+    const struct ggml_tensor *       src0  = dst->src[0];
+    const struct ggml_tensor *       src1  = dst->src[1];
     const struct hotline_q8_weight * found = NULL;
     pthread_rwlock_rdlock(&hotline_q8_lock);
     for (size_t i = 0; i < hotline_q8_count; i++) {
@@ -201,20 +212,31 @@ static const struct hotline_q8_weight * hotline_q8_find(const struct ggml_tensor
         }
     }
     pthread_rwlock_unlock(&hotline_q8_lock);
-    if (found != NULL && (found->rows != src0->ne[1] || found->k != src0->ne[0] || found->k != src1->ne[0])) {
+    if (found == NULL) {
         return NULL;
     }
-    return found;
+    const bool suits = found->rows == src0->ne[1] && found->k == src0->ne[0] && found->k == src1->ne[0] &&
+                       src0->ne[2] == 1 && src0->ne[3] == 1 && src1->type == GGML_TYPE_F32 &&
+                       dst->type == GGML_TYPE_F32 && src1->nb[0] == sizeof(float) && dst->nb[0] == sizeof(float) &&
+                       src1->ne[1] >= 1 && src1->ne[2] == 1 && src1->ne[3] == 1 &&
+                       src1->nb[1] % sizeof(float) == 0 && dst->nb[1] % sizeof(float) == 0;
+    if (!suits && found->only) {
+        GGML_ABORT("hotline: weight %s is kept in int8 only, and the int8 kernel cannot take this product", src0->name);
+    }
+    return suits ? found : NULL;
 }
 
-// Work space: every activation row as signed bytes (k4 * 4 each), its scale
-// and its sum.
-static size_t hotline_q8_work_size(const struct ggml_tensor * dst) {
+// Work space: activation rows as signed bytes (k4 * 4 each), with their
+// scales and sums; every thread has its own copy of all rows when there are
+// few (it multiplies them all by its share of the panels).
+static size_t hotline_q8_work_size(const struct ggml_tensor * dst, int n_threads) {
     const struct hotline_q8_weight * q = hotline_q8_find(dst);
     if (q == NULL) {
         return 0;
     }
-    return (size_t) dst->src[1]->ne[1] * ((size_t) q->k4 * 4 + sizeof(float) + sizeof(int32_t)) + 64;
+    const int64_t n      = dst->src[1]->ne[1];
+    const size_t  copies = n < HOTLINE_Q8_FEW_ROWS ? (size_t) n_threads : 1;
+    return copies * ((size_t) n * ((size_t) q->k4 * 4 + sizeof(float) + sizeof(int32_t)) + 64);
 }
 
 // Quantizes activation rows [r0, r1): symmetric, one scale per row.
@@ -300,57 +322,63 @@ __attribute__((target("avx512f,avx512bw"))) static void hotline_q8_quantize_rows
         }                                                                                                            \
     }
 
-HOTLINE_Q8_TILE(6, 3)
-HOTLINE_Q8_TILE(6, 2)
-HOTLINE_Q8_TILE(6, 1)
-HOTLINE_Q8_TILE(1, 3)
-HOTLINE_Q8_TILE(1, 2)
-HOTLINE_Q8_TILE(1, 1)
+HOTLINE_Q8_TILE(1, 1) HOTLINE_Q8_TILE(1, 2) HOTLINE_Q8_TILE(1, 3)
+HOTLINE_Q8_TILE(2, 1) HOTLINE_Q8_TILE(2, 2) HOTLINE_Q8_TILE(2, 3)
+HOTLINE_Q8_TILE(3, 1) HOTLINE_Q8_TILE(3, 2) HOTLINE_Q8_TILE(3, 3)
+HOTLINE_Q8_TILE(4, 1) HOTLINE_Q8_TILE(4, 2) HOTLINE_Q8_TILE(4, 3)
+HOTLINE_Q8_TILE(5, 1) HOTLINE_Q8_TILE(5, 2) HOTLINE_Q8_TILE(5, 3)
+HOTLINE_Q8_TILE(6, 1) HOTLINE_Q8_TILE(6, 2) HOTLINE_Q8_TILE(6, 3)
 
-// Runs on every thread of the op: each quantizes and multiplies its share of
-// the activation rows by all weights.
+typedef void (*hotline_q8_tile_fn)(const struct hotline_q8_weight *, int64_t, const int8_t *, const float *,
+                                   const int32_t *, int64_t, struct ggml_tensor *);
+
+// [rows - 1][panels - 1]
+static const hotline_q8_tile_fn hotline_q8_tiles[HOTLINE_Q8_ROWS][HOTLINE_Q8_PANELS] = {
+    { hotline_q8_tile_1_1, hotline_q8_tile_1_2, hotline_q8_tile_1_3 },
+    { hotline_q8_tile_2_1, hotline_q8_tile_2_2, hotline_q8_tile_2_3 },
+    { hotline_q8_tile_3_1, hotline_q8_tile_3_2, hotline_q8_tile_3_3 },
+    { hotline_q8_tile_4_1, hotline_q8_tile_4_2, hotline_q8_tile_4_3 },
+    { hotline_q8_tile_5_1, hotline_q8_tile_5_2, hotline_q8_tile_5_3 },
+    { hotline_q8_tile_6_1, hotline_q8_tile_6_2, hotline_q8_tile_6_3 },
+};
+
+// Runs on every thread of the op. Many activation rows (the encoder's
+// positions): each thread quantizes and multiplies its share of the rows by
+// all weights. Few (the decoder's beams): each thread quantizes all rows and
+// multiplies them by its share of the weight panels.
 static bool hotline_q8_mul_mat(const struct ggml_compute_params * params, struct ggml_tensor * dst) {
     const struct hotline_q8_weight * q = hotline_q8_find(dst);
     if (q == NULL) {
         return false;
     }
-    const struct ggml_tensor * src1 = dst->src[1];
-    const int64_t              n    = src1->ne[1];
-    if (params->wsize < hotline_q8_work_size(dst)) {
+    const int64_t n = dst->src[1]->ne[1];
+    if (params->wsize < hotline_q8_work_size(dst, params->nth)) {
+        if (q->only) {
+            GGML_ABORT("hotline: weight %s is kept in int8 only, and the product was planned without it", dst->src[0]->name);
+        }
         return false;  // planned without us: every thread sees the same size
     }
-    int8_t *  qa  = (int8_t *) params->wdata;
-    float *   sa  = (float *) GGML_PAD((uintptr_t) (qa + n * q->k4 * 4), 16);
-    int32_t * sum = (int32_t *) (sa + n);
+    const int64_t panels = (q->rows + HOTLINE_Q8_PANEL - 1) / HOTLINE_Q8_PANEL;
+    const bool    few    = n < HOTLINE_Q8_FEW_ROWS;
+    const size_t  copy   = (size_t) n * ((size_t) q->k4 * 4 + sizeof(float) + sizeof(int32_t)) + 64;
+    int8_t *      qa     = (int8_t *) params->wdata + (few ? copy * (size_t) params->ith : 0);
+    float *       sa     = (float *) GGML_PAD((uintptr_t) (qa + n * q->k4 * 4), 16);
+    int32_t *     sum    = (int32_t *) (sa + n);
 
-    const int64_t r0 = n * params->ith / params->nth;
-    const int64_t r1 = n * (params->ith + 1) / params->nth;
-    if (r1 <= r0) {
+    const int64_t r0 = few ? 0 : n * params->ith / params->nth;
+    const int64_t r1 = few ? n : n * (params->ith + 1) / params->nth;
+    const int64_t pa = few ? panels * params->ith / params->nth : 0;
+    const int64_t pb = few ? panels * (params->ith + 1) / params->nth : panels;
+    if (r1 <= r0 || pb <= pa) {
         return true;
     }
-    hotline_q8_quantize_rows(src1, r0, r1, q->k4, qa, sa, sum);
+    hotline_q8_quantize_rows(dst->src[1], r0, r1, q->k4, qa, sa, sum);
 
-    const int64_t panels = (q->rows + HOTLINE_Q8_PANEL - 1) / HOTLINE_Q8_PANEL;
-    for (int64_t p0 = 0; p0 < panels; p0 += HOTLINE_Q8_PANELS) {
-        const int64_t np = panels - p0 < HOTLINE_Q8_PANELS ? panels - p0 : HOTLINE_Q8_PANELS;
-        int64_t       r  = r0;
-        for (; r + HOTLINE_Q8_ROWS <= r1; r += HOTLINE_Q8_ROWS) {
-            if (np == 3) {
-                hotline_q8_tile_6_3(q, p0, qa, sa, sum, r, dst);
-            } else if (np == 2) {
-                hotline_q8_tile_6_2(q, p0, qa, sa, sum, r, dst);
-            } else {
-                hotline_q8_tile_6_1(q, p0, qa, sa, sum, r, dst);
-            }
-        }
-        for (; r < r1; r++) {
-            if (np == 3) {
-                hotline_q8_tile_1_3(q, p0, qa, sa, sum, r, dst);
-            } else if (np == 2) {
-                hotline_q8_tile_1_2(q, p0, qa, sa, sum, r, dst);
-            } else {
-                hotline_q8_tile_1_1(q, p0, qa, sa, sum, r, dst);
-            }
+    for (int64_t p0 = pa; p0 < pb; p0 += HOTLINE_Q8_PANELS) {
+        const int64_t np = pb - p0 < HOTLINE_Q8_PANELS ? pb - p0 : HOTLINE_Q8_PANELS;
+        for (int64_t r = r0; r < r1; r += HOTLINE_Q8_ROWS) {
+            const int64_t nr = r1 - r < HOTLINE_Q8_ROWS ? r1 - r : HOTLINE_Q8_ROWS;
+            hotline_q8_tiles[nr - 1][np - 1](q, p0, qa, sa, sum, r, dst);
         }
     }
     return true;
@@ -358,8 +386,9 @@ static bool hotline_q8_mul_mat(const struct ggml_compute_params * params, struct
 
 #else
 
-bool hotline_q8_prepare(const struct ggml_tensor * w) {
+bool hotline_q8_prepare(const struct ggml_tensor * w, bool drop_original) {
     (void) w;
+    (void) drop_original;
     return false;
 }
 
@@ -371,8 +400,9 @@ static const char * hotline_q8_kernel(void) {
     return NULL;
 }
 
-static size_t hotline_q8_work_size(const struct ggml_tensor * dst) {
+static size_t hotline_q8_work_size(const struct ggml_tensor * dst, int n_threads) {
     (void) dst;
+    (void) n_threads;
     return 0;
 }
 
