@@ -49,7 +49,7 @@
 #ifdef GGML_USE_LLAMAFILE
 #include "llamafile/sgemm.h"
 #endif
-#include "hotline-q8.h"   // hotline: the encoder's weight products in int8 (AVX-512 VNNI)
+#include "hotline-q8.h"   // hotline: the model's weight products in int8 (AVX-512 VNNI)
 #include "hotline-blas.h" // hotline: large products through OpenBLAS when installed
 
 // Note: once we move threading into a separate C++ file

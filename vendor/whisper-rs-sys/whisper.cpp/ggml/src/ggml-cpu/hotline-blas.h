@@ -74,7 +74,7 @@ static char           hotline_kernels_desc[160];
 static void hotline_kernels_describe(void) {
     hotline_blas_ready();
     const char * q8 = hotline_q8_kernel();
-    snprintf(hotline_kernels_desc, sizeof(hotline_kernels_desc), q8 != NULL ? "%s, %s for the encoder's weights" : "%s",
+    snprintf(hotline_kernels_desc, sizeof(hotline_kernels_desc), q8 != NULL ? "%s, %s for the model's weights" : "%s",
              hotline_blas_desc, q8);
 }
 

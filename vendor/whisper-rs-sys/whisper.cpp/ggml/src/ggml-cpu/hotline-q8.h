@@ -1,4 +1,4 @@
-// hotline: the encoder's weight products in int8 on CPUs with AVX-512 VNNI
+// hotline: the model's weight products in int8 on CPUs with AVX-512 VNNI
 // (see vendor/whisper-rs-sys/PATCHES.md).
 //
 // What CTranslate2 does for faster-whisper: weights are quantized once to
@@ -11,8 +11,8 @@
 //
 // whisper.cpp registers the weights it wants this for after loading a model
 // (hotline_q8_prepare) and drops them before freeing it (hotline_q8_release);
-// products with a registered weight and enough activation rows come here.
-// Everything else keeps the other kernels.
+// every product with a registered weight comes here. Everything else keeps
+// the other kernels.
 //
 // Included once, by ggml-cpu.c.
 
