@@ -215,6 +215,9 @@ fn int8_dot(row: &[f16], col: &[f32]) -> (f64, f64) {
 #[test]
 fn registered_weights_multiply_in_int8_on_vnni_cpus() {
     let int8 = int8_expected();
+    // What the start-up log and the benchmark report.
+    let kernels = hotline::engine::kernels::matrix_kernels();
+    assert_eq!(kernels.contains("int8 AVX-512 VNNI"), int8, "{kernels}");
     // Weight rows in whole and part panels of 16, in groups of three and
     // what is left (53 = 3 x 16 + 5, 40, 80 = 5 x 16); position counts that
     // are not a multiple of the 6-row tile and split unevenly between two
