@@ -1497,8 +1497,9 @@ static ggml_backend_buffer_type_t select_weight_buft(const whisper_hparams & hpa
 // see the convert-pt-to-ggml.py script for details
 //
 // hotline: the weight matrices of the encoder and the decoder (attention, MLP,
-// cross-attention, and the token embedding for the logits): ggml-cpu keeps
-// int8 copies of them for its int8 kernel (ggml-cpu/hotline-q8.h).
+// cross-attention; not the token embedding, which is also the embedding
+// table): ggml-cpu keeps int8 copies of them for its int8 kernel and gives
+// the f16 memory back (ggml-cpu/hotline-q8.h).
 extern "C" bool hotline_q8_prepare(const struct ggml_tensor * w, bool drop_original);
 extern "C" void hotline_q8_release(const struct ggml_tensor * w);
 

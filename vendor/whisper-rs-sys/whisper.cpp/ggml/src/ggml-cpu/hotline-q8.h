@@ -145,8 +145,8 @@ bool hotline_q8_prepare(const struct ggml_tensor * w, bool drop_original) {
         q->scale[j]       = scale;
         uint8_t * panel   = q->packed + (j / HOTLINE_Q8_PANEL) * k4 * 64 + (j % HOTLINE_Q8_PANEL) * 4;
         for (int64_t i = 0; i < k; i++) {
-            const int v                        = (int) nearbyintf(row[i] * inv);
-            panel[(i / 4) * 64 + (i % 4)]      = (uint8_t) (v + 128);
+            const int v                   = (int) nearbyintf(row[i] * inv);
+            panel[(i / 4) * 64 + (i % 4)] = (uint8_t) (v + 128);
         }
     }
     free(row);
