@@ -173,16 +173,33 @@ fn large_products_go_through_openblas_in_f32() {
     check_with(64, 37, 1500, 2, &f32, 1e-6, false);
 }
 
-/// Whether this CPU and environment run the int8 kernel (`hotline-q8.h`).
-fn int8_expected() -> bool {
-    let off = std::env::var("HOTLINE_NO_INT8").unwrap_or_default();
+fn env_set(name: &str) -> bool {
+    let v = std::env::var(name).unwrap_or_default();
+    !v.is_empty() && !v.starts_with('0')
+}
+
+/// The int8 kernel this CPU and environment run (`hotline-q8.h`), as the
+/// kernels description names it. `scripts/test` runs these tests once more
+/// with `HOTLINE_INT8_AVX2=1`, so that a VNNI machine checks both.
+fn int8_expected() -> Option<&'static str> {
     #[cfg(target_arch = "x86_64")]
-    let vnni = is_x86_feature_detected!("avx512f")
-        && is_x86_feature_detected!("avx512bw")
-        && is_x86_feature_detected!("avx512vnni");
+    let (vnni, avx2) = (
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vnni"),
+        is_x86_feature_detected!("avx2"),
+    );
     #[cfg(not(target_arch = "x86_64"))]
-    let vnni = false;
-    vnni && (off.is_empty() || off.starts_with('0'))
+    let (vnni, avx2) = (false, false);
+    if env_set("HOTLINE_NO_INT8") {
+        None
+    } else if vnni && !env_set("HOTLINE_INT8_AVX2") {
+        Some("int8 AVX-512 VNNI")
+    } else if avx2 {
+        Some("int8 AVX2")
+    } else {
+        None
+    }
 }
 
 /// Symmetric int8 quantization with one scale per row, computed as the
@@ -213,18 +230,23 @@ fn int8_dot(row: &[f16], col: &[f32]) -> (f64, f64) {
 }
 
 #[test]
-fn registered_weights_multiply_in_int8_on_vnni_cpus() {
-    let int8 = int8_expected();
+fn registered_weights_multiply_in_int8() {
+    let kernel = int8_expected();
+    let int8 = kernel.is_some();
     // What the start-up log and the benchmark report.
     let kernels = hotline::engine::kernels::matrix_kernels();
-    assert_eq!(kernels.contains("int8 AVX-512 VNNI"), int8, "{kernels}");
+    assert_eq!(kernels.contains("int8"), int8, "{kernels}");
+    if let Some(kernel) = kernel {
+        assert!(kernels.contains(kernel), "{kernels}, want {kernel}");
+    }
     // Weight rows in whole and part panels of 16, in groups of three and
     // what is left (53 = 3 x 16 + 5, 40, 80 = 5 x 16); position counts that
     // are not a multiple of the 6-row tile and split unevenly between two
     // threads; few rows (the decoder's five beams, one token), where the
     // threads split the weights instead; inner lengths that are not a
     // multiple of 4 (102) or are the model's (512). The f16 weights are
-    // gone once registered, so a kernel that read them would fail.
+    // gone once registered, so a kernel that read them would fail. Both
+    // kernels give the same result to the bit (exact int32 sums).
     for (m, n, k) in [
         (53, 45, 102),
         (40, 33, 512),
