@@ -8,6 +8,10 @@
 //! Products large in every dimension go to OpenBLAS's sgemm instead (the
 //! encoder's), with f32 activations: those are checked to f32 precision,
 //! which tinyBLAS's f16 rounding would not meet, so a silent fallback fails.
+//!
+//! Weights registered for int8 (as whisper.cpp registers the model's) go to
+//! the int8 kernel, AVX-512 VNNI or AVX2: checked against an exact int8
+//! reference, which an f16 or f32 product would not meet.
 
 mod support;
 

@@ -2,12 +2,12 @@
 //! before it loads.
 //!
 //! hotline's patched ggml multiplies the model's weight matrices in int8
-//! on CPUs with AVX-512 VNNI (`HOTLINE_NO_INT8=1` turns that off), and the
-//! encoder's other large products with OpenBLAS's `cblas_sgemm` when
-//! `libopenblas.so.0` is installed (it is loaded with `dlopen` on first
-//! use, so a machine without it keeps ggml's built-in kernels); see
-//! vendor/whisper-rs-sys/PATCHES.md. Set `HOTLINE_NO_BLAS=1` to use the
-//! built-in kernels anyway.
+//! (AVX-512 VNNI where the CPU has it, else AVX2; `HOTLINE_NO_INT8=1`
+//! turns that off), and the encoder's other large products with OpenBLAS's
+//! `cblas_sgemm` when `libopenblas.so.0` is installed (it is loaded with
+//! `dlopen` on first use, so a machine without it keeps ggml's built-in
+//! kernels); see vendor/whisper-rs-sys/PATCHES.md. Set `HOTLINE_NO_BLAS=1`
+//! to use the built-in kernels anyway.
 
 use std::ffi::CStr;
 use std::os::raw::c_char;
@@ -19,8 +19,8 @@ extern "C" {
 
 /// "OpenBLAS Cooperlake" (OpenBLAS's name for its kernels), or "built-in
 /// (tinyBLAS)" when OpenBLAS is missing or switched off, followed by ", int8
-/// AVX-512 VNNI for the model's weights" where that kernel runs. Loads
-/// OpenBLAS if it is not loaded yet.
+/// AVX-512 VNNI for the model's weights" (or "int8 AVX2 …") where an int8
+/// kernel runs. Loads OpenBLAS if it is not loaded yet.
 pub fn matrix_kernels() -> String {
     // SAFETY: the function returns a pointer to a NUL-terminated static
     // buffer that is written once, before the first return.
