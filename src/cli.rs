@@ -337,6 +337,15 @@ enum BenchCommand {
     Transcribe(BenchTranscribeArgs),
     /// Job queue overhead: enqueue and drain no-op jobs on each backend.
     Queue(BenchQueueArgs),
+    /// The model's weight products alone: f16 (OpenBLAS, tinyBLAS) against int8.
+    Kernels {
+        /// Products timed per shape and kernel (the median is printed).
+        #[arg(long, default_value_t = 20)]
+        reps: usize,
+        /// Threads per product (default: every core, as the engine uses).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Load: concurrent simulated callers through the menu against a real server.
     Calls {
         #[arg(long, default_value_t = 200)]
@@ -449,6 +458,15 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Transcribe(a) => transcribe(a).await,
         Command::Bench(BenchCommand::Transcribe(a)) => bench_transcribe(a).await,
         Command::Bench(BenchCommand::Queue(a)) => bench_queue(a).await,
+        Command::Bench(BenchCommand::Kernels { reps, threads }) => {
+            let threads = threads.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            let timings =
+                tokio::task::spawn_blocking(move || bench::kernels::run(threads, reps)).await?;
+            bench::kernels::print(threads, &timings);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Calls {
             calls,
             concurrency,

@@ -20,7 +20,9 @@ use support::signals::Rng;
 use whisper_rs_sys as ggml;
 
 extern "C" {
-    // Defined in the vendored ggml (`ggml-cpu/hotline-q8.h`).
+    // Defined in the vendored ggml (`ggml-cpu/hotline-q8.h`); this test
+    // gives the f16 memory back, as whisper.cpp does, which the crate's
+    // `kernels::q8_prepare` does not.
     fn hotline_q8_prepare(w: *const ggml::ggml_tensor, drop_original: bool) -> bool;
     fn hotline_q8_release(w: *const ggml::ggml_tensor);
 }
@@ -368,5 +370,40 @@ fn gelu_in_f32() {
             (f64::from(got) - want).abs() <= 1e-6 + 2e-6 * want.abs(),
             "gelu({v}) = {got}, want {want}"
         );
+    }
+}
+
+#[test]
+fn bench_kernels_times_every_shape_with_the_kernels_in_use() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["bench", "kernels", "--reps", "2", "--threads", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("kernels: "), "{text}");
+    assert!(text.contains("(2 threads)"), "{text}");
+    for shape in hotline::bench::kernels::SHAPES {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(shape.what))
+            .unwrap_or_else(|| panic!("no row for {}: {text}", shape.what));
+        let cells: Vec<&str> = row[shape.what.len()..].split_whitespace().collect();
+        // weights, "x", rows, f16 ms, GMAC/s, int8 ms, GMAC/s, speed-up
+        assert_eq!(cells.len(), 8, "{row}");
+        let f16_ms: f64 = cells[3].parse().unwrap();
+        assert!(f16_ms > 0.0, "{row}");
+        match int8_expected() {
+            Some(kernel) => {
+                assert!(text.contains(kernel), "{text}");
+                assert!(cells[5].parse::<f64>().unwrap() > 0.0, "{row}");
+                assert!(cells[7].ends_with('x'), "{row}");
+            }
+            None => assert_eq!(&cells[5..], ["-", "-", "-"], "{row}"),
+        }
     }
 }

@@ -2,9 +2,11 @@
 //! transcribe` (accuracy, speed and memory on a reference set, optionally side
 //! by side with faster-whisper), `bench queue` (job queue throughput on both
 //! backends), `bench calls` (simultaneous simulated callers against a real
-//! server and a bare axum baseline), and the error-rate arithmetic they use.
+//! server and a bare axum baseline), `bench kernels` (the weight products
+//! alone, f16 against int8), and the error-rate arithmetic they use.
 
 pub mod calls;
+pub mod kernels;
 pub mod peer;
 pub mod queue;
 pub mod transcribe;

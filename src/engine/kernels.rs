@@ -15,6 +15,28 @@ use std::os::raw::c_char;
 extern "C" {
     /// Defined in the vendored ggml (`ggml-cpu/hotline-blas.h`).
     fn hotline_blas_info() -> *const c_char;
+    /// Defined in the vendored ggml (`ggml-cpu/hotline-q8.h`).
+    fn hotline_q8_prepare(w: *const whisper_rs_sys::ggml_tensor, drop_original: bool) -> bool;
+    fn hotline_q8_release(w: *const whisper_rs_sys::ggml_tensor);
+}
+
+/// Registers weight matrix `w` for the int8 kernel, as whisper.cpp does
+/// with the model's (without giving its f16 memory back): products with it
+/// then run in int8. False where no int8 kernel runs or `w` does not suit.
+///
+/// # Safety
+/// `w` must point to a live ggml tensor whose data stays valid until
+/// [`q8_release`] is called with it.
+pub unsafe fn q8_prepare(w: *const whisper_rs_sys::ggml_tensor) -> bool {
+    hotline_q8_prepare(w, false)
+}
+
+/// Drops what [`q8_prepare`] kept for `w`.
+///
+/// # Safety
+/// `w` must point to a live ggml tensor.
+pub unsafe fn q8_release(w: *const whisper_rs_sys::ggml_tensor) {
+    hotline_q8_release(w)
 }
 
 /// "OpenBLAS Cooperlake" (OpenBLAS's name for its kernels), or "built-in
