@@ -430,6 +430,10 @@ struct BenchTranscribeArgs {
     /// back to 16 kHz), for both systems.
     #[arg(long)]
     phone: bool,
+    /// Add white noise at this signal-to-noise ratio in dB (over the whole
+    /// clip, the same noise on every run) to every clip first, for both systems.
+    #[arg(long, value_name = "DB", value_parser = parse_snr, allow_negative_numbers = true)]
+    noise_snr: Option<f32>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -600,6 +604,14 @@ async fn transcribe(a: TranscribeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A signal-to-noise ratio for `--noise-snr`: a finite number of dB.
+fn parse_snr(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(db) if db.is_finite() && (-30.0..=100.0).contains(&db) => Ok(db),
+        _ => Err(format!("{s:?} is not a ratio in dB between -30 and 100")),
+    }
+}
+
 async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
     let refs = if a.refs.is_empty() {
         bench::transcribe::default_refs()
@@ -609,10 +621,9 @@ async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
     let clips = bench::transcribe::load_refs(&refs)?;
     let cfg = a.engine.config()?;
     let threads = cfg.threads;
-    let channel = if a.phone {
-        bench::transcribe::Channel::PhoneLine
-    } else {
-        bench::transcribe::Channel::AsRecorded
+    let channel = bench::transcribe::Channel {
+        noise_snr_db: a.noise_snr,
+        phone: a.phone,
     };
     let peer = if a.peer {
         let clips = clips.clone();

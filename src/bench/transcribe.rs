@@ -140,27 +140,64 @@ impl RunReport {
     }
 }
 
-/// What the clips pass through before they are transcribed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Channel {
-    /// The recording as it is.
-    #[default]
-    AsRecorded,
-    /// A telephone line: 8 kHz, G.711 μ-law, then back to 16 kHz, as a
+/// What the clips pass through before they are transcribed (nothing by
+/// default).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Channel {
+    /// White noise at this signal-to-noise ratio (dB, over the whole clip),
+    /// added first, as street noise around a caller would be.
+    pub noise_snr_db: Option<f32>,
+    /// Then a telephone line: 8 kHz, G.711 μ-law, back to 16 kHz, as a
     /// caller's recording reaches the engine.
-    PhoneLine,
+    pub phone: bool,
 }
 
-/// A clip as 16 kHz mono (the decoder is deterministic, so both systems
-/// get identical input; clips are decoded one at a time, as in production).
+/// A clip as 16 kHz mono (the decoder and the noise are deterministic, so
+/// both systems and every run get identical input; clips are decoded one
+/// at a time, as in production).
 pub fn decode(clip: &RefClip, channel: Channel) -> anyhow::Result<Vec<f32>> {
-    let samples = audio::decode_file(&clip.path, &DecodeOptions::default())
+    let mut samples = audio::decode_file(&clip.path, &DecodeOptions::default())
         .map(|p| p.samples)
         .with_context(|| format!("decoding {}", clip.path.display()))?;
-    match channel {
-        Channel::AsRecorded => Ok(samples),
-        Channel::PhoneLine => through_phone_line(&samples)
-            .with_context(|| format!("phone line for {}", clip.path.display())),
+    if let Some(snr_db) = channel.noise_snr_db {
+        let name = clip.path.file_name().unwrap_or_default();
+        add_white_noise(&mut samples, snr_db, seed_of(name.as_encoded_bytes()));
+    }
+    if channel.phone {
+        samples = through_phone_line(&samples)
+            .with_context(|| format!("phone line for {}", clip.path.display()))?;
+    }
+    Ok(samples)
+}
+
+/// FNV-1a: a clip's noise depends on its file name only.
+fn seed_of(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Adds Gaussian white noise `snr_db` below the samples' mean power (the
+/// same noise for the same `seed`), keeping the result within full scale.
+pub fn add_white_noise(samples: &mut [f32], snr_db: f32, seed: u64) {
+    if samples.is_empty() {
+        return;
+    }
+    let power = samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len() as f64;
+    let sd = (power / 10f64.powf(f64::from(snr_db) / 10.0)).sqrt();
+    // xorshift64* and Box-Muller: reproducible on every machine and version
+    let mut state = seed | 1;
+    let mut uniform = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        // in (0, 1]: 53 random bits, never 0 (ln below)
+        ((state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) + 1) as f64 / (1u64 << 53) as f64
+    };
+    for s in samples.iter_mut() {
+        let (u, v) = (uniform(), uniform());
+        let gauss = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+        *s = (f64::from(*s) + sd * gauss).clamp(-1.0, 1.0) as f32;
     }
 }
 
@@ -319,4 +356,43 @@ pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
         ours.audio_secs,
         ours.clips.len()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_white_noise;
+
+    fn power(x: &[f32]) -> f64 {
+        x.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / x.len() as f64
+    }
+
+    #[test]
+    fn white_noise_lands_at_the_asked_ratio_and_repeats_with_its_seed() {
+        let tone: Vec<f32> = (0..16_000)
+            .map(|i| 0.3 * (i as f32 * 0.0785).sin())
+            .collect();
+        for snr in [0.0f32, 15.0, 30.0] {
+            let mut noisy = tone.clone();
+            add_white_noise(&mut noisy, snr, 7);
+            let noise: Vec<f32> = noisy.iter().zip(&tone).map(|(a, b)| a - b).collect();
+            let got = 10.0 * (power(&tone) / power(&noise)).log10();
+            assert!(
+                (got - f64::from(snr)).abs() < 0.2,
+                "asked {snr} dB, got {got:.2}"
+            );
+            let mut again = tone.clone();
+            add_white_noise(&mut again, snr, 7);
+            assert_eq!(noisy, again);
+            let mut other = tone.clone();
+            add_white_noise(&mut other, snr, 8);
+            assert_ne!(noisy, other);
+        }
+        // Silence stays silent, and nothing leaves full scale.
+        let mut quiet = vec![0.0f32; 100];
+        add_white_noise(&mut quiet, 10.0, 1);
+        assert!(quiet.iter().all(|&s| s == 0.0));
+        let mut loud = vec![0.99f32; 1000];
+        add_white_noise(&mut loud, -10.0, 1);
+        assert!(loud.iter().all(|s| (-1.0..=1.0).contains(s)));
+    }
 }
