@@ -375,16 +375,16 @@ fn gelu_in_f32() {
 
 #[test]
 fn bench_kernels_times_every_shape_with_the_kernels_in_use() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["bench", "kernels", "--reps", "2", "--threads", "2"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = support::stdout_of(
+        std::process::Command::new(env!("CARGO_BIN_EXE_hotline")).args([
+            "bench",
+            "kernels",
+            "--reps",
+            "2",
+            "--threads",
+            "2",
+        ]),
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("kernels: "), "{text}");
     assert!(text.contains("(2 threads)"), "{text}");
     for shape in hotline::bench::kernels::SHAPES {

@@ -49,20 +49,14 @@ fn engine() -> Arc<Engine> {
 /// `hotline transcribe <args> --model <base> <files>`, which must succeed:
 /// its standard output.
 fn transcribe_cli(args: &[&str], files: &[PathBuf]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .arg("transcribe")
-        .args(args)
-        .arg("--model")
-        .arg(model())
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    support::stdout_of(
+        Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .arg("transcribe")
+            .args(args)
+            .arg("--model")
+            .arg(model())
+            .args(files),
+    )
 }
 
 #[test]
@@ -407,19 +401,14 @@ fn auto_detection_chooses_only_configured_languages() {
 #[test]
 fn polish_dev_set_stays_under_the_regression_bound() {
     let _one_at_a_time = exclusive();
-    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["bench", "transcribe", "--json", "--refs"])
-        .arg(speech_dir().join("pl/refs.tsv"))
-        .arg("--model")
-        .arg(model())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = support::stdout_of(
+        Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["bench", "transcribe", "--json", "--refs"])
+            .arg(speech_dir().join("pl/refs.tsv"))
+            .arg("--model")
+            .arg(model()),
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let pl = &report["hotline"]["per_language"]["pl"];
     let wer =
         pl["words"]["edits"].as_f64().unwrap() / pl["words"]["reference_len"].as_f64().unwrap();

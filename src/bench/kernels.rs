@@ -76,13 +76,8 @@ pub fn run(threads: usize, reps: usize) -> Vec<Timing> {
 
 fn time_shape(s: Shape, threads: usize, reps: usize) -> (Duration, Option<Duration>) {
     // Values like a layer's: weights of ±0.05, activations of ±1.
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-    };
+    let mut rng = super::Rng::new(0x2545_f491_4f6c_dd1d);
+    let mut next = move || (rng.unit() * 2.0 - 1.0) as f32;
     let weights: Vec<f16> = (0..s.m * s.k)
         .map(|_| f16::from_f32(next() * 0.05))
         .collect();

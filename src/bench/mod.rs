@@ -13,6 +13,24 @@ pub mod transcribe;
 
 use crate::prompts::normalize;
 
+/// xorshift64*: the benchmarks' seeded numbers, the same on every machine
+/// and with every crate version.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    /// Uniform in (0, 1]: 53 random bits, never 0.
+    pub fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        ((self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// Edit counts of a hypothesis against a reference.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Errors {

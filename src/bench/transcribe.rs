@@ -185,17 +185,10 @@ pub fn add_white_noise(samples: &mut [f32], snr_db: f32, seed: u64) {
     }
     let power = samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len() as f64;
     let sd = (power / 10f64.powf(f64::from(snr_db) / 10.0)).sqrt();
-    // xorshift64* and Box-Muller: reproducible on every machine and version
-    let mut state = seed | 1;
-    let mut uniform = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        // in (0, 1]: 53 random bits, never 0 (ln below)
-        ((state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) + 1) as f64 / (1u64 << 53) as f64
-    };
+    // Box-Muller (u is never 0, so ln(u) is finite)
+    let mut rng = super::Rng::new(seed);
     for s in samples.iter_mut() {
-        let (u, v) = (uniform(), uniform());
+        let (u, v) = (rng.unit(), rng.unit());
         let gauss = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
         *s = (f64::from(*s) + sd * gauss).clamp(-1.0, 1.0) as f32;
     }

@@ -16,6 +16,19 @@ pub fn speech(rel: &str) -> std::path::PathBuf {
         .join(rel)
 }
 
+/// Runs `cmd`; fails the test with its standard error unless it succeeds;
+/// returns its standard output.
+#[allow(dead_code)]
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A call from `caller` to the KCK line starts now.
 #[allow(dead_code)]
 pub async fn start_call(

@@ -251,14 +251,17 @@ static const struct hotline_q8_weight * hotline_q8_find(const struct ggml_tensor
 // Work space: activation rows as signed bytes (k4 * 4 each), with their
 // scales and sums; every thread has its own copy of all rows when there are
 // few (it multiplies them all by its share of the panels).
+static size_t hotline_q8_rows_bytes(const struct hotline_q8_weight * q, int64_t n) {
+    return (size_t) n * ((size_t) q->k4 * 4 + sizeof(float) + sizeof(int32_t)) + 64;
+}
+
+static size_t hotline_q8_work_bytes(const struct hotline_q8_weight * q, int64_t n, int n_threads) {
+    return (n < HOTLINE_Q8_FEW_ROWS ? (size_t) n_threads : 1) * hotline_q8_rows_bytes(q, n);
+}
+
 static size_t hotline_q8_work_size(const struct ggml_tensor * dst, int n_threads) {
     const struct hotline_q8_weight * q = hotline_q8_find(dst);
-    if (q == NULL) {
-        return 0;
-    }
-    const int64_t n      = dst->src[1]->ne[1];
-    const size_t  copies = n < HOTLINE_Q8_FEW_ROWS ? (size_t) n_threads : 1;
-    return copies * ((size_t) n * ((size_t) q->k4 * 4 + sizeof(float) + sizeof(int32_t)) + 64);
+    return q == NULL ? 0 : hotline_q8_work_bytes(q, dst->src[1]->ne[1], n_threads);
 }
 
 // Quantizes activation rows [r0, r1): symmetric, one scale per row. AVX2,
@@ -447,7 +450,7 @@ static bool hotline_q8_mul_mat(const struct ggml_compute_params * params, struct
         return false;
     }
     const int64_t n = dst->src[1]->ne[1];
-    if (params->wsize < hotline_q8_work_size(dst, params->nth)) {
+    if (params->wsize < hotline_q8_work_bytes(q, n, params->nth)) {
         if (q->only) {
             GGML_ABORT("hotline: weight %s is kept in int8 only, and the product was planned without it", dst->src[0]->name);
         }
@@ -455,8 +458,7 @@ static bool hotline_q8_mul_mat(const struct ggml_compute_params * params, struct
     }
     const int64_t panels = (q->rows + HOTLINE_Q8_PANEL - 1) / HOTLINE_Q8_PANEL;
     const bool    few    = n < HOTLINE_Q8_FEW_ROWS;
-    const size_t  copy   = (size_t) n * ((size_t) q->k4 * 4 + sizeof(float) + sizeof(int32_t)) + 64;
-    int8_t *      qa     = (int8_t *) params->wdata + (few ? copy * (size_t) params->ith : 0);
+    int8_t *      qa     = (int8_t *) params->wdata + (few ? hotline_q8_rows_bytes(q, n) * (size_t) params->ith : 0);
     float *       sa     = (float *) GGML_PAD((uintptr_t) (qa + n * q->k4 * 4), 16);
     int32_t *     sum    = (int32_t *) (sa + n);
 
