@@ -177,14 +177,18 @@ fn seed_of(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Mean of the squared samples.
+fn mean_power(samples: &[f32]) -> f64 {
+    samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len().max(1) as f64
+}
+
 /// Adds Gaussian white noise `snr_db` below the samples' mean power (the
 /// same noise for the same `seed`), keeping the result within full scale.
 pub fn add_white_noise(samples: &mut [f32], snr_db: f32, seed: u64) {
     if samples.is_empty() {
         return;
     }
-    let power = samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len() as f64;
-    let sd = (power / 10f64.powf(f64::from(snr_db) / 10.0)).sqrt();
+    let sd = (mean_power(samples) / 10f64.powf(f64::from(snr_db) / 10.0)).sqrt();
     // Box-Muller (u is never 0, so ln(u) is finite)
     let mut rng = super::Rng::new(seed);
     for s in samples.iter_mut() {
@@ -353,11 +357,7 @@ pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::add_white_noise;
-
-    fn power(x: &[f32]) -> f64 {
-        x.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / x.len() as f64
-    }
+    use super::{add_white_noise, mean_power as power};
 
     #[test]
     fn white_noise_lands_at_the_asked_ratio_and_repeats_with_its_seed() {
