@@ -346,6 +346,9 @@ enum BenchCommand {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Spin one core until killed (the busy processes of `--contention`).
+    #[command(hide = true)]
+    Burn,
     /// Load: concurrent simulated callers through the menu against a real server.
     Calls {
         #[arg(long, default_value_t = 200)]
@@ -417,6 +420,15 @@ struct BenchTranscribeArgs {
     /// Reference files (`file<TAB>text` rows; default: ../shared/speech/*/refs.tsv).
     #[arg(long = "refs")]
     refs: Vec<PathBuf>,
+    /// Which of their clips: the short dev clips, nEMO's emotional clips,
+    /// voicemail-length recordings (with Ukrainian and English ones
+    /// assembled from the dev clips), or all.
+    #[arg(long, value_enum, default_value_t = bench::transcribe::Set::Dev)]
+    set: bench::transcribe::Set,
+    /// Keep this many busy processes spinning beside each system's run, as
+    /// on a shared machine.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    contention: usize,
     /// Also run faster-whisper on the same model and audio, side by side.
     #[arg(long)]
     peer: bool,
@@ -469,6 +481,10 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             let timings =
                 tokio::task::spawn_blocking(move || bench::kernels::run(threads, reps)).await?;
             bench::kernels::print(threads, &timings);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Burn) => {
+            bench::contention::burn();
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Calls {
@@ -618,9 +634,10 @@ async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
     } else {
         a.refs
     };
-    let clips = bench::transcribe::load_refs(&refs)?;
+    let clips = bench::transcribe::select(bench::transcribe::load_refs(&refs)?, a.set)?;
     let cfg = a.engine.config()?;
     let threads = cfg.threads;
+    let busy = a.contention;
     let channel = bench::transcribe::Channel {
         noise_snr_db: a.noise_snr,
         phone: a.phone,
@@ -631,16 +648,26 @@ async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
             .default_name()
             .to_owned();
         Some(
-            tokio::task::spawn_blocking(move || bench::peer::run(&name, threads, &clips, channel))
-                .await??,
+            tokio::task::spawn_blocking(move || {
+                let _busy = bench::contention::Contention::start(busy)?;
+                bench::peer::run(&name, threads, &clips, channel)
+            })
+            .await??,
         )
     } else {
         None
     };
-    let ours = bench::transcribe::run_hotline(cfg, &clips, channel).await?;
+    let ours = {
+        let _busy = bench::contention::Contention::start(busy)?;
+        bench::transcribe::run_hotline(cfg, &clips, channel).await?
+    };
     if a.json {
         println!("{}", serde_json::json!({ "hotline": ours, "peer": peer }));
     } else {
+        println!(
+            "set: {:?}, {} busy process(es) beside each system",
+            a.set, busy
+        );
         bench::transcribe::print(&ours, peer.as_ref(), a.verbose);
     }
     Ok(ExitCode::SUCCESS)

@@ -96,6 +96,15 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Pcm16k, AudioError> 
     })
 }
 
+/// A WAV file's length from its header, without decoding it (`None` when
+/// the file is not a WAV hotline reads).
+pub fn duration_ms(path: &Path) -> std::io::Result<Option<u64>> {
+    let bytes = std::fs::read(path)?;
+    Ok(wav::Wav::parse(&bytes, true)
+        .ok()
+        .map(|w| (w.duration_secs() * 1000.0) as u64))
+}
+
 pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Pcm16k, AudioError> {
     let bytes = std::fs::read(path)?;
     decode(&bytes, opts)

@@ -4,8 +4,11 @@
 //! backends), `bench calls` (simultaneous simulated callers against a real
 //! server and a bare axum baseline), `bench kernels` (the weight products
 //! alone, f16 against int8), and the error-rate arithmetic they use.
+//! `bench transcribe --set long --contention 2` measures voicemail-length
+//! recordings on a machine whose cores are shared.
 
 pub mod calls;
+pub mod contention;
 pub mod kernels;
 pub mod peer;
 pub mod queue;
@@ -35,21 +38,35 @@ impl Rng {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Errors {
     pub edits: usize,
+    /// Reference items the hypothesis lacks (on one cheapest alignment,
+    /// substitutions preferred over an insertion and a deletion).
+    pub deletions: usize,
     pub reference_len: usize,
 }
 
 impl Errors {
     pub fn rate(&self) -> f64 {
-        if self.reference_len == 0 {
-            return if self.edits == 0 { 0.0 } else { 1.0 };
-        }
-        self.edits as f64 / self.reference_len as f64
+        ratio(self.edits, self.reference_len)
     }
+
+    /// Share of the reference missing from the hypothesis: what a
+    /// transcription that drops sentences loses.
+    pub fn deletion_rate(&self) -> f64 {
+        ratio(self.deletions, self.reference_len)
+    }
+}
+
+fn ratio(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        return if n == 0 { 0.0 } else { 1.0 };
+    }
+    n as f64 / of as f64
 }
 
 impl std::ops::AddAssign for Errors {
     fn add_assign(&mut self, o: Self) {
         self.edits += o.edits;
+        self.deletions += o.deletions;
         self.reference_len += o.reference_len;
     }
 }
@@ -60,34 +77,38 @@ pub fn word_errors(reference: &str, hypothesis: &str) -> Errors {
     let h = normalize(hypothesis);
     let r: Vec<&str> = r.split_whitespace().collect();
     let h: Vec<&str> = h.split_whitespace().collect();
-    Errors {
-        edits: levenshtein(&r, &h),
-        reference_len: r.len(),
-    }
+    align(&r, &h)
 }
 
 /// Character errors after normalisation (spaces count as characters).
 pub fn char_errors(reference: &str, hypothesis: &str) -> Errors {
     let r: Vec<char> = normalize(reference).chars().collect();
     let h: Vec<char> = normalize(hypothesis).chars().collect();
-    Errors {
-        edits: levenshtein(&r, &h),
-        reference_len: r.len(),
-    }
+    align(&r, &h)
 }
 
-fn levenshtein<T: PartialEq>(a: &[T], b: &[T]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, x) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(x != y);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+/// Levenshtein distance of `hyp` from `reference`, with the deletions of a
+/// cheapest alignment: each cell keeps (edits, deletions), and among equal
+/// edits the path with fewer deletions wins.
+fn align<T: PartialEq>(reference: &[T], hyp: &[T]) -> Errors {
+    let mut prev: Vec<(usize, usize)> = (0..=hyp.len()).map(|j| (j, 0)).collect();
+    let mut cur = vec![(0, 0); hyp.len() + 1];
+    for (i, x) in reference.iter().enumerate() {
+        cur[0] = (i + 1, i + 1);
+        for (j, y) in hyp.iter().enumerate() {
+            let sub = (prev[j].0 + usize::from(x != y), prev[j].1);
+            let del = (prev[j + 1].0 + 1, prev[j + 1].1 + 1);
+            let ins = (cur[j].0 + 1, cur[j].1);
+            cur[j + 1] = sub.min(del).min(ins);
         }
         std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    let (edits, deletions) = prev[hyp.len()];
+    Errors {
+        edits,
+        deletions,
+        reference_len: reference.len(),
+    }
 }
 
 /// Peak resident set size of this process, in bytes (Linux).
@@ -110,5 +131,18 @@ mod tests {
         assert_eq!(word_errors("ala ma kota", "ala ma kota i psa").edits, 2);
         assert_eq!(word_errors("ala ma kota", "").rate(), 1.0);
         assert_eq!(char_errors("kot", "kod").edits, 1);
+    }
+
+    #[test]
+    fn deletions_count_reference_words_the_hypothesis_lacks() {
+        let lost = word_errors("ala ma kota i psa", "ala ma");
+        assert_eq!((lost.edits, lost.deletions), (3, 3));
+        assert_eq!(lost.deletion_rate(), 0.6);
+        // A wrong word is a substitution, not a deletion plus an insertion.
+        let wrong = word_errors("ala ma kota", "ala ma psa");
+        assert_eq!((wrong.edits, wrong.deletions), (1, 0));
+        let extra = word_errors("ala ma kota", "no ala ma kota");
+        assert_eq!((extra.edits, extra.deletions), (1, 0));
+        assert_eq!(word_errors("ala ma kota", "").deletion_rate(), 1.0);
     }
 }

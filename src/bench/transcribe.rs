@@ -14,12 +14,177 @@ use crate::audio::{self, DecodeOptions};
 use crate::domain::Language;
 use crate::engine::{Engine, EngineConfig, LanguageChoice};
 
-/// One reference clip.
+/// One reference clip: a file, or a voicemail-length recording assembled
+/// from files with pauses between them.
 #[derive(Debug, Clone)]
 pub struct RefClip {
-    pub path: PathBuf,
+    /// The file's name, or the assembled recording's.
+    pub name: String,
+    pub source: Source,
     pub reference: String,
     pub language: Language,
+}
+
+#[derive(Debug, Clone)]
+pub enum Source {
+    File(PathBuf),
+    Assembled(Assembly),
+}
+
+/// Sentences joined as a caller leaves them: lead-in silence, the parts
+/// with pauses between them, trailing silence, faint line noise, then the
+/// telephone line (as `pl_call_*` were made).
+#[derive(Debug, Clone)]
+pub struct Assembly {
+    pub parts: Vec<PathBuf>,
+    /// Silence before the first part, between parts and after the last
+    /// (parts + 1 values), in ms.
+    pub pauses_ms: Vec<u32>,
+    /// Line noise this many dB below the speech's mean power.
+    pub noise_below_db: f32,
+    pub seed: u64,
+}
+
+impl RefClip {
+    pub fn file(path: PathBuf, reference: String, language: Language) -> Self {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self {
+            name,
+            source: Source::File(path),
+            reference,
+            language,
+        }
+    }
+
+    fn is_nemo(&self) -> bool {
+        self.name.starts_with("pl_nemo_")
+    }
+}
+
+/// Which clips of the reference files a benchmark runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Set {
+    /// Short clips (under 25 s) other than nEMO's: the dev set every
+    /// earlier figure was measured on.
+    #[default]
+    Dev,
+    /// nEMO's short clips of nine speakers in six emotions.
+    Nemo,
+    /// Voicemail-length recordings: files of 25 s or more (`pl_call_*`),
+    /// and Ukrainian and English ones assembled from the dev clips with
+    /// pauses.
+    Long,
+    /// All of them.
+    All,
+}
+
+/// Recordings of at least this length are voicemails, not clips.
+const LONG_MS: u64 = 25_000;
+
+/// The clips of `set` among `clips` (loaded from reference files).
+pub fn select(clips: Vec<RefClip>, set: Set) -> anyhow::Result<Vec<RefClip>> {
+    let mut long = Vec::with_capacity(clips.len());
+    for clip in &clips {
+        long.push(match &clip.source {
+            Source::File(path) => audio::duration_ms(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .is_some_and(|ms| ms >= LONG_MS),
+            Source::Assembled(_) => true,
+        });
+    }
+    let mut out = Vec::new();
+    for (clip, &long) in clips.iter().zip(&long) {
+        let keep = match set {
+            Set::Dev => !long && !clip.is_nemo(),
+            Set::Nemo => clip.is_nemo(),
+            Set::Long => long,
+            Set::All => true,
+        };
+        if keep {
+            out.push(clip.clone());
+        }
+    }
+    if matches!(set, Set::Long | Set::All) {
+        let has_long: Vec<Language> = clips
+            .iter()
+            .zip(&long)
+            .filter(|(_, &l)| l)
+            .map(|(c, _)| c.language)
+            .collect();
+        out.extend(assembled_long(&clips, &has_long));
+    }
+    if out.is_empty() {
+        bail!("no clips of the {set:?} set in the reference files");
+    }
+    Ok(out)
+}
+
+/// Two long recordings per language that has no long files of its own,
+/// from its short non-nEMO clips (in order, then in another order), with
+/// pauses of 0.4–2.5 s, one of 3–6 s, 0.5–1.5 s of silence at both ends
+/// and line noise 40 dB down.
+fn assembled_long(clips: &[RefClip], has_long: &[Language]) -> Vec<RefClip> {
+    let mut out = Vec::new();
+    for lang in Language::ALL {
+        if has_long.contains(&lang) {
+            continue;
+        }
+        let short: Vec<&RefClip> = clips
+            .iter()
+            .filter(|c| c.language == lang && !c.is_nemo())
+            .filter(|c| matches!(c.source, Source::File(_)))
+            .collect();
+        if short.len() < 3 {
+            continue;
+        }
+        let orders: [Vec<usize>; 2] = [
+            (0..short.len()).collect(),
+            (0..short.len())
+                .map(|i| (i * 2 + 1) % short.len())
+                .collect(),
+        ];
+        for (n, order) in orders.iter().enumerate() {
+            let seed = 0x5eed_0000 + (lang as u64) * 16 + n as u64;
+            let mut rng = super::Rng::new(seed);
+            let mut between = |lo: f64, hi: f64| (lo + (hi - lo) * rng.unit()) as u32;
+            let mut pauses_ms = vec![between(500.0, 1500.0)];
+            let long_pause = order.len() / 2;
+            for i in 1..order.len() {
+                pauses_ms.push(if i == long_pause {
+                    between(3000.0, 6000.0)
+                } else {
+                    between(400.0, 2500.0)
+                });
+            }
+            pauses_ms.push(between(500.0, 1500.0));
+            let parts: Vec<&RefClip> = order.iter().map(|&i| short[i]).collect();
+            out.push(RefClip {
+                name: format!("{}_long_{:03} (assembled)", lang.code(), n + 1),
+                source: Source::Assembled(Assembly {
+                    parts: parts
+                        .iter()
+                        .filter_map(|c| match &c.source {
+                            Source::File(p) => Some(p.clone()),
+                            Source::Assembled(_) => None,
+                        })
+                        .collect(),
+                    pauses_ms,
+                    noise_below_db: 40.0,
+                    seed,
+                }),
+                reference: parts
+                    .iter()
+                    .map(|c| c.reference.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                language: lang,
+            });
+        }
+    }
+    out
 }
 
 /// Reference files found by default: `$HOTLINE_SPEECH_DIR/*/refs.tsv`, else
@@ -65,11 +230,11 @@ pub fn load_refs(files: &[PathBuf]) -> anyhow::Result<Vec<RefClip>> {
                         i + 1
                     )
                 })?;
-            clips.push(RefClip {
-                path: dir.join(name),
-                reference: reference.to_owned(),
+            clips.push(RefClip::file(
+                dir.join(name),
+                reference.to_owned(),
                 language,
-            });
+            ));
         }
     }
     if clips.is_empty() {
@@ -156,18 +321,51 @@ pub struct Channel {
 /// both systems and every run get identical input; clips are decoded one
 /// at a time, as in production).
 pub fn decode(clip: &RefClip, channel: Channel) -> anyhow::Result<Vec<f32>> {
-    let mut samples = audio::decode_file(&clip.path, &DecodeOptions::default())
-        .map(|p| p.samples)
-        .with_context(|| format!("decoding {}", clip.path.display()))?;
+    let mut samples = match &clip.source {
+        Source::File(path) => decode_file(path)?,
+        Source::Assembled(a) => assemble(a)?,
+    };
     if let Some(snr_db) = channel.noise_snr_db {
-        let name = clip.path.file_name().unwrap_or_default();
-        add_white_noise(&mut samples, snr_db, seed_of(name.as_encoded_bytes()));
+        add_white_noise(&mut samples, snr_db, seed_of(clip.name.as_bytes()));
     }
     if channel.phone {
         samples = through_phone_line(&samples)
-            .with_context(|| format!("phone line for {}", clip.path.display()))?;
+            .with_context(|| format!("phone line for {}", clip.name))?;
     }
     Ok(samples)
+}
+
+fn decode_file(path: &Path) -> anyhow::Result<Vec<f32>> {
+    audio::decode_file(path, &DecodeOptions::default())
+        .map(|p| p.samples)
+        .with_context(|| format!("decoding {}", path.display()))
+}
+
+/// The recording an [`Assembly`] describes, at 16 kHz.
+pub fn assemble(a: &Assembly) -> anyhow::Result<Vec<f32>> {
+    let parts = a
+        .parts
+        .iter()
+        .map(|p| decode_file(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut out = join_with_pauses(&parts, &a.pauses_ms);
+    let speech: Vec<f32> = parts.concat();
+    let sd = (mean_power(&speech) / 10f64.powf(f64::from(a.noise_below_db) / 10.0)).sqrt();
+    add_noise_sd(&mut out, sd, a.seed);
+    through_phone_line(&out)
+}
+
+/// `parts` with `pauses_ms[i]` of silence before part `i` and the last
+/// value after the last part (16 kHz).
+pub fn join_with_pauses(parts: &[Vec<f32>], pauses_ms: &[u32]) -> Vec<f32> {
+    let silence = |ms: u32| vec![0.0f32; ms as usize * 16];
+    let mut out = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        out.extend(silence(pauses_ms.get(i).copied().unwrap_or(0)));
+        out.extend_from_slice(part);
+    }
+    out.extend(silence(pauses_ms.get(parts.len()).copied().unwrap_or(0)));
+    out
 }
 
 /// FNV-1a: a clip's noise depends on its file name only.
@@ -189,6 +387,11 @@ pub fn add_white_noise(samples: &mut [f32], snr_db: f32, seed: u64) {
         return;
     }
     let sd = (mean_power(samples) / 10f64.powf(f64::from(snr_db) / 10.0)).sqrt();
+    add_noise_sd(samples, sd, seed);
+}
+
+/// Adds Gaussian white noise of standard deviation `sd`.
+fn add_noise_sd(samples: &mut [f32], sd: f64, seed: u64) {
     // Box-Muller (u is never 0, so ln(u) is finite)
     let mut rng = super::Rng::new(seed);
     for s in samples.iter_mut() {
@@ -254,11 +457,7 @@ pub async fn run_hotline(
 
 pub fn result(clip: &RefClip, samples: usize, hypothesis: String, secs: f64) -> ClipResult {
     ClipResult {
-        file: clip
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        file: clip.name.clone(),
         language: clip.language,
         words: word_errors(&clip.reference, &hypothesis),
         chars: char_errors(&clip.reference, &hypothesis),
@@ -274,16 +473,23 @@ pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
     if verbose {
         for (i, c) in ours.clips.iter().enumerate() {
             println!(
-                "{}  [{}] WER {:.2}  {:.2}s",
+                "{}  [{}] WER {:.2}  deleted {:.2}  {:.2}s",
                 c.file,
                 c.language,
                 c.words.rate(),
+                c.words.deletion_rate(),
                 c.secs
             );
             println!("    ref:  {}", c.reference);
             println!("    ours: {}", c.hypothesis);
             if let Some(p) = peer.and_then(|p| p.clips.get(i)) {
-                println!("    peer: {}  (WER {:.2})", p.hypothesis, p.words.rate());
+                println!(
+                    "    peer: {}  (WER {:.2}, deleted {:.2}, {:.2}s)",
+                    p.hypothesis,
+                    p.words.rate(),
+                    p.words.deletion_rate(),
+                    p.secs
+                );
             }
         }
         println!();
@@ -298,24 +504,35 @@ pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
     }
     println!();
     println!(
-        "{:<6} {:>5} {:>8} {:>8} {:>10} {:>10}",
-        "lang", "clips", "WER", "CER", "peer WER", "peer CER"
+        "{:<6} {:>5} {:>7} {:>7} {:>7} {:>9} {:>9} {:>9}",
+        "lang", "clips", "WER", "del", "CER", "peer WER", "peer del", "peer CER"
     );
     for (lang, s) in &ours.per_language {
         let p = peer.and_then(|p| p.per_language.get(lang));
-        let fmt = |e: Option<Errors>| {
-            e.map(|e| format!("{:.3}", e.rate()))
-                .unwrap_or_else(|| "-".into())
-        };
+        let fmt = |e: Option<f64>| e.map(|e| format!("{e:.3}")).unwrap_or_else(|| "-".into());
         println!(
-            "{:<6} {:>5} {:>8.3} {:>8.3} {:>10} {:>10}",
+            "{:<6} {:>5} {:>7.3} {:>7.3} {:>7.3} {:>9} {:>9} {:>9}",
             lang.code(),
             s.clips,
             s.words.rate(),
+            s.words.deletion_rate(),
             s.chars.rate(),
-            fmt(p.map(|p| p.words)),
-            fmt(p.map(|p| p.chars))
+            fmt(p.map(|p| p.words.rate())),
+            fmt(p.map(|p| p.words.deletion_rate())),
+            fmt(p.map(|p| p.chars.rate()))
         );
+    }
+    let worst = |r: &RunReport| {
+        r.clips
+            .iter()
+            .max_by(|a, b| a.words.deletion_rate().total_cmp(&b.words.deletion_rate()))
+            .map(|c| format!("{:.2} ({})", c.words.deletion_rate(), c.file))
+            .unwrap_or_default()
+    };
+    println!();
+    println!("most words lost in one clip: {}", worst(ours));
+    if let Some(p) = peer {
+        println!("                      peer: {}", worst(p));
     }
     println!();
     println!("{:<22} {:>12} {:>12} {:>8}", "", "hotline", "peer", "ratio");

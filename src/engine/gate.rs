@@ -84,6 +84,50 @@ impl GateReport {
     }
 }
 
+/// What one frame (64 ms, every 20 ms) of a recording holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameActivity {
+    /// Level (dBFS).
+    pub db: f32,
+    /// Above the noise floor by the gate's margin (and the absolute floor).
+    pub loud: bool,
+    /// Voiced with a voice's spectrum (what the gate counts as speech).
+    pub voiced: bool,
+}
+
+/// A recording frame by frame: frame `i` starts at `i * HOP_MS` ms.
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    pub frames: Vec<FrameActivity>,
+    /// Length of the recording (16 kHz samples).
+    pub samples: usize,
+}
+
+impl Activity {
+    /// Milliseconds between frame starts.
+    pub const HOP_MS: u32 = HOP_MS as u32;
+    /// Milliseconds one frame covers.
+    pub const FRAME_MS: u32 = (FRAME * 1000 / RATE as usize) as u32;
+
+    pub fn duration_ms(&self) -> u32 {
+        (self.samples as u64 * 1000 / RATE as u64) as u32
+    }
+
+    /// Voiced milliseconds whose frames start within `start_ms..end_ms`.
+    pub fn voiced_ms(&self, start_ms: u32, end_ms: u32) -> u32 {
+        let (a, b) = self.frame_range(start_ms, end_ms);
+        self.frames[a..b].iter().filter(|f| f.voiced).count() as u32 * Self::HOP_MS
+    }
+
+    /// Frames whose start lies within `start_ms..end_ms`.
+    pub fn frame_range(&self, start_ms: u32, end_ms: u32) -> (usize, usize) {
+        let n = self.frames.len();
+        let a = (start_ms.div_ceil(Self::HOP_MS) as usize).min(n);
+        let b = (end_ms.div_ceil(Self::HOP_MS) as usize).clamp(a, n);
+        (a, b)
+    }
+}
+
 #[derive(Debug)]
 struct Frame {
     db: f32,
@@ -120,6 +164,13 @@ impl Gate {
 
     /// Analyses 16 kHz mono samples.
     pub fn analyse(&self, samples: &[f32]) -> GateReport {
+        self.analyse_frames(samples).0
+    }
+
+    /// Analyses 16 kHz mono samples and tells, frame by frame, where the
+    /// sound rises above the noise floor and where it is voiced: what the
+    /// engine cuts a long recording at.
+    pub fn analyse_frames(&self, samples: &[f32]) -> (GateReport, Activity) {
         let frames = self.frames(samples);
         let peak_dbfs = frames.iter().map(|f| f.db).fold(-120.0, f32::max);
         let noise_floor_dbfs = percentile(frames.iter().map(|f| f.db).collect(), 0.10);
@@ -171,7 +222,19 @@ impl Gate {
         } else {
             None
         };
-        GateReport {
+        let activity = Activity {
+            frames: frames
+                .iter()
+                .zip(&voiced)
+                .map(|(f, v)| FrameActivity {
+                    db: f.db,
+                    loud: f.db >= threshold,
+                    voiced: v.is_some(),
+                })
+                .collect(),
+            samples: samples.len(),
+        };
+        let report = GateReport {
             frames: frames.len(),
             voiced_ms,
             tonal_ms: (n_tonal * HOP_MS) as u32,
@@ -179,7 +242,8 @@ impl Gate {
             noise_floor_dbfs,
             steady_share,
             rejected,
-        }
+        };
+        (report, activity)
     }
 
     fn frames(&self, samples: &[f32]) -> Vec<Frame> {

@@ -4,14 +4,18 @@
 //!
 //! Whisper runs on blocking threads (never on the async runtime), at most
 //! `workers` clips at a time, each with `threads` CPU threads. Before Whisper
-//! runs, the speech [`gate`] rejects silence, noise and tones; after it,
-//! segments that whisper itself marks as no-speech, that repeat a known
-//! hallucination (`prompts/<lang>/hallucinations.txt`) or that echo the
-//! initial prompt are dropped.
+//! runs, the speech [`gate`] rejects silence, noise and tones and finds the
+//! speech; a recording is decoded in [`chunks`] cut at its pauses
+//! ([`longform`]), each judged by the [`guard`]s; speech that yields no
+//! text is listed as unclear, with its time span and reason.
 
+pub mod chunks;
+mod decode;
 pub mod gate;
+pub mod guard;
 pub mod kernels;
 pub mod lexicon;
+mod longform;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,13 +24,13 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 use tracing::{debug, Instrument};
-use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
-};
+use whisper_rs::{WhisperContext, WhisperContextParameters, WhisperState};
 
 use crate::domain::Language;
-use crate::prompts::{normalize, WhisperPrompts};
+use crate::prompts::WhisperPrompts;
+use chunks::{ChunkConfig, Span};
 use gate::{Gate, GateConfig, GateReport};
+pub use guard::{collapse_repeats, is_loop};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -101,6 +105,8 @@ pub struct EngineConfig {
     pub flash_attn: bool,
     pub thresholds: Thresholds,
     pub gate: GateConfig,
+    /// How a recording is cut into pieces at its pauses.
+    pub chunks: ChunkConfig,
     pub prompts: WhisperPrompts,
     /// Word lists that steer decoding towards real words.
     pub lexicon: LexiconSettings,
@@ -145,6 +151,7 @@ impl EngineConfig {
             flash_attn: false,
             thresholds: Thresholds::default(),
             gate: GateConfig::default(),
+            chunks: ChunkConfig::default(),
             prompts,
             lexicon: LexiconSettings::default(),
         }
@@ -181,6 +188,7 @@ pub struct Timings {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Transcript {
     pub text: String,
+    /// The text, segment by segment, in the recording's timeline.
     pub segments: Vec<Segment>,
     pub language: Language,
     /// Detection probability (auto mode only).
@@ -189,13 +197,128 @@ pub struct Transcript {
     /// Why there is no text, if there is none.
     pub no_speech: Option<String>,
     /// Segments the guards removed, with the reason.
-    pub dropped: Vec<(String, String)>,
+    pub dropped: Vec<Dropped>,
+    /// Speech heard but not written (a marker for the agent).
+    pub unclear: Vec<Unclear>,
+    /// The pieces decoded, in order.
+    pub chunks: Vec<ChunkReport>,
+    /// How much of the recording was decoded, skipped or left unclear.
+    pub coverage: Coverage,
     pub gate: GateReport,
     pub avg_logprob: Option<f32>,
-    /// Probability of Whisper's no-speech token at the start of the clip
-    /// (clips of one 30 s window only).
+    /// Lowest probability of Whisper's no-speech token over the pieces
+    /// decoded (measured at the start of each).
     pub no_speech_prob: Option<f32>,
     pub timings: Timings,
+}
+
+/// A segment the guards removed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Dropped {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+    pub reason: String,
+}
+
+impl Dropped {
+    fn new(seg: &Segment, reason: &str) -> Self {
+        Self {
+            start_ms: seg.start_ms,
+            end_ms: seg.end_ms,
+            text: seg.text.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+/// Voiced speech that yielded no text that passed the guards.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Unclear {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub reason: String,
+}
+
+impl Unclear {
+    fn new(span: Span, reason: String) -> Self {
+        Self {
+            start_ms: i64::from(span.start_ms),
+            end_ms: i64::from(span.end_ms),
+            reason,
+        }
+    }
+
+    fn span(&self) -> Span {
+        Span {
+            start_ms: u32::try_from(self.start_ms).unwrap_or(0),
+            end_ms: u32::try_from(self.end_ms).unwrap_or(0),
+        }
+    }
+}
+
+/// Whether a piece is a planned chunk or speech of one decoded again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PieceKind {
+    Chunk,
+    /// Voiced speech of the chunk before that its text did not cover.
+    Retry,
+}
+
+/// One piece whisper.cpp decoded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChunkReport {
+    pub kind: PieceKind,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// 30 s windows encoded.
+    pub windows: u32,
+    /// Decodings redone at a higher temperature.
+    pub fallbacks: u32,
+    pub no_speech_prob: Option<f32>,
+    /// Segments kept and dropped.
+    pub segments: usize,
+    pub dropped: usize,
+    /// Why nothing was kept, if nothing was.
+    pub rejected: Option<String>,
+}
+
+/// What became of the recording's audio.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Coverage {
+    /// Audio inside the chunks decoded (ms).
+    pub decoded_ms: u32,
+    /// Audio between the chunks: pauses, silence and noise (ms).
+    pub skipped_ms: u32,
+    /// Loud stretches without a voice among the skipped audio.
+    pub noise: Vec<Span>,
+    /// Voiced speech left without text (ms).
+    pub unclear_ms: u32,
+    /// Windows encoded and temperature fallbacks over all pieces.
+    pub windows: u32,
+    pub fallbacks: u32,
+    /// Pieces decoded again because their speech had no text.
+    pub retries: u32,
+}
+
+impl Coverage {
+    fn of(activity: &gate::Activity, plan: &chunks::Plan, d: &longform::Decoded) -> Self {
+        let decoded_ms: u32 = plan.chunks.iter().map(|c| c.span.len_ms()).sum();
+        Self {
+            decoded_ms,
+            skipped_ms: activity.duration_ms().saturating_sub(decoded_ms),
+            noise: plan.noise.iter().map(|r| r.span).collect(),
+            unclear_ms: d.unclear.iter().map(|u| u.span().len_ms()).sum(),
+            windows: d.chunks.iter().map(|c| c.windows).sum(),
+            fallbacks: d.chunks.iter().map(|c| c.fallbacks).sum(),
+            retries: d
+                .chunks
+                .iter()
+                .filter(|c| c.kind == PieceKind::Retry)
+                .count() as u32,
+        }
+    }
 }
 
 impl Transcript {
@@ -361,7 +484,7 @@ impl Engine {
             audio_ms: (samples.len() as u64 * 1000) / 16_000,
             ..Default::default()
         };
-        let gate = self.gate.analyse(samples);
+        let (gate, activity) = self.gate.analyse_frames(samples);
         timings.gate_ms = started.elapsed().as_millis() as u64;
         let fallback_lang = match lang {
             LanguageChoice::Forced(l) => l,
@@ -370,96 +493,77 @@ impl Engine {
         if let Some(reason) = gate.rejected.clone() {
             debug!(%reason, voiced_ms = gate.voiced_ms, "speech gate: no speech");
             timings.total_ms = started.elapsed().as_millis() as u64;
-            return Ok(self.empty(
+            let mut t = self.empty(
                 fallback_lang,
                 format!("speech gate: {reason}"),
                 gate,
-                Vec::new(),
                 timings,
-            ));
+            );
+            t.coverage.skipped_ms = activity.duration_ms();
+            return Ok(t);
         }
-        let padded;
-        let samples = if samples.len() < MIN_SAMPLES {
-            padded = [samples, &vec![0.0; MIN_SAMPLES - samples.len()]].concat();
-            &padded[..]
-        } else {
-            samples
-        };
+        let plan = chunks::plan(&activity, &self.cfg.chunks);
         let (language, language_probability) = match lang {
             LanguageChoice::Forced(l) => (l, None),
             LanguageChoice::Auto => {
                 let t = Instant::now();
-                let (l, p) = self.detect_language(samples)?;
+                // Detected on the first chunk: speech, not the silence before it.
+                let first = plan.chunks.first().map_or(0..samples.len(), |c| {
+                    let a = (c.span.start_ms as usize * 16).min(samples.len());
+                    a..(c.span.end_ms as usize * 16).clamp(a, samples.len())
+                });
+                let (l, p) = self.detect_language(&samples[first])?;
                 timings.detect_ms = t.elapsed().as_millis() as u64;
                 (l, Some(p))
             }
         };
         let t = Instant::now();
         let mut state = self.take_state()?;
-        let result = self.run_whisper(&mut state, samples, language);
+        let result = self.decode_chunks(&mut state, samples, &activity, &plan, language);
         self.return_state(state);
-        let (raw, no_speech_prob) = result?;
+        let decoded = result?;
         timings.whisper_ms = t.elapsed().as_millis() as u64;
         timings.total_ms = started.elapsed().as_millis() as u64;
-        let (segments, mut dropped) = self.guard(raw, language);
-        let avg_logprob = (!segments.is_empty())
-            .then(|| segments.iter().map(|s| s.avg_logprob).sum::<f32>() / segments.len() as f32);
-        // OpenAI's rule (likely no speech and a shaky decode), with the
-        // no-speech probability measured where the model predicts it; plus
-        // likely no speech and text that mostly repeats the initial prompt
-        // (the prompt makes an invented decode look confident).
-        let th = self.cfg.thresholds;
-        let text = segments
+        let coverage = Coverage::of(&activity, &plan, &decoded);
+        let no_speech_prob = decoded
+            .chunks
             .iter()
-            .map(|s| s.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let echo = self.cfg.use_prompt && self.prompt_overlap(&text, language) >= 0.5;
-        let silent = match (no_speech_prob, avg_logprob) {
-            (Some(p), Some(lp)) => p > th.no_speech && (lp < th.logprob || echo),
-            _ => false,
-        };
-        let (segments, no_speech_reason) = if silent {
-            let p = no_speech_prob.unwrap_or_default();
-            dropped.extend(
-                segments
-                    .into_iter()
-                    .map(|s| (s.text, "whisper no-speech probability".to_owned())),
-            );
-            (
-                Vec::new(),
-                Some(format!("whisper no-speech probability {p:.2}")),
-            )
-        } else {
-            (segments, None)
-        };
+            .filter_map(|c| c.no_speech_prob)
+            .reduce(f32::min);
+        let longform::Decoded {
+            segments,
+            dropped,
+            unclear,
+            chunks,
+        } = decoded;
+        let mut t = self.empty(language, String::new(), gate, timings);
+        t.language_probability = language_probability;
+        t.no_speech_prob = no_speech_prob;
+        t.dropped = dropped;
+        t.coverage = coverage;
         if segments.is_empty() {
-            let reason = no_speech_reason.unwrap_or_else(|| match dropped.first() {
-                None => "whisper found no speech".to_owned(),
-                Some((_, why)) => format!("only hallucinated text ({why})"),
-            });
-            let mut t = self.empty(language, reason, gate, dropped, timings);
-            t.no_speech_prob = no_speech_prob;
+            t.no_speech = Some(
+                chunks
+                    .iter()
+                    .find_map(|c| c.rejected.clone())
+                    .unwrap_or_else(|| "no speech regions (only noise without a voice)".into()),
+            );
+            t.unclear = unclear;
+            t.chunks = chunks;
             return Ok(t);
         }
-        let text = segments
+        t.no_speech = None;
+        t.avg_logprob =
+            Some(segments.iter().map(|s| s.avg_logprob).sum::<f32>() / segments.len() as f32);
+        t.text = segments
             .iter()
             .map(|s| s.text.trim())
             .collect::<Vec<_>>()
             .join(" ");
-        Ok(Transcript {
-            text,
-            segments,
-            language,
-            language_probability,
-            model_id: self.model_id.clone(),
-            no_speech: None,
-            dropped,
-            gate,
-            avg_logprob,
-            no_speech_prob,
-            timings,
-        })
+        t.segments = segments;
+        t.unclear = unclear;
+        t.chunks = chunks;
+        Ok(t)
     }
 
     fn empty(
@@ -467,7 +571,6 @@ impl Engine {
         language: Language,
         reason: String,
         gate: GateReport,
-        dropped: Vec<(String, String)>,
         timings: Timings,
     ) -> Transcript {
         Transcript {
@@ -477,27 +580,15 @@ impl Engine {
             language_probability: None,
             model_id: self.model_id.clone(),
             no_speech: Some(reason),
-            dropped,
+            dropped: Vec::new(),
+            unclear: Vec::new(),
+            chunks: Vec::new(),
+            coverage: Coverage::default(),
             gate,
             avg_logprob: None,
             no_speech_prob: None,
             timings,
         }
-    }
-
-    /// Share of the words of `text` that occur in the language's initial prompt.
-    fn prompt_overlap(&self, text: &str, language: Language) -> f32 {
-        let Some(prompt) = self.cfg.prompts.initial.get(&language) else {
-            return 0.0;
-        };
-        let prompt = normalize(prompt);
-        let vocab: std::collections::HashSet<&str> = prompt.split(' ').collect();
-        let text = normalize(text);
-        let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
-        if words.is_empty() {
-            return 0.0;
-        }
-        words.iter().filter(|w| vocab.contains(*w)).count() as f32 / words.len() as f32
     }
 
     fn take_state(&self) -> Result<WhisperState, EngineError> {
@@ -524,6 +615,13 @@ impl Engine {
         if !self.multilingual {
             return Ok((Language::En, 1.0));
         }
+        let padded;
+        let samples = if samples.len() < MIN_SAMPLES {
+            padded = [samples, &vec![0.0; MIN_SAMPLES - samples.len()]].concat();
+            &padded[..]
+        } else {
+            samples
+        };
         let mut state = self
             .ctx
             .create_state()
@@ -555,274 +653,10 @@ impl Engine {
         debug!(language = %best.0, ?scored, "language detected among configured ones");
         Ok((best.0, if total > 0.0 { best.1 / total } else { 0.0 }))
     }
-
-    fn run_whisper(
-        &self,
-        state: &mut WhisperState,
-        samples: &[f32],
-        language: Language,
-    ) -> Result<(Vec<Segment>, Option<f32>), EngineError> {
-        let strategy = match self.cfg.search {
-            Search::Greedy => SamplingStrategy::Greedy { best_of: 1 },
-            Search::Beam(n) => SamplingStrategy::BeamSearch {
-                beam_size: i32::from(n.max(1)),
-                patience: -1.0,
-            },
-        };
-        let mut params = FullParams::new(strategy);
-        params.set_n_threads(self.cfg.threads.max(1) as i32);
-        // An English-only model writes English whatever the caller chose.
-        let written = if self.multilingual {
-            language
-        } else {
-            Language::En
-        };
-        params.set_language(Some(written.code()));
-        params.set_detect_language(false);
-        params.set_translate(false);
-        params.set_no_context(true);
-        params.set_no_timestamps(!self.cfg.timestamps);
-        params.set_print_special(false);
-        params.set_print_progress(false);
-        params.set_print_realtime(false);
-        params.set_print_timestamps(false);
-        params.set_suppress_blank(true);
-        params.set_suppress_nst(true);
-        params.set_temperature(0.0);
-        params.set_temperature_inc(if self.cfg.temperature_fallback {
-            0.2
-        } else {
-            0.0
-        });
-        params.set_no_speech_thold(self.cfg.thresholds.no_speech);
-        params.set_logprob_thold(self.cfg.thresholds.logprob);
-        params.set_entropy_thold(self.cfg.thresholds.entropy);
-        if let AudioCtx::Fit { margin_ms } = self.cfg.audio_ctx {
-            let ms = samples.len() as u64 * 1000 / 16_000 + u64::from(margin_ms);
-            // 50 encoder positions per second; past ~30 s the full window is used.
-            let ctx = (ms * 50).div_ceil(1000);
-            if ctx < 1500 {
-                params.set_audio_ctx(ctx as i32);
-            }
-        }
-        if self.cfg.use_prompt {
-            if let Some(prompt) = self.cfg.prompts.initial.get(&language) {
-                params.set_initial_prompt(prompt);
-            }
-        }
-        let bias = self
-            .lexicons
-            .get(&written)
-            .map(|lexicon| lexicon::LexiconBias {
-                lexicon,
-                tokens: &self.tokens,
-                penalty: self.cfg.lexicon.penalty,
-                window: self.cfg.lexicon.penalty + lexicon::WINDOW_MARGIN,
-            });
-        if let Some(bias) = &bias {
-            // SAFETY: `bias` outlives `full` below, which is the only user
-            // of the callback and its data.
-            unsafe {
-                params.set_filter_logits_callback(Some(lexicon::LexiconBias::callback));
-                params.set_filter_logits_callback_user_data(
-                    bias as *const lexicon::LexiconBias<'_> as *mut std::ffi::c_void,
-                );
-            }
-        }
-        state
-            .full(params, samples)
-            .map_err(|e| EngineError::Whisper(e.to_string()))?;
-        let eot = self.ctx.token_eot();
-        // whisper.cpp ends a last segment that has no closing timestamp at
-        // its 30 s window; segments are kept within the recording.
-        let audio_ms = samples.len() as i64 * 1000 / i64::from(crate::audio::WHISPER_RATE);
-        let mut out = Vec::new();
-        for seg in state.as_iter() {
-            let text = seg
-                .to_str_lossy()
-                .map(|s| s.into_owned())
-                .unwrap_or_default();
-            let logprobs: Vec<f32> = (0..seg.n_tokens())
-                .filter_map(|i| seg.get_token(i))
-                .filter(|t| t.token_id() < eot)
-                .map(|t| t.token_data().plog)
-                .collect();
-            let avg_logprob = if logprobs.is_empty() {
-                0.0
-            } else {
-                logprobs.iter().sum::<f32>() / logprobs.len() as f32
-            };
-            out.push(Segment {
-                start_ms: (seg.start_timestamp() * 10).min(audio_ms),
-                end_ms: (seg.end_timestamp() * 10).min(audio_ms),
-                text: collapse_repeats(text.trim()),
-                avg_logprob,
-                no_speech_prob: seg.no_speech_probability(),
-            });
-        }
-        let no_speech = if samples.len() <= 30 * 16_000 {
-            self.no_speech_prob(state)
-        } else {
-            None
-        };
-        Ok((out, no_speech))
-    }
-
-    /// P(no-speech) as OpenAI computes it: the model's prediction right
-    /// after start-of-transcript, over the window just encoded. (whisper.cpp
-    /// reports it one position later, where it is always close to zero.)
-    fn no_speech_prob(&self, state: &mut WhisperState) -> Option<f32> {
-        state
-            .decode(&[self.ctx.token_sot()], 0, self.cfg.threads.max(1))
-            .ok()?;
-        let logits = state.get_logits().ok()?;
-        let nosp = usize::try_from(self.ctx.token_nosp()).ok()?;
-        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
-        logits.get(nosp).map(|l| (l - max).exp() / sum)
-    }
-
-    /// Drops segments that are not speech; returns kept and dropped ones.
-    fn guard(
-        &self,
-        raw: Vec<Segment>,
-        language: Language,
-    ) -> (Vec<Segment>, Vec<(String, String)>) {
-        let blocklist = self.cfg.prompts.blocklist.get(&language);
-        let prompt = self
-            .cfg
-            .prompts
-            .initial
-            .get(&language)
-            .map(|p| normalize(p));
-        let mut kept = Vec::new();
-        let mut dropped = Vec::new();
-        let mut previous = String::new();
-        for seg in raw {
-            let norm = normalize(&seg.text);
-            let reason = if norm.is_empty() {
-                Some("empty")
-            } else if norm == previous {
-                Some("repeats the previous segment")
-            } else if is_loop(&seg.text) {
-                Some("repetition loop")
-            } else if blocklist.is_some_and(|b| b.matches(&seg.text)) {
-                Some("known hallucination phrase")
-            } else if self.cfg.use_prompt
-                && norm.split(' ').count() >= 3
-                && prompt.as_ref().is_some_and(|p| p.contains(&norm))
-            {
-                Some("echo of the initial prompt")
-            } else {
-                None
-            };
-            match reason {
-                Some(r) => {
-                    debug!(reason = r, text = %seg.text, "segment dropped");
-                    dropped.push((seg.text, r.to_owned()));
-                }
-                None => {
-                    previous = norm;
-                    kept.push(seg);
-                }
-            }
-        }
-        (kept, dropped)
-    }
 }
 
 /// Routes whisper.cpp's own logging into `tracing` (target `whisper_rs`).
 fn install_log_hooks() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(whisper_rs::install_logging_hooks);
-}
-
-/// Removes decoding loops: a run of words repeated back to back is kept
-/// once when it is three or more words repeated twice ("Proszę przyjechać
-/// na Długą. Proszę przyjechać na Długą.") or one or two words repeated
-/// three times or more. "bardzo, bardzo" stays: people say that.
-pub fn collapse_repeats(text: &str) -> String {
-    let mut words: Vec<&str> = text.split_whitespace().collect();
-    let keys: Vec<String> = words.iter().map(|w| normalize(w)).collect();
-    let mut keys = keys;
-    let mut i = 0;
-    while i < words.len() {
-        let mut removed = false;
-        for period in (1..=(words.len() - i) / 2).rev() {
-            let copies = (1..)
-                .take_while(|c| {
-                    let start = i + c * period;
-                    start + period <= words.len()
-                        && (0..period).all(|k| keys[i + k] == keys[start + k])
-                })
-                .count();
-            let loop_found = if period >= 3 {
-                copies >= 1
-            } else {
-                copies >= 2
-            };
-            if loop_found && keys[i..i + period].iter().any(|k| !k.is_empty()) {
-                words.drain(i + period..i + period * (copies + 1));
-                keys.drain(i + period..i + period * (copies + 1));
-                removed = true;
-                break;
-            }
-        }
-        if !removed {
-            i += 1;
-        }
-    }
-    words.join(" ")
-}
-
-/// Text that is mostly the same few characters or words over and over
-/// (what is left when a loop sits inside one word: "Osososososos…").
-pub fn is_loop(text: &str) -> bool {
-    let norm = normalize(text);
-    let chars: Vec<char> = norm.chars().filter(|c| !c.is_whitespace()).collect();
-    if chars.len() >= 24 {
-        let grams: std::collections::HashSet<&[char]> = chars.windows(4).collect();
-        if (grams.len() as f32) < chars.len() as f32 * 0.2 {
-            return true;
-        }
-    }
-    let words: Vec<&str> = norm.split(' ').collect();
-    if words.len() >= 8 {
-        let distinct: std::collections::HashSet<&&str> = words.iter().collect();
-        return (distinct.len() as f32) < words.len() as f32 * 0.25;
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loops_collapse_and_natural_repeats_stay() {
-        assert_eq!(
-            collapse_repeats("Ile to kosztuje? Ile to kosztuje? Ile to kosztuje?"),
-            "Ile to kosztuje?"
-        );
-        assert_eq!(
-            collapse_repeats("iletokostuje iletokostuje iletokostuje"),
-            "iletokostuje"
-        );
-        assert_eq!(
-            collapse_repeats("Dzień dobry, nielegalnie, nielegalnie, nielegalnie."),
-            "Dzień dobry, nielegalnie,"
-        );
-        assert_eq!(
-            collapse_repeats("bardzo, bardzo proszę"),
-            "bardzo, bardzo proszę"
-        );
-        assert_eq!(
-            collapse_repeats("na ulicy Długiej 12"),
-            "na ulicy Długiej 12"
-        );
-        assert!(is_loop(&"os".repeat(100)));
-        assert!(!is_loop(
-            "Dziura w jezdni na ulicy Długiej naprzeciwko numeru dwanaście, bardzo głęboka."
-        ));
-    }
 }

@@ -630,6 +630,10 @@ extern "C" {
     WHISPER_API int whisper_full_n_segments           (struct whisper_context * ctx);
     WHISPER_API int whisper_full_n_segments_from_state(struct whisper_state * state);
 
+    // hotline: decodings this state has redone at a higher temperature since
+    // it was created (log-probability and entropy failures together)
+    WHISPER_API int whisper_hotline_n_fallbacks(struct whisper_state * state);
+
     // Language id associated with the context's default state
     WHISPER_API int whisper_full_lang_id(struct whisper_context * ctx);
 

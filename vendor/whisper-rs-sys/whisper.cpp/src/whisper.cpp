@@ -733,6 +733,10 @@ struct whisper_kv_cache {
 struct whisper_model {
     e_model type = MODEL_UNKNOWN;
 
+    // hotline: the logits product runs in int8 (d_te also keeps its f16
+    // copy, the embedding table and the exact rescoring read it)
+    bool hotline_q8_logits = false;
+
     whisper_hparams hparams;
     whisper_filters filters;
 
@@ -846,6 +850,11 @@ struct vad_time_mapping {
 };
 
 struct whisper_state {
+    // hotline: the decoder's last hidden states (input of the logits
+    // product) and a row of them, for whisper_hotline_rescore_logits
+    ggml_tensor * hotline_logits_in = nullptr;
+    std::vector<float> hotline_hidden;
+
     int64_t t_sample_us = 0;
     int64_t t_encode_us = 0;
     int64_t t_decode_us = 0;
@@ -1994,6 +2003,11 @@ static bool whisper_model_load(struct whisper_model_loader * loader, whisper_con
         for (ggml_tensor * w : hotline_q8_weights(model)) {
             n_q8 += hotline_q8_prepare(w, /*drop_original =*/ true) ? 1 : 0;
         }
+        // The token embedding is also the embedding table: its f16 copy stays.
+        if (!getenv("HOTLINE_NO_INT8_LOGITS")) {
+            model.hotline_q8_logits = hotline_q8_prepare(model.d_te, /*drop_original =*/ false);
+            n_q8 += model.hotline_q8_logits ? 1 : 0;
+        }
         if (n_q8 > 0) {
             WHISPER_LOG_INFO("%s: %d weight matrices in int8\n", __func__, n_q8);
         }
@@ -2870,6 +2884,13 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
         cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
     }
 
+    // hotline: with int8 logits, the logits near each row's best are computed
+    // again exactly from this (whisper_hotline_rescore_logits)
+    if (model.hotline_q8_logits) {
+        ggml_set_name(cur, "hotline_logits_in");
+        ggml_set_output(cur);
+    }
+
     struct ggml_tensor * logits = ggml_mul_mat(ctx0, model.d_te, cur);
 
     // [EXPERIMENTAL] Token-level timestamps with DTW
@@ -2899,6 +2920,101 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
 //   - n_tokens:   number of tokens in the prompt
 //   - n_past:     number of past tokens to prefix the prompt with
 //
+// hotline: int8 logits are close to the exact ones but not equal, and the
+// beam search (its k best tokens), the word-list bias and the timestamp rules
+// turn on the tokens near the best one. Those within HOTLINE_RESCORE_WINDOW
+// of the row's best (about 40 of 51865 on Polish voicemails; at most
+// HOTLINE_RESCORE_MAX) are computed again from the f16 token embedding, as
+// the f16 product computes them. A window of 12 (about 1900 tokens a row)
+// cost most of what int8 saved, for no better text (docs/BENCHMARKS.md).
+#define HOTLINE_RESCORE_WINDOW 6.0f
+#define HOTLINE_RESCORE_MAX    1024
+
+// f16 row x f32 vector; whisper.cpp itself is not built for the host's CPU,
+// so the vector versions are chosen at run time.
+static float whisper_hotline_dot_f16_scalar(const ggml_fp16_t * w, const float * h, int n) {
+    float sum = 0.0f;
+    for (int k = 0; k < n; ++k) {
+        sum += ggml_fp16_to_fp32(w[k])*h[k];
+    }
+    return sum;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+__attribute__((target("avx512f")))
+static float whisper_hotline_dot_f16_avx512(const ggml_fp16_t * w, const float * h, int n) {
+    __m512 acc = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= n; k += 16) {
+        acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (w + k))), _mm512_loadu_ps(h + k), acc);
+    }
+    return _mm512_reduce_add_ps(acc) + whisper_hotline_dot_f16_scalar(w + k, h + k, n - k);
+}
+
+__attribute__((target("avx2,f16c,fma")))
+static float whisper_hotline_dot_f16_avx2(const ggml_fp16_t * w, const float * h, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= n; k += 8) {
+        acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (w + k))), _mm256_loadu_ps(h + k), acc);
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, acc);
+    float sum = 0.0f;
+    for (float l : lanes) {
+        sum += l;
+    }
+    return sum + whisper_hotline_dot_f16_scalar(w + k, h + k, n - k);
+}
+
+static float whisper_hotline_dot_f16(const ggml_fp16_t * w, const float * h, int n) {
+    static const int isa = __builtin_cpu_supports("avx512f") ? 2 :
+        (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma")) ? 1 : 0;
+    switch (isa) {
+        case 2:  return whisper_hotline_dot_f16_avx512(w, h, n);
+        case 1:  return whisper_hotline_dot_f16_avx2(w, h, n);
+        default: return whisper_hotline_dot_f16_scalar(w, h, n);
+    }
+}
+#else
+static float whisper_hotline_dot_f16(const ggml_fp16_t * w, const float * h, int n) {
+    return whisper_hotline_dot_f16_scalar(w, h, n);
+}
+#endif
+
+static void whisper_hotline_rescore_logits(const whisper_model & model, whisper_state & wstate, float * logits, int row) {
+    ggml_tensor * in = wstate.hotline_logits_in;
+    if (in == nullptr || model.d_te->type != GGML_TYPE_F16) {
+        return;
+    }
+    const int n_embd  = (int) model.d_te->ne[0];
+    const int n_vocab = (int) model.d_te->ne[1];
+    auto & h = wstate.hotline_hidden;
+    h.resize(n_embd);
+    ggml_backend_tensor_get(in, h.data(), in->nb[1]*row, sizeof(float)*n_embd);
+    // Rounded to f16 as ggml rounds them for an f16 weight: the logits then
+    // match the f16 product's, not merely come closer.
+    for (float & x : h) {
+        x = ggml_fp16_to_fp32(ggml_fp32_to_fp16(x));
+    }
+    float best = -INFINITY;
+    for (int t = 0; t < n_vocab; ++t) {
+        best = std::max(best, logits[t]);
+    }
+    const float floor = best - HOTLINE_RESCORE_WINDOW;
+    int n_done = 0;
+    for (int t = 0; t < n_vocab && n_done < HOTLINE_RESCORE_MAX; ++t) {
+        if (logits[t] < floor) {
+            continue;
+        }
+        const ggml_fp16_t * w = (const ggml_fp16_t *) ((const char *) model.d_te->data + model.d_te->nb[1]*t);
+        logits[t] = whisper_hotline_dot_f16(w, h.data(), n_embd);
+        ++n_done;
+    }
+}
+
 static bool whisper_decode_internal(
         whisper_context & wctx,
           whisper_state & wstate,
@@ -2998,6 +3114,7 @@ static bool whisper_decode_internal(
         if (!ggml_graph_compute_helper(sched, gf, n_threads)) {
             return false;
         }
+        wstate.hotline_logits_in = model.hotline_q8_logits ? ggml_graph_get_tensor(gf, "hotline_logits_in") : nullptr;
     }
 
     logits_out.resize(n_tokens*n_vocab);
@@ -3008,6 +3125,9 @@ static bool whisper_decode_internal(
         // hotline: a graph built for the last token's logits holds one row
         const int row = logits->ne[1] == 1 ? 0 : i;
         ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*row), sizeof(float)*n_vocab);
+        if (model.hotline_q8_logits) {
+            whisper_hotline_rescore_logits(model, wstate, logits_out.data() + n_vocab*i, row);
+        }
     }
 
     if (batch.n_tokens > 1) {
@@ -3904,6 +4024,9 @@ void whisper_free(struct whisper_context * ctx) {
     if (ctx) {
         for (ggml_tensor * w : hotline_q8_weights(ctx->model)) { // hotline: before their memory goes
             hotline_q8_release(w);
+        }
+        if (ctx->model.hotline_q8_logits) {
+            hotline_q8_release(ctx->model.d_te);
         }
 
         for (ggml_context * context : ctx->model.ctxs) {
@@ -7984,6 +8107,11 @@ int whisper_full_parallel(
     WHISPER_LOG_WARN("%s: the transcription quality may be degraded near these boundaries\n", __func__);
 
     return ret;
+}
+
+// hotline: the fallback counters whisper_print_timings reads, for any state
+int whisper_hotline_n_fallbacks(struct whisper_state * state) {
+    return state->n_fail_p + state->n_fail_h;
 }
 
 int whisper_full_n_segments_from_state(struct whisper_state * state) {

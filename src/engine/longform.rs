@@ -1,0 +1,268 @@
+//! A recording decoded chunk by chunk, as [`super::chunks`] plans it, so no
+//! sentence is lost silently.
+//!
+//! Each chunk is decoded on its own and judged on its own: the guards drop
+//! invented segments, OpenAI's no-speech rule rejects a chunk whose text is
+//! likely invented. Then the chunk's voiced speech is checked against the
+//! times of the text kept: speech whisper.cpp skipped (it moves past the
+//! rest of a window whose text ends early) is decoded again on its own.
+//! Voiced speech that still has no text is *unclear*: listed with its time
+//! span and reason, for the agent to listen to.
+
+use whisper_rs::WhisperState;
+
+use super::chunks::{Chunk, Plan, Span};
+use super::gate::Activity;
+use super::guard::Guard;
+use super::{ChunkReport, Dropped, Engine, EngineError, PieceKind, Segment, Unclear};
+use crate::domain::Language;
+use crate::prompts::normalize;
+
+/// Whisper's timestamps are this loose: speech this close to kept text
+/// counts as covered by it (ms).
+const COVER_TOLERANCE_MS: u32 = 1_000;
+/// Uncovered voiced speech shorter than this is not decoded again (ms).
+const MIN_UNCOVERED_VOICED_MS: u32 = 800;
+/// Chunks with less voice than this get no marker when they yield no text:
+/// a cough or a breath is not a lost sentence (ms).
+const MIN_MARKED_VOICED_MS: u32 = 500;
+/// Audio kept around speech decoded again (ms).
+const RETRY_PAD_MS: u32 = 300;
+
+/// What the chunks gave.
+#[derive(Debug, Default)]
+pub(super) struct Decoded {
+    pub segments: Vec<Segment>,
+    pub dropped: Vec<Dropped>,
+    pub unclear: Vec<Unclear>,
+    pub chunks: Vec<ChunkReport>,
+}
+
+impl Engine {
+    pub(super) fn decode_chunks(
+        &self,
+        state: &mut WhisperState,
+        samples: &[f32],
+        activity: &Activity,
+        plan: &Plan,
+        language: Language,
+    ) -> Result<Decoded, EngineError> {
+        let mut guard = Guard::new(&self.cfg.prompts, language, self.cfg.use_prompt);
+        let mut out = Decoded::default();
+        for chunk in &plan.chunks {
+            let first = out.segments.len();
+            self.decode_span(
+                state,
+                samples,
+                chunk.span,
+                language,
+                &mut guard,
+                PieceKind::Chunk,
+                &mut out,
+            )?;
+            for gap in uncovered(activity, chunk, &out.segments[first..]) {
+                let before = out.segments.len();
+                let span = Span {
+                    start_ms: gap
+                        .start_ms
+                        .saturating_sub(RETRY_PAD_MS)
+                        .max(chunk.span.start_ms),
+                    end_ms: (gap.end_ms + RETRY_PAD_MS).min(chunk.span.end_ms),
+                };
+                self.decode_span(
+                    state,
+                    samples,
+                    span,
+                    language,
+                    &mut guard,
+                    PieceKind::Retry,
+                    &mut out,
+                )?;
+                if out.segments.len() == before {
+                    out.unclear.push(Unclear::new(gap, last_reason(&out)));
+                }
+            }
+            let kept_any = out.segments.len() > first;
+            if !kept_any && chunk.voiced_ms() >= MIN_MARKED_VOICED_MS {
+                let speech = Span {
+                    start_ms: chunk
+                        .regions
+                        .first()
+                        .map_or(chunk.span.start_ms, |r| r.span.start_ms),
+                    end_ms: chunk
+                        .regions
+                        .last()
+                        .map_or(chunk.span.end_ms, |r| r.span.end_ms),
+                };
+                if !out.unclear.iter().any(|u| u.span().overlaps(&speech)) {
+                    out.unclear
+                        .push(Unclear::new(speech, chunk_reason(&out, chunk)));
+                }
+            }
+        }
+        out.segments.sort_by_key(|s| s.start_ms);
+        out.unclear.sort_by_key(|u| u.start_ms);
+        Ok(out)
+    }
+
+    /// Decodes one span of the recording, judges its segments and records
+    /// the piece.
+    #[allow(clippy::too_many_arguments)]
+    fn decode_span(
+        &self,
+        state: &mut WhisperState,
+        samples: &[f32],
+        span: Span,
+        language: Language,
+        guard: &mut Guard<'_>,
+        kind: PieceKind,
+        out: &mut Decoded,
+    ) -> Result<(), EngineError> {
+        let a = (span.start_ms as usize * 16).min(samples.len());
+        // A span to the end of the recording (in whole ms) takes its last
+        // samples too.
+        let b = match span.end_ms as usize * 16 {
+            b if b + 16 > samples.len() => samples.len(),
+            b => b.max(a),
+        };
+        let padded;
+        let piece_samples = if b - a < super::MIN_SAMPLES {
+            padded = [&samples[a..b], &vec![0.0; super::MIN_SAMPLES - (b - a)]].concat();
+            &padded[..]
+        } else {
+            &samples[a..b]
+        };
+        let piece = self.decode_piece(state, piece_samples, language)?;
+        let offset = i64::from(span.start_ms);
+        let end = i64::from(span.end_ms);
+        // Text already kept elsewhere in the recording: a retried span whose
+        // text whisper had written with wrong times.
+        let known = (kind == PieceKind::Retry).then(|| {
+            out.segments
+                .iter()
+                .map(|s| normalize(&s.text))
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        let mut kept = Vec::new();
+        let mut dropped = Vec::new();
+        for mut seg in piece.segments {
+            seg.start_ms = (seg.start_ms + offset).min(end);
+            seg.end_ms = (seg.end_ms + offset).min(end);
+            let norm = normalize(&seg.text);
+            let reason = if known
+                .as_ref()
+                .is_some_and(|k| !norm.is_empty() && k.contains(&norm))
+            {
+                Some("already transcribed")
+            } else {
+                guard.judge(&seg.text)
+            };
+            match reason {
+                Some(r) => dropped.push(Dropped::new(&seg, r)),
+                None => kept.push(seg),
+            }
+        }
+        // OpenAI's rule (likely no speech and a shaky decode), with the
+        // no-speech probability measured where the model predicts it; plus
+        // likely no speech and text that mostly repeats the initial prompt
+        // (the prompt makes an invented decode look confident).
+        let th = self.cfg.thresholds;
+        let avg_logprob = (!kept.is_empty())
+            .then(|| kept.iter().map(|s| s.avg_logprob).sum::<f32>() / kept.len() as f32);
+        let text = kept
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let echo = self.cfg.use_prompt && guard.prompt_overlap(&text) >= 0.5;
+        let silent = match (piece.no_speech_prob, avg_logprob) {
+            (Some(p), Some(lp)) => p > th.no_speech && (lp < th.logprob || echo),
+            _ => false,
+        };
+        let reason = if silent {
+            let p = piece.no_speech_prob.unwrap_or_default();
+            dropped.extend(
+                kept.drain(..)
+                    .map(|s| Dropped::new(&s, "whisper no-speech probability")),
+            );
+            Some(format!("whisper no-speech probability {p:.2}"))
+        } else if kept.is_empty() {
+            Some(match dropped.first() {
+                None => "whisper found no speech".to_owned(),
+                Some(d) => format!("only hallucinated text ({})", d.reason),
+            })
+        } else {
+            None
+        };
+        out.chunks.push(ChunkReport {
+            kind,
+            start_ms: offset,
+            end_ms: end,
+            windows: piece.windows,
+            fallbacks: piece.fallbacks,
+            no_speech_prob: piece.no_speech_prob,
+            segments: kept.len(),
+            dropped: dropped.len(),
+            rejected: reason,
+        });
+        out.segments.extend(kept);
+        out.dropped.extend(dropped);
+        Ok(())
+    }
+}
+
+/// Why the last piece decoded kept nothing.
+fn last_reason(out: &Decoded) -> String {
+    out.chunks
+        .last()
+        .and_then(|c| c.rejected.clone())
+        .unwrap_or_else(|| "whisper found no speech".to_owned())
+}
+
+/// Why a chunk kept nothing: its own piece's reason.
+fn chunk_reason(out: &Decoded, chunk: &Chunk) -> String {
+    out.chunks
+        .iter()
+        .rev()
+        .find(|c| c.kind == PieceKind::Chunk && c.start_ms == i64::from(chunk.span.start_ms))
+        .and_then(|c| c.rejected.clone())
+        .unwrap_or_else(|| "whisper found no speech".to_owned())
+}
+
+/// Stretches of the chunk's speech that no kept segment covers (within
+/// [`COVER_TOLERANCE_MS`]) and that hold enough voice to be words. Only
+/// chunks that kept some text are checked: a chunk that kept none is
+/// marked as a whole.
+fn uncovered(activity: &Activity, chunk: &Chunk, kept: &[Segment]) -> Vec<Span> {
+    if kept.is_empty() {
+        return Vec::new();
+    }
+    let hop = Activity::HOP_MS;
+    let covered = |ms: u32| {
+        let ms = i64::from(ms);
+        let tol = i64::from(COVER_TOLERANCE_MS);
+        kept.iter()
+            .any(|s| ms >= s.start_ms - tol && ms < s.end_ms + tol)
+    };
+    let mut gaps: Vec<Span> = Vec::new();
+    for region in &chunk.regions {
+        let (a, b) = activity.frame_range(region.span.start_ms, region.span.end_ms);
+        for i in a..b {
+            let ms = i as u32 * hop;
+            if covered(ms) {
+                continue;
+            }
+            match gaps.last_mut() {
+                // Join stretches a short pause apart.
+                Some(g) if ms <= g.end_ms + COVER_TOLERANCE_MS => g.end_ms = ms + hop,
+                _ => gaps.push(Span {
+                    start_ms: ms,
+                    end_ms: ms + hop,
+                }),
+            }
+        }
+    }
+    gaps.retain(|g| activity.voiced_ms(g.start_ms, g.end_ms) >= MIN_UNCOVERED_VOICED_MS);
+    gaps
+}
