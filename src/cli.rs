@@ -246,6 +246,11 @@ pub struct EngineArgs {
     /// CPU threads per transcription (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Pieces of a long recording decoded at a time, each on threads/lanes
+    /// threads (default 0: one on a quiet machine, one per thread when
+    /// other processes want the cores).
+    #[arg(long)]
+    lanes: Option<usize>,
     /// Do not predict segment timestamps (one segment per 30 s window).
     #[arg(long)]
     no_timestamps: bool,
@@ -305,6 +310,9 @@ impl EngineArgs {
         cfg.lexicon.penalty = self.lexicon_penalty;
         if let Some(t) = self.threads {
             cfg.threads = t.max(1);
+        }
+        if let Some(l) = self.lanes {
+            cfg.lanes = l;
         }
         Ok(cfg)
     }

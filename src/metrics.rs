@@ -64,12 +64,30 @@ pub fn job_finished(kind: &str, outcome: &'static str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
-pub fn transcribed(audio_ms: u64, whisper_ms: u64, speech: bool) {
+/// A recording transcribed: its real-time factor, whether it had speech,
+/// and what could otherwise go unseen: temperature fallbacks, pieces decoded
+/// again, audio not decoded (pauses, noise) and speech left without text.
+pub fn transcribed(t: &crate::engine::Transcript) {
+    let (audio_ms, whisper_ms) = (t.timings.audio_ms, t.timings.whisper_ms);
     if audio_ms > 0 {
         metrics::histogram!("hotline_transcription_rtf")
             .record(whisper_ms as f64 / audio_ms as f64);
     }
-    metrics::counter!("hotline_transcriptions_total", "speech" => if speech { "yes" } else { "no" }).increment(1);
+    let speech = if t.has_speech() { "yes" } else { "no" };
+    metrics::counter!("hotline_transcriptions_total", "speech" => speech).increment(1);
+    let c = &t.coverage;
+    metrics::counter!("hotline_transcription_fallbacks_total").increment(u64::from(c.fallbacks));
+    metrics::counter!("hotline_transcription_retries_total").increment(u64::from(c.retries));
+    // Milliseconds: the exporter's counters are whole numbers.
+    for (part, ms) in [
+        ("decoded", c.decoded_ms),
+        ("skipped", c.skipped_ms),
+        ("unclear", c.unclear_ms),
+    ] {
+        metrics::counter!("hotline_transcription_audio_milliseconds_total", "part" => part)
+            .increment(u64::from(ms));
+    }
+    metrics::counter!("hotline_transcription_unclear_total").increment(t.unclear.len() as u64);
 }
 
 pub fn fetch_failed(reason: &'static str) {

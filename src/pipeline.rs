@@ -335,10 +335,28 @@ impl JobHandler for Transcribe {
             whisper_ms = t.timings.whisper_ms,
             "transcribed"
         );
-        let quality = serde_json::json!({ "gate": t.gate, "dropped": t.dropped, "timings": t.timings, "truncated": decoded.truncated });
+        let quality = serde_json::json!({
+            "gate": t.gate, "dropped": t.dropped, "unclear": t.unclear, "chunks": t.chunks,
+            "coverage": t.coverage, "timings": t.timings, "truncated": decoded.truncated,
+        });
+        let timeline = t.timeline();
+        // The draft marks speech that gave no text where it was, for the
+        // agent to listen to; a recording with no text at all stays a
+        // missed call.
+        let text = if t.has_speech() {
+            crate::domain::draft_text(timeline.iter().map(|s| match s.unclear {
+                Some(_) => crate::domain::DraftPiece::Unclear {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                },
+                None => crate::domain::DraftPiece::Words(&s.text),
+            }))
+        } else {
+            String::new()
+        };
         let new = NewTranscript {
-            text: t.text.clone(),
-            segments_json: serde_json::to_string(&t.segments).unwrap_or_else(|_| "[]".into()),
+            text,
+            segments_json: serde_json::to_string(&timeline).unwrap_or_else(|_| "[]".into()),
             language: t.language,
             model_id: t.model_id.clone(),
             avg_logprob: t.avg_logprob.map(f64::from),
@@ -346,7 +364,7 @@ impl JobHandler for Transcribe {
             quality_json: quality.to_string(),
             at: now_ms(),
         };
-        crate::metrics::transcribed(t.timings.audio_ms, t.timings.whisper_ms, t.has_speech());
+        crate::metrics::transcribed(&t);
         if let Err(e) = p.store.transcript_saved(rec.id, &new).await {
             return Outcome::Retry(e.to_string());
         }

@@ -61,6 +61,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("transcript", "Transkrypcja", "Transcript"),
     ("segments_help", "Kliknij fragment, aby odsłuchać. Podświetlone fragmenty mogą zawierać błędy.", "Click a segment to hear it. Highlighted segments may be wrong."),
     ("low_confidence", "niska pewność", "low confidence"),
+    ("unclear", "niezrozumiałe", "unclear"),
+    ("unclear_help", "Tego fragmentu nie udało się rozpoznać: odsłuchaj go i uzupełnij tekst.", "This part could not be transcribed: listen to it and complete the text."),
     ("conflict_title", "Ktoś inny zmienił to zgłoszenie", "Someone else changed this report"),
     ("conflict_body", "Twoje zmiany nie zostały zapisane. Poniżej aktualna wersja; przenieś swoje poprawki i zapisz ponownie.", "Your changes were not saved. The current version is below; re-apply your corrections and save again."),
     ("your_text", "Twoja wersja treści:", "Your version of the text:"),

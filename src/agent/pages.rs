@@ -551,8 +551,12 @@ async fn show_report(
     #[derive(Deserialize)]
     struct Seg {
         start_ms: i64,
+        end_ms: i64,
         text: String,
         avg_logprob: f32,
+        /// Speech that gave no text (the reason is for the logs, not agents).
+        #[serde(default)]
+        unclear: Option<String>,
     }
     let segments: Vec<minijinja::Value> = d
         .transcript
@@ -561,8 +565,12 @@ async fn show_report(
         .unwrap_or_default()
         .iter()
         .map(|sg| {
-            let secs = sg.start_ms / 1000;
-            context! { start => sg.start_ms, clock => format!("{}:{:02}", secs / 60, secs % 60), text => sg.text, low => sg.avg_logprob < -0.8 }
+            let unclear = sg.unclear.is_some();
+            context! {
+                start => sg.start_ms, clock => crate::domain::clock(sg.start_ms),
+                end_clock => crate::domain::clock(sg.end_ms), text => sg.text,
+                low => !unclear && sg.avg_logprob < -0.8, unclear,
+            }
         })
         .collect();
     let (prev, next) = neighbours(s, &d.report).await;

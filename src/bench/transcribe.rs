@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use super::{char_errors, peak_rss_bytes, word_errors, Errors};
 use crate::audio::{self, DecodeOptions};
 use crate::domain::Language;
-use crate::engine::{Engine, EngineConfig, LanguageChoice};
+use crate::engine::{Coverage, Engine, EngineConfig, LanguageChoice};
 
 /// One reference clip: a file, or a voicemail-length recording assembled
 /// from files with pauses between them.
@@ -253,6 +253,12 @@ pub struct ClipResult {
     pub chars: Errors,
     pub audio_secs: f64,
     pub secs: f64,
+    /// What hotline's engine did with the clip (absent for the peer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+    /// Pieces decoded (chunks and retries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pieces: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -444,7 +450,10 @@ pub async fn run_hotline(
             .await?;
         let secs = t.elapsed().as_secs_f64();
         wall += secs;
-        results.push(result(clip, samples.len(), tr.text, secs));
+        let mut r = result(clip, samples.len(), tr.text, secs);
+        r.pieces = Some(tr.chunks.len());
+        r.coverage = Some(tr.coverage);
+        results.push(r);
     }
     Ok(RunReport::from_clips(
         system,
@@ -465,6 +474,8 @@ pub fn result(clip: &RefClip, samples: usize, hypothesis: String, secs: f64) -> 
         hypothesis,
         audio_secs: samples as f64 / 16_000.0,
         secs,
+        coverage: None,
+        pieces: None,
     }
 }
 
@@ -482,6 +493,16 @@ pub fn print(ours: &RunReport, peer: Option<&RunReport>, verbose: bool) {
             );
             println!("    ref:  {}", c.reference);
             println!("    ours: {}", c.hypothesis);
+            if let (Some(cov), Some(pieces)) = (&c.coverage, c.pieces) {
+                println!(
+                    "          {pieces} piece(s) ({} decoded again), {} window(s), {} fallback(s), {:.1} s not decoded, {:.1} s unclear",
+                    cov.retries,
+                    cov.windows,
+                    cov.fallbacks,
+                    f64::from(cov.skipped_ms) / 1000.0,
+                    f64::from(cov.unclear_ms) / 1000.0
+                );
+            }
             if let Some(p) = peer.and_then(|p| p.clips.get(i)) {
                 println!(
                     "    peer: {}  (WER {:.2}, deleted {:.2}, {:.2}s)",

@@ -6,7 +6,9 @@ mod report;
 
 pub use ids::{CallSid, InvalidId, PhoneNumber, RecordingSid};
 pub use language::{Language, UnknownLanguage};
-pub use report::{AudioStatus, ReportNumber, ReportStatus, UnknownStatus};
+pub use report::{
+    clock, draft_text, AudioStatus, DraftPiece, ReportNumber, ReportStatus, UnknownStatus,
+};
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.
 pub type Millis = i64;

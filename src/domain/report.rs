@@ -57,6 +57,39 @@ impl fmt::Display for ReportNumber {
     }
 }
 
+/// A piece of a draft's text, in the recording's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftPiece<'a> {
+    /// Words the transcription kept.
+    Words(&'a str),
+    /// Speech that gave no text the guards kept.
+    Unclear { start_ms: i64, end_ms: i64 },
+}
+
+/// The text of a draft: the words in order, and where speech gave no text a
+/// marker the agent can act on, "[niezrozumiałe 0:41–0:47]" (Polish: the
+/// agents' language, whatever the caller's).
+pub fn draft_text<'a>(pieces: impl IntoIterator<Item = DraftPiece<'a>>) -> String {
+    let parts: Vec<String> = pieces
+        .into_iter()
+        .filter_map(|p| match p {
+            DraftPiece::Words(w) => Some(w.trim().to_owned()).filter(|w| !w.is_empty()),
+            DraftPiece::Unclear { start_ms, end_ms } => Some(format!(
+                "[niezrozumiałe {}–{}]",
+                clock(start_ms),
+                clock(end_ms)
+            )),
+        })
+        .collect();
+    parts.join(" ")
+}
+
+/// A moment of a recording as minutes and seconds: 41_500 ms → "0:41".
+pub fn clock(ms: i64) -> String {
+    let secs = ms.max(0) / 1000;
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown status {0:?}")]
 pub struct UnknownStatus(pub String);
@@ -151,6 +184,26 @@ mod tests {
         assert_eq!(ReportNumber::parse("26 00042").unwrap(), n);
         assert!(ReportNumber::parse("26-0004").is_err());
         assert!(ReportNumber::parse("26-0004x2").is_err());
+    }
+
+    #[test]
+    fn a_draft_marks_speech_without_text_where_it_was() {
+        let text = draft_text([
+            DraftPiece::Words("Dziura w jezdni "),
+            DraftPiece::Unclear {
+                start_ms: 41_200,
+                end_ms: 47_900,
+            },
+            DraftPiece::Words(""),
+            DraftPiece::Words("na Długiej."),
+        ]);
+        assert_eq!(
+            text,
+            "Dziura w jezdni [niezrozumiałe 0:41–0:47] na Długiej."
+        );
+        assert_eq!(clock(125_000), "2:05");
+        assert_eq!(clock(-5), "0:00");
+        assert_eq!(draft_text([]), "");
     }
 
     #[test]

@@ -54,12 +54,13 @@ unsafe extern "C" fn on_encode(
 
 impl Engine {
     /// Decodes `samples` (one piece, at most a few 30 s windows) with the
-    /// language forced.
+    /// language forced, on `threads` CPU threads.
     pub(super) fn decode_piece(
         &self,
         state: &mut WhisperState,
         samples: &[f32],
         language: Language,
+        threads: usize,
     ) -> Result<Piece, EngineError> {
         let strategy = match self.cfg.search {
             Search::Greedy => SamplingStrategy::Greedy { best_of: 1 },
@@ -69,7 +70,7 @@ impl Engine {
             },
         };
         let mut params = FullParams::new(strategy);
-        params.set_n_threads(self.cfg.threads.max(1) as i32);
+        params.set_n_threads(threads.max(1) as i32);
         let written = self.written_language(language);
         params.set_language(Some(written.code()));
         params.set_detect_language(false);
@@ -148,7 +149,7 @@ impl Engine {
         // whisper.cpp ends a last segment that has no closing timestamp at
         // its 30 s window; segments are kept within the piece.
         let audio_ms = samples.len() as i64 * 1000 / i64::from(crate::audio::WHISPER_RATE);
-        let no_speech_prob = self.no_speech_prob(state);
+        let no_speech_prob = self.no_speech_prob(state, threads);
         let mut segments = Vec::new();
         for seg in state.as_iter() {
             // A letter split across byte tokens that the next token did not
@@ -173,6 +174,7 @@ impl Engine {
                 text: super::guard::collapse_repeats(text.trim()),
                 avg_logprob,
                 no_speech_prob: no_speech_prob.unwrap_or(0.0),
+                unclear: None,
             });
         }
         Ok(Piece {
@@ -195,9 +197,9 @@ impl Engine {
     /// P(no-speech) as OpenAI computes it: the model's prediction right
     /// after start-of-transcript, over the window just encoded. (whisper.cpp
     /// reports it one position later, where it is always close to zero.)
-    fn no_speech_prob(&self, state: &mut WhisperState) -> Option<f32> {
+    fn no_speech_prob(&self, state: &mut WhisperState, threads: usize) -> Option<f32> {
         state
-            .decode(&[self.ctx.token_sot()], 0, self.cfg.threads.max(1))
+            .decode(&[self.ctx.token_sot()], 0, threads.max(1))
             .ok()?;
         let logits = state.get_logits().ok()?;
         let nosp = usize::try_from(self.ctx.token_nosp()).ok()?;

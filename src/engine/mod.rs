@@ -15,6 +15,7 @@ pub mod gate;
 pub mod guard;
 pub mod kernels;
 pub mod lexicon;
+pub mod load;
 mod longform;
 
 use std::collections::HashMap;
@@ -89,6 +90,11 @@ pub struct EngineConfig {
     pub model: PathBuf,
     /// CPU threads per transcription.
     pub threads: usize,
+    /// Pieces of one recording decoded at a time, each on its own
+    /// whisper.cpp state with `threads / lanes` threads (at most `threads`;
+    /// 1: one piece at a time on all threads; 0: decided per recording by
+    /// how busy the cores are, see [`longform`]).
+    pub lanes: usize,
     /// Transcriptions at a time (states in the pool).
     pub workers: usize,
     /// Languages auto-detection may choose from.
@@ -142,6 +148,7 @@ impl EngineConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             workers: 1,
+            lanes: 0,
             languages: Language::ALL.to_vec(),
             search: Search::Beam(5),
             audio_ctx: AudioCtx::Full,
@@ -174,6 +181,10 @@ pub struct Segment {
     pub text: String,
     pub avg_logprob: f32,
     pub no_speech_prob: f32,
+    /// Speech that yielded no text (the text is empty): why. Only in
+    /// [`Transcript::timeline`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unclear: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -324,6 +335,22 @@ impl Coverage {
 impl Transcript {
     pub fn has_speech(&self) -> bool {
         self.no_speech.is_none()
+    }
+
+    /// The segments and the unclear stretches between them, in the
+    /// recording's order: what the agent sees and clicks through.
+    pub fn timeline(&self) -> Vec<Segment> {
+        let mut all: Vec<Segment> = self.segments.clone();
+        all.extend(self.unclear.iter().map(|u| Segment {
+            start_ms: u.start_ms,
+            end_ms: u.end_ms,
+            text: String::new(),
+            avg_logprob: 0.0,
+            no_speech_prob: 0.0,
+            unclear: Some(u.reason.clone()),
+        }));
+        all.sort_by_key(|s| s.start_ms);
+        all
     }
 }
 

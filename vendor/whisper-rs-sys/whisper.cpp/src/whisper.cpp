@@ -849,6 +849,18 @@ struct vad_time_mapping {
     int64_t original_time;   // Corresponding time in original audio
 };
 
+// hotline: an allocator whose resize() leaves new floats unwritten
+template <typename T>
+struct hotline_uninit_allocator : std::allocator<T> {
+    template <typename U> struct rebind { using other = hotline_uninit_allocator<U>; };
+    hotline_uninit_allocator() = default;
+    template <typename U> hotline_uninit_allocator(const hotline_uninit_allocator<U> &) noexcept {}
+    template <typename U> void construct(U * p) noexcept { ::new (static_cast<void *>(p)) U; }
+    template <typename U, typename... Args> void construct(U * p, Args &&... args) {
+        ::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
+    }
+};
+
 struct whisper_state {
     // hotline: the decoder's last hidden states (input of the logits
     // product) and a row of them, for whisper_hotline_rescore_logits
@@ -906,7 +918,9 @@ struct whisper_state {
     std::vector<float> inp_mask;
 
     // decode output (2-dimensional array: [n_tokens][n_vocab])
-    std::vector<float> logits;
+    // hotline: rows a batch does not ask for are not zero-filled (a prompt of
+    // 100 tokens wants one row; filling all made 20 MB of each state resident)
+    std::vector<float, hotline_uninit_allocator<float>> logits;
 
     std::vector<whisper_segment> result_all;
 
@@ -2230,11 +2244,6 @@ static struct ggml_cgraph * whisper_build_graph_encoder(
                                 wctx.itype),
                             0, 2, 1, 3);
 
-                // K * Q
-                struct ggml_tensor * KQ = ggml_mul_mat(ctx0, K, Q);
-
-                struct ggml_tensor * KQ_soft_max = ggml_soft_max_ext(ctx0, KQ, nullptr, KQscale, 0.0f);
-
                 struct ggml_tensor * V =
                     ggml_cast(ctx0,
                             ggml_permute(ctx0,
@@ -2244,11 +2253,32 @@ static struct ggml_cgraph * whisper_build_graph_encoder(
                                 1, 2, 0, 3),
                             wctx.itype);
 
-                struct ggml_tensor * KQV = ggml_mul_mat(ctx0, V, KQ_soft_max);
+                // hotline: one head at a time. All heads' scores at once are
+                // n_ctx x n_ctx x n_head floats (72 MB of the encoder's 86 MB
+                // compute buffer for base); head by head, the buffer holds one
+                // head's (9 MB), each head's result copied into its columns
+                // of `merged` before the next head's scores are computed.
+                // The same products and soft-max per head: the same results.
+                struct ggml_tensor * merged = ggml_new_tensor_2d(ctx0, GGML_TYPE_F32, n_state, n_ctx);
+                for (int h = 0; h < n_head; ++h) {
+                    struct ggml_tensor * Kh = ggml_view_3d(ctx0, K, K->ne[0], K->ne[1], 1, K->nb[1], K->nb[2], h*K->nb[2]);
+                    struct ggml_tensor * Qh = ggml_view_3d(ctx0, Q, Q->ne[0], Q->ne[1], 1, Q->nb[1], Q->nb[2], h*Q->nb[2]);
+                    struct ggml_tensor * Vh = ggml_view_3d(ctx0, V, V->ne[0], V->ne[1], 1, V->nb[1], V->nb[2], h*V->nb[2]);
 
-                struct ggml_tensor * KQV_merged = ggml_permute(ctx0, KQV, 0, 2, 1, 3);
+                    // K * Q
+                    struct ggml_tensor * KQ = ggml_mul_mat(ctx0, Kh, Qh);
 
-                cur = ggml_cont_2d(ctx0, KQV_merged, n_state, n_ctx);
+                    struct ggml_tensor * KQ_soft_max = ggml_soft_max_ext(ctx0, KQ, nullptr, KQscale, 0.0f);
+
+                    // [n_state_head, n_ctx] of this head
+                    struct ggml_tensor * KQV = ggml_mul_mat(ctx0, Vh, KQ_soft_max);
+
+                    struct ggml_tensor * dst = ggml_view_2d(ctx0, merged, n_state_head, n_ctx,
+                            merged->nb[1], h*n_state_head*ggml_element_size(merged));
+                    ggml_build_forward_expand(gf, ggml_cpy(ctx0, ggml_reshape_2d(ctx0, KQV, n_state_head, n_ctx), dst));
+                }
+
+                cur = merged;
             }
         }
 
@@ -3118,6 +3148,12 @@ static bool whisper_decode_internal(
     }
 
     logits_out.resize(n_tokens*n_vocab);
+    // hotline: whisper_full reads the first row for its no-speech figure
+    // whatever the batch asked for; a last-row-only batch leaves it zero, as
+    // resize() used to
+    if (logits->ne[1] == 1 && n_tokens > 1) {
+        std::fill(logits_out.begin(), logits_out.begin() + n_vocab, 0.0f);
+    }
     for (int i = 0; i < n_tokens; i++) {
         if (batch.logits[i] == 0) {
             continue;
@@ -6282,11 +6318,13 @@ static const std::vector<std::string> non_speech_tokens = {
     "♪♪♪","♩", "♪", "♫", "♬", "♭", "♮", "♯"
 };
 
+template <typename Logits>
 static void whisper_compute_logprobs(
-                const std::vector<float> & logits,
+                          const Logits & logits,
                               const int    n_logits,
                       std::vector<float> & logprobs) {
-    const float logit_max = *std::max_element(logits.begin(), logits.end());
+    // hotline: the first row only (a batch's other rows may be unwritten)
+    const float logit_max = *std::max_element(logits.begin(), logits.begin() + n_logits);
     float logsumexp = 0.0f;
     for (int i = 0; i < n_logits; ++i) {
         if (logits[i] > -INFINITY) {
@@ -6304,8 +6342,9 @@ static void whisper_compute_logprobs(
     }
 }
 
+template <typename Logits>
 static void whisper_compute_probs(
-    const std::vector<float> & logits,
+    const Logits & logits,
                   const int    n_logits,
     const std::vector<float> & logprobs,
           std::vector<float> & probs)     {

@@ -462,6 +462,7 @@ struct ggml_threadpool {
     atomic_int n_graph;       // updated when there is work to be done (i.e each graph) holds graph and active thread counts.
     atomic_int GGML_CACHE_ALIGN n_barrier;
     atomic_int GGML_CACHE_ALIGN n_barrier_passed;
+    atomic_int GGML_CACHE_ALIGN n_barrier_sleepers; // hotline: threads asleep in ggml_barrier
     atomic_int GGML_CACHE_ALIGN current_chunk; // currently processing chunk during Mat_Mul, shared between all the threads.
 
     // these are atomic as an annotation for thread-sanitizer
@@ -546,6 +547,28 @@ struct ggml_state {
 
 static struct ggml_state g_state = {0};
 
+// hotline: a thread that reaches the barrier first spins a little, then
+// sleeps on a futex until the last one arrives. Upstream spins until then:
+// on a machine whose cores are shared, the spinning thread holds a core the
+// thread it waits for needs, and every barrier (several per graph node) can
+// cost a scheduler time slice; a transcription beside two busy processes
+// took 6x as long. The last thread wakes the sleepers only when there are
+// any, so a quiet machine pays one atomic load per barrier.
+#if defined(__linux__) && !defined(GGML_USE_OPENMP)
+#include <linux/futex.h>
+#define HOTLINE_BARRIER_SPINS 4096
+
+static void hotline_barrier_sleep(atomic_int * word, int value) {
+    // Bounded, should a wake-up ever be missed.
+    struct timespec timeout = { 0, 2000000 };
+    syscall(SYS_futex, (int *) word, FUTEX_WAIT_PRIVATE, value, &timeout, NULL, 0);
+}
+
+static void hotline_barrier_wake(atomic_int * word) {
+    syscall(SYS_futex, (int *) word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+#endif
+
 void ggml_barrier(struct ggml_threadpool * tp) {
     int n_threads = atomic_load_explicit(&tp->n_graph, memory_order_relaxed) & GGML_THREADPOOL_N_THREADS_MASK;
     if (n_threads == 1) {
@@ -566,13 +589,36 @@ void ggml_barrier(struct ggml_threadpool * tp) {
 
         // exit barrier (full seq-cst fence)
         atomic_fetch_add_explicit(&tp->n_barrier_passed, 1, memory_order_seq_cst);
+#if defined(__linux__)
+        if (atomic_load_explicit(&tp->n_barrier_sleepers, memory_order_seq_cst) > 0) {
+            hotline_barrier_wake(&tp->n_barrier_passed);
+        }
+#endif
         return;
     }
 
     // wait for other threads
+#if defined(__linux__)
+    int spins = 0;
+    while (atomic_load_explicit(&tp->n_barrier_passed, memory_order_relaxed) == n_passed) {
+        if (++spins < HOTLINE_BARRIER_SPINS) {
+            ggml_thread_cpu_relax();
+            continue;
+        }
+        // Announce the sleep before checking again: the last thread either
+        // sees the sleeper and wakes it, or passed before the check (seq-cst
+        // on both sides), and the futex refuses to sleep on a changed value.
+        atomic_fetch_add_explicit(&tp->n_barrier_sleepers, 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&tp->n_barrier_passed, memory_order_seq_cst) == n_passed) {
+            hotline_barrier_sleep(&tp->n_barrier_passed, n_passed);
+        }
+        atomic_fetch_sub_explicit(&tp->n_barrier_sleepers, 1, memory_order_seq_cst);
+    }
+#else
     while (atomic_load_explicit(&tp->n_barrier_passed, memory_order_relaxed) == n_passed) {
         ggml_thread_cpu_relax();
     }
+#endif
 
     // exit barrier (full seq-cst fence)
     // TSAN doesn't support standalone fence yet, we use a dummy read-modify-write instead
@@ -3125,6 +3171,7 @@ static struct ggml_threadpool * ggml_threadpool_new_impl(
         threadpool->n_graph          = 0;
         threadpool->n_barrier        = 0;
         threadpool->n_barrier_passed = 0;
+        threadpool->n_barrier_sleepers = 0;
         threadpool->current_chunk    = 0;
         threadpool->stop             = false;
         threadpool->pause            = tpp->paused;
