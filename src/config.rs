@@ -136,6 +136,9 @@ pub struct ModelSettings {
     pub path: Option<PathBuf>,
     /// CPU threads per transcription (default: all cores).
     pub threads: Option<usize>,
+    /// Pieces of a recording decoded at a time (0: one on a quiet machine,
+    /// one per thread when other processes want the cores).
+    pub lanes: usize,
     /// Beam size (1 = greedy).
     pub beam: u8,
     /// Languages auto-detection may choose from.
@@ -156,6 +159,7 @@ impl Default for ModelSettings {
         Self {
             path: None,
             threads: None,
+            lanes: 0,
             beam: 5,
             languages: Language::ALL.to_vec(),
             max_audio_secs: 900,
@@ -331,6 +335,9 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_POLL_MS") {
             self.worker.poll_ms = parse("HOTLINE_POLL_MS", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_LANES") {
+            self.model.lanes = parse("HOTLINE_LANES", &v)?;
         }
         if let Some(v) = get("HOTLINE_THREADS") {
             self.model.threads = Some(parse("HOTLINE_THREADS", &v)?);

@@ -48,6 +48,7 @@ pub fn engine_config(cfg: &Config) -> anyhow::Result<EngineConfig> {
     if let Some(t) = cfg.model.threads {
         e.threads = t.max(1);
     }
+    e.lanes = cfg.model.lanes;
     e.search = if cfg.model.beam <= 1 {
         Search::Greedy
     } else {

@@ -166,6 +166,14 @@ async fn queue_and_draft_pages_show_what_agents_need(db: TestDb) {
         "low-confidence segment highlighted"
     );
     assert!(html.contains("data-start=\"1200\""));
+    // Speech without text: a marker in Polish at its place, a click away,
+    // and no internal reason.
+    assert!(
+        html.contains("class=\"seg unclear\" data-start=\"62400\"")
+            && html.contains("[niezrozumiałe 1:02–1:05]"),
+        "unclear marker"
+    );
+    assert!(!html.contains("hallucination"), "internal reason shown");
     assert!(
         html.contains("Ctrl+Enter") && html.contains("Alt+K"),
         "shortcuts shown"

@@ -260,7 +260,67 @@ async fn a_panicking_job_fails_its_attempt_not_the_worker(db: TestDb) {
     assert!(job.last_error.unwrap().contains("boom"));
 }
 
+/// A voicemail whose middle sentence the guards reject (made a known
+/// hallucination by the prompts), through the real model: the draft keeps
+/// the other sentences and marks the rejected one where it was, for the
+/// agent to listen to; the stored timeline lists it.
+async fn speech_without_text_is_marked_in_the_draft(db: TestDb) {
+    let prompts = support::voicemail::prompts_blocking("Ile to kosztuje");
+    let (samples, spans) = support::voicemail::with_a_blocked_sentence();
+    let server = media::start().await;
+    server
+        .media
+        .set("RE9", Behaviour::Ok(support::wav::pcm16(16_000, &samples)));
+    let engine_prompts = hotline::prompts::WhisperPrompts::load(
+        &hotline::prompts::PromptSource::dir(prompts.path().to_owned()),
+    )
+    .unwrap();
+    let engine = hotline::engine::Engine::load(hotline::engine::EngineConfig::new(
+        hotline::model::default_model_path(),
+        engine_prompts,
+    ))
+    .unwrap();
+    let cfg = config(&db);
+    let report = announce(&db.store, &server, "RE9").await;
+    let pipeline = Pipeline::new(Arc::clone(&db.store), Some(Arc::new(engine)), cfg).unwrap();
+    let w = pipeline.register(Worker::new(
+        Arc::clone(&db.store),
+        WorkerOptions::new(1, Duration::from_secs(60), Duration::from_millis(20)),
+    ));
+    drain(&w, 4).await;
+    let r = db.store.get_report_by_id(report).await.unwrap().unwrap();
+    assert_eq!(r.status.as_str(), "draft");
+    let text = r.text.clone().unwrap_or_default();
+    assert!(
+        text.starts_with("Ile przewodów")
+            && text.contains("[niezrozumiałe 0:0")
+            && text.contains("średnica"),
+        "{text}"
+    );
+    assert!(!text.contains("kosztuje"), "{text}");
+    let detail = db
+        .store
+        .report_detail(&r.number().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let segments: serde_json::Value =
+        serde_json::from_str(&detail.transcript.unwrap().segments).unwrap();
+    let (start, end) = spans[1];
+    assert!(
+        segments
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["unclear"].is_string()
+                && s["start_ms"].as_i64().unwrap() < end
+                && s["end_ms"].as_i64().unwrap() > start),
+        "{segments:#}"
+    );
+}
+
 both_backends!(
+    speech_without_text_is_marked_in_the_draft,
     download_is_verified_stored_and_queued_for_transcription,
     server_errors_are_retried_until_the_file_arrives,
     missing_recording_still_files_the_report,

@@ -13,6 +13,7 @@ use hotline::engine::gate::{Gate, GateConfig};
 use hotline::engine::{Engine, EngineConfig, LanguageChoice};
 use hotline::prompts::{normalize, PromptSource, WhisperPrompts};
 use support::signals::*;
+use support::voicemail;
 
 fn speech_dir() -> PathBuf {
     support::speech("")
@@ -416,5 +417,222 @@ fn polish_dev_set_stays_under_the_regression_bound() {
     assert!(
         wer <= 0.25,
         "Polish WER {wer:.3} above the regression bound 0.25"
+    );
+}
+
+/// The reference sentence of a dev clip.
+fn reference(clip: &str) -> String {
+    let (lang, name) = clip.split_once('/').unwrap();
+    let refs = std::fs::read_to_string(speech_dir().join(lang).join("refs.tsv")).unwrap();
+    refs.lines()
+        .find_map(|l| {
+            let mut cols = l.split('\t');
+            (cols.next() == Some(name)).then(|| cols.next().unwrap().to_owned())
+        })
+        .unwrap_or_else(|| panic!("{clip} not in refs.tsv"))
+}
+
+/// For each sentence, how many of its words the hypothesis kept (aligned
+/// to a hypothesis word, right or wrong, on a cheapest alignment of the
+/// whole text with as few deletions as it allows: a dropped sentence keeps
+/// none) and how many it has; and how many words of the whole text are
+/// right.
+fn kept_per_sentence(sentences: &[String], hypothesis: &str) -> (Vec<(usize, usize)>, usize) {
+    let mut words = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        words.extend(normalize(s).split_whitespace().map(|w| (i, w.to_owned())));
+    }
+    let hyp: Vec<String> = normalize(hypothesis)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let (n, m) = (words.len(), hyp.len());
+    // (edits, deletions) to align the first i words with the first j.
+    let mut d = vec![vec![(0usize, 0usize); m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = (i, i);
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = (j, 0);
+    }
+    let sub = |i: usize, j: usize| usize::from(words[i - 1].1 != hyp[j - 1]);
+    for i in 1..=n {
+        for j in 1..=m {
+            let diag = (d[i - 1][j - 1].0 + sub(i, j), d[i - 1][j - 1].1);
+            let del = (d[i - 1][j].0 + 1, d[i - 1][j].1 + 1);
+            let ins = (d[i][j - 1].0 + 1, d[i][j - 1].1);
+            d[i][j] = diag.min(del).min(ins);
+        }
+    }
+    let mut kept = vec![(0usize, 0usize); sentences.len()];
+    let mut right = 0;
+    let (mut i, mut j) = (n, m);
+    while i > 0 {
+        let s = words[i - 1].0;
+        if j > 0 && d[i][j] == (d[i - 1][j - 1].0 + sub(i, j), d[i - 1][j - 1].1) {
+            kept[s] = (kept[s].0 + 1, kept[s].1 + 1);
+            right += 1 - sub(i, j);
+            i -= 1;
+            j -= 1;
+        } else if d[i][j] == (d[i - 1][j].0 + 1, d[i - 1][j].1 + 1) {
+            kept[s].1 += 1;
+            i -= 1;
+        } else {
+            j -= 1;
+        }
+    }
+    (kept, right)
+}
+
+/// `hotline transcribe --format json` of `samples` written as a WAV file.
+fn transcribe_json(samples: &[f32], extra: &[&str]) -> serde_json::Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = tmp.path().join("voicemail.wav");
+    std::fs::write(&wav, support::wav::pcm16(16_000, samples)).unwrap();
+    let mut args = vec!["--lang", "pl", "--format", "json"];
+    args.extend(extra);
+    serde_json::from_str(transcribe_cli(&args, &[wav]).trim()).unwrap()
+}
+
+/// Every sentence keeps at least 90 % of its words and the text is mostly
+/// right.
+fn assert_every_sentence_kept(clips: &[&str], json: &serde_json::Value) {
+    let sentences: Vec<String> = clips.iter().map(|c| reference(c)).collect();
+    let text = json["text"].as_str().unwrap();
+    let (kept, right) = kept_per_sentence(&sentences, text);
+    for (s, (k, n)) in sentences.iter().zip(&kept) {
+        assert!(
+            *k as f64 >= 0.9 * *n as f64,
+            "{k} of {n} words kept of {s:?} in {text:?}\n{json:#}"
+        );
+    }
+    let total: usize = kept.iter().map(|k| k.1).sum();
+    assert!(
+        right as f64 >= 0.75 * total as f64,
+        "{right} of {total} words right: {text:?}"
+    );
+}
+
+const SENTENCES: [&str; 8] = [
+    "pl/pl_neon_001.wav",
+    "pl/pl_art_005.wav",
+    "pl/pl_neon_002.wav",
+    "pl/pl_art_007.wav",
+    "pl/pl_neon_003.wav",
+    "pl/pl_art_001.wav",
+    "pl/pl_neon_004.wav",
+    "pl/pl_art_008.wav",
+];
+
+#[test]
+fn a_voicemail_with_pauses_keeps_every_sentence_in_order_and_in_time() {
+    let _one_at_a_time = exclusive();
+    let pauses = [1.2, 2.5, 1.0, 6.0, 1.5, 3.5, 1.0, 4.5, 1.3];
+    let (samples, spans) = voicemail::assemble(&SENTENCES, &pauses);
+    assert!(samples.len() > 45 * 16_000, "voicemail-length");
+    let json = transcribe_json(&samples, &[]);
+    assert_every_sentence_kept(&SENTENCES, &json);
+    // Segment times are in the recording's timeline, over the speech.
+    let audio_ms = samples.len() as i64 / 16;
+    for seg in json["segments"].as_array().unwrap() {
+        let (a, b) = (
+            seg["start_ms"].as_i64().unwrap(),
+            seg["end_ms"].as_i64().unwrap(),
+        );
+        assert!(0 <= a && a < b && b <= audio_ms, "{seg}");
+        assert!(
+            spans.iter().any(|&(s, e)| a < e + 500 && b > s - 500),
+            "segment {a}–{b} ms over no spoken span {spans:?}"
+        );
+    }
+    // Nothing was left unclear, and the pieces are listed.
+    assert_eq!(json["unclear"], serde_json::json!([]), "{json:#}");
+    assert!(json["chunks"].as_array().unwrap().len() >= 2, "{json:#}");
+    assert!(json["coverage"]["decoded_ms"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn speech_after_a_long_pause_past_30_seconds_is_transcribed() {
+    let _one_at_a_time = exclusive();
+    // The first half ends at about 20 s; the second follows a 5 s pause and
+    // runs past 30 s (whisper.cpp alone skipped such a second half).
+    let clips = &SENTENCES[..7];
+    let pauses = [0.8, 1.0, 2.0, 1.5, 5.0, 1.0, 1.2, 1.0];
+    let (samples, spans) = voicemail::assemble(clips, &pauses);
+    assert!(spans[4].0 > 15_000 && samples.len() > 30 * 16_000);
+    let json = transcribe_json(&samples, &[]);
+    assert_every_sentence_kept(clips, &json);
+    let last = json["segments"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["end_ms"].as_i64().unwrap() > spans[6].0, "{json:#}");
+}
+
+#[test]
+fn two_minutes_of_silence_or_line_noise_are_no_speech() {
+    let _one_at_a_time = exclusive();
+    for (name, samples) in [
+        ("silence", silence(120.0)),
+        (
+            "line noise",
+            mix(&pink_noise(120.0, 0.05, 21), &hum(120.0, 0.02)),
+        ),
+    ] {
+        let json = transcribe_json(&samples, &[]);
+        assert_eq!(json["text"], "", "{name}: {json:#}");
+        assert!(json["no_speech"].is_string(), "{name}: {json:#}");
+        assert_eq!(json["segments"], serde_json::json!([]), "{name}");
+        // Nothing was decoded: the whole recording is accounted skipped.
+        assert_eq!(json["coverage"]["decoded_ms"], 0, "{name}: {json:#}");
+    }
+}
+
+/// A sentence the guards reject (here: made a "known hallucination" by the
+/// prompts) is listed with its time span and reason, never dropped unseen.
+#[test]
+fn speech_whose_text_a_guard_rejects_is_listed_with_its_span() {
+    let _one_at_a_time = exclusive();
+    let prompts = voicemail::prompts_blocking("Ile to kosztuje");
+    let (samples, spans) = voicemail::with_a_blocked_sentence();
+    let dir = prompts.path().to_str().unwrap();
+    let json = transcribe_json(&samples, &["--prompts", dir]);
+    let text = normalize(json["text"].as_str().unwrap());
+    assert!(!text.contains("ile to kosztuje"), "{json:#}");
+    let (rejected_start, rejected_end) = spans[1];
+    let unclear = json["unclear"].as_array().unwrap();
+    assert!(
+        unclear.iter().any(|u| {
+            u["start_ms"].as_i64().unwrap() < rejected_end
+                && u["end_ms"].as_i64().unwrap() > rejected_start
+                && u["reason"].as_str().unwrap().contains("hallucination")
+        }),
+        "the rejected sentence is not listed as unclear: {json:#}"
+    );
+    // Every unclear stretch is explained: a rejected piece around it, or a
+    // dropped segment there with the same reason.
+    let overlaps = |x: &serde_json::Value, u: &serde_json::Value| {
+        x["start_ms"].as_i64() < u["end_ms"].as_i64()
+            && x["end_ms"].as_i64() > u["start_ms"].as_i64()
+    };
+    for u in unclear {
+        let piece = json["chunks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["rejected"].is_string() && overlaps(c, u));
+        let segment = json["dropped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["reason"] == u["reason"] && overlaps(d, u));
+        assert!(piece || segment, "nothing explains {u}: {json:#}");
+    }
+    assert!(json["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["reason"] == "known hallucination phrase"));
+    // The other sentences are there.
+    assert!(
+        text.contains("średnica") && text.contains("przewodów"),
+        "{text}"
     );
 }

@@ -52,6 +52,48 @@ unsafe extern "C" fn on_encode(
     true
 }
 
+/// A text token of a segment, with whisper.cpp's estimate of its time.
+struct TokenText {
+    bytes: Vec<u8>,
+    /// Centiseconds from the start of the piece.
+    t0: i64,
+    t1: i64,
+    plog: f32,
+}
+
+/// A segment's tokens cut after each token that ends a sentence ('.', '?',
+/// '!', '…'): with the initial prompt, whisper.cpp often writes a whole
+/// window as one segment, and the guards, the coverage check and the
+/// agents' click-to-seek work sentence by sentence.
+fn sentences(tokens: &[TokenText]) -> Vec<&[TokenText]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        let text = String::from_utf8_lossy(&t.bytes);
+        let ends = text.trim_end().ends_with(['.', '?', '!', '…']);
+        // "ul. Długa": an abbreviation's dot is followed by more of the
+        // sentence in the same token run, so only a dot before a token that
+        // starts a new word with a capital (or the end) counts.
+        let next_starts_sentence = tokens.get(i + 1).is_none_or(|n| {
+            let next = String::from_utf8_lossy(&n.bytes);
+            next.starts_with(' ')
+                && next
+                    .trim_start()
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase)
+        });
+        if ends && next_starts_sentence && i + 1 > start {
+            out.push(&tokens[start..=i]);
+            start = i + 1;
+        }
+    }
+    if start < tokens.len() {
+        out.push(&tokens[start..]);
+    }
+    out
+}
+
 impl Engine {
     /// Decodes `samples` (one piece, at most a few 30 s windows) with the
     /// language forced, on `threads` CPU threads.
@@ -77,6 +119,8 @@ impl Engine {
         params.set_translate(false);
         params.set_no_context(true);
         params.set_no_timestamps(!self.cfg.timestamps);
+        // Per-token times, to cut long segments into sentences.
+        params.set_token_timestamps(self.cfg.timestamps);
         params.set_print_special(false);
         params.set_print_progress(false);
         params.set_print_realtime(false);
@@ -152,30 +196,54 @@ impl Engine {
         let no_speech_prob = self.no_speech_prob(state, threads);
         let mut segments = Vec::new();
         for seg in state.as_iter() {
-            // A letter split across byte tokens that the next token did not
-            // finish is invalid UTF-8: it is left out, not shown as "�".
-            let text = seg
-                .to_str_lossy()
-                .map(|s| s.replace('\u{FFFD}', ""))
-                .unwrap_or_default();
-            let logprobs: Vec<f32> = (0..seg.n_tokens())
+            let tokens: Vec<TokenText> = (0..seg.n_tokens())
                 .filter_map(|i| seg.get_token(i))
                 .filter(|t| t.token_id() < eot)
-                .map(|t| t.token_data().plog)
+                .map(|t| {
+                    let data = t.token_data();
+                    TokenText {
+                        bytes: t.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+                        t0: data.t0,
+                        t1: data.t1,
+                        plog: data.plog,
+                    }
+                })
                 .collect();
-            let avg_logprob = if logprobs.is_empty() {
-                0.0
-            } else {
-                logprobs.iter().sum::<f32>() / logprobs.len() as f32
-            };
-            segments.push(Segment {
-                start_ms: (seg.start_timestamp() * 10).min(audio_ms),
-                end_ms: (seg.end_timestamp() * 10).min(audio_ms),
-                text: super::guard::collapse_repeats(text.trim()),
-                avg_logprob,
-                no_speech_prob: no_speech_prob.unwrap_or(0.0),
-                unclear: None,
-            });
+            let (seg_start, seg_end) = (seg.start_timestamp(), seg.end_timestamp());
+            for sentence in sentences(&tokens) {
+                // Token times (centiseconds) are whisper.cpp's estimate
+                // within the segment; the segment's own bound the first and
+                // last sentence.
+                let first = sentence.first().map_or(seg_start, |t| t.t0);
+                let last = sentence.last().map_or(seg_end, |t| t.t1);
+                let start = if std::ptr::eq(sentence.as_ptr(), tokens.as_ptr()) {
+                    seg_start
+                } else {
+                    first.clamp(seg_start, seg_end)
+                };
+                let end = if sentence.as_ptr_range().end == tokens.as_ptr_range().end {
+                    seg_end
+                } else {
+                    last.clamp(start, seg_end)
+                };
+                let bytes: Vec<u8> = sentence
+                    .iter()
+                    .flat_map(|t| t.bytes.iter().copied())
+                    .collect();
+                // A letter split across byte tokens that the next token did
+                // not finish is invalid UTF-8: it is left out, not shown as "�".
+                let text = String::from_utf8_lossy(&bytes).replace('\u{FFFD}', "");
+                let avg_logprob =
+                    sentence.iter().map(|t| t.plog).sum::<f32>() / sentence.len().max(1) as f32;
+                segments.push(Segment {
+                    start_ms: (start * 10).min(audio_ms),
+                    end_ms: (end * 10).min(audio_ms),
+                    text: super::guard::collapse_repeats(text.trim()),
+                    avg_logprob,
+                    no_speech_prob: no_speech_prob.unwrap_or(0.0),
+                    unclear: None,
+                });
+            }
         }
         Ok(Piece {
             segments,

@@ -62,6 +62,7 @@ impl Engine {
         let mut gaps = Vec::new();
         for (chunk, piece) in plan.chunks.iter().zip(pieces) {
             let first = out.segments.len();
+            let first_dropped = out.dropped.len();
             judge(
                 self,
                 piece,
@@ -70,20 +71,29 @@ impl Engine {
                 &mut guard,
                 &mut out,
             );
-            gaps.extend(
-                uncovered(activity, chunk, &out.segments[first..])
-                    .into_iter()
-                    .map(|gap| {
-                        let span = Span {
-                            start_ms: gap
-                                .start_ms
-                                .saturating_sub(RETRY_PAD_MS)
-                                .max(chunk.span.start_ms),
-                            end_ms: (gap.end_ms + RETRY_PAD_MS).min(chunk.span.end_ms),
-                        };
-                        (gap, span)
-                    }),
-            );
+            mark_rejected_speech(activity, &mut out, first, first_dropped);
+            let mut covered: Vec<Span> = out.segments[first..]
+                .iter()
+                .map(|s| Span {
+                    start_ms: u32::try_from(s.start_ms).unwrap_or(0),
+                    end_ms: u32::try_from(s.end_ms).unwrap_or(0),
+                })
+                .collect();
+            if covered.is_empty() {
+                // A chunk that kept nothing is marked as a whole below.
+                continue;
+            }
+            covered.extend(out.unclear.iter().map(Unclear::span));
+            gaps.extend(uncovered(activity, chunk, &covered).into_iter().map(|gap| {
+                let span = Span {
+                    start_ms: gap
+                        .start_ms
+                        .saturating_sub(RETRY_PAD_MS)
+                        .max(chunk.span.start_ms),
+                    end_ms: (gap.end_ms + RETRY_PAD_MS).min(chunk.span.end_ms),
+                };
+                (gap, span)
+            }));
         }
         let retry_spans: Vec<Span> = gaps.iter().map(|(_, span)| *span).collect();
         let retried = self.decode_spans(state, samples, &retry_spans, language)?;
@@ -338,20 +348,50 @@ fn chunk_reason(out: &Decoded, chunk: &Chunk) -> String {
         .unwrap_or_else(|| "whisper found no speech".to_owned())
 }
 
-/// Stretches of the chunk's speech that no kept segment covers (within
-/// [`COVER_TOLERANCE_MS`]) and that hold enough voice to be words. Only
-/// chunks that kept some text are checked: a chunk that kept none is
-/// marked as a whole.
-fn uncovered(activity: &Activity, chunk: &Chunk, kept: &[Segment]) -> Vec<Span> {
-    if kept.is_empty() {
-        return Vec::new();
+/// Segments of a chunk that a guard rejected (from `first_dropped` on) over
+/// voiced speech that the text kept (from `first` on) does not cover: the
+/// caller said something there that is not in the text. Marked unclear,
+/// with the guard's reason. (Repeats and empty segments are not: their
+/// words are there.)
+fn mark_rejected_speech(
+    activity: &Activity,
+    out: &mut Decoded,
+    first: usize,
+    first_dropped: usize,
+) {
+    let marks: Vec<Unclear> = out.dropped[first_dropped..]
+        .iter()
+        .filter(|d| !matches!(d.reason.as_str(), "empty" | "repeats the previous segment"))
+        .filter_map(|d| {
+            let span = Span {
+                start_ms: u32::try_from(d.start_ms).ok()?,
+                end_ms: u32::try_from(d.end_ms).ok()?,
+            };
+            let covered_by_text = out.segments[first..]
+                .iter()
+                .any(|s| s.start_ms <= d.start_ms && s.end_ms >= d.end_ms);
+            (!covered_by_text
+                && activity.voiced_ms(span.start_ms, span.end_ms) >= MIN_MARKED_VOICED_MS)
+                .then(|| Unclear::new(span, d.reason.clone()))
+        })
+        .collect();
+    for m in marks {
+        if !out.unclear.iter().any(|u| u.span().overlaps(&m.span())) {
+            out.unclear.push(m);
+        }
     }
+}
+
+/// Stretches of the chunk's speech outside `covered` (the text kept and
+/// what is already marked unclear, within [`COVER_TOLERANCE_MS`]) that
+/// hold enough voice to be words.
+fn uncovered(activity: &Activity, chunk: &Chunk, covered: &[Span]) -> Vec<Span> {
     let hop = Activity::HOP_MS;
     let covered = |ms: u32| {
-        let ms = i64::from(ms);
-        let tol = i64::from(COVER_TOLERANCE_MS);
-        kept.iter()
-            .any(|s| ms >= s.start_ms - tol && ms < s.end_ms + tol)
+        let tol = COVER_TOLERANCE_MS;
+        covered
+            .iter()
+            .any(|s| ms + tol >= s.start_ms && ms < s.end_ms + tol)
     };
     let mut gaps: Vec<Span> = Vec::new();
     for region in &chunk.regions {

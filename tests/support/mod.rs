@@ -1,6 +1,7 @@
 pub mod db;
 pub mod media;
 pub mod signals;
+pub mod voicemail;
 pub mod wav;
 pub mod workspace;
 

@@ -22,7 +22,8 @@ pub struct Workspace {
     pub missed: String,
 }
 
-/// A draft with a real recording and a transcript with one low-confidence segment.
+/// A draft with a real recording and a transcript with one low-confidence
+/// segment and one stretch of speech without text.
 pub async fn draft(store: &Arc<dyn Store>, data: &std::path::Path, n: u32, text: &str) -> String {
     let sid = super::start_call(store, &format!("CAws{n}"), "+48600100200").await;
     let rec = NewRecording {
@@ -52,7 +53,9 @@ pub async fn draft(store: &Arc<dyn Store>, data: &std::path::Path, n: u32, text:
         .unwrap();
     let segments = serde_json::json!([
         { "start_ms": 0, "end_ms": 1200, "text": text, "avg_logprob": -0.2, "no_speech_prob": 0.01 },
-        { "start_ms": 1200, "end_ms": 2500, "text": "na ulicy Długiej", "avg_logprob": -1.3, "no_speech_prob": 0.01 }
+        { "start_ms": 1200, "end_ms": 2500, "text": "na ulicy Długiej", "avg_logprob": -1.3, "no_speech_prob": 0.01 },
+        // Speech the guards rejected: the agent sees a marker, not the reason.
+        { "start_ms": 62_400, "end_ms": 65_100, "text": "", "avg_logprob": 0.0, "no_speech_prob": 0.0, "unclear": "known hallucination phrase" }
     ]);
     store
         .transcript_saved(
