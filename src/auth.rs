@@ -68,6 +68,75 @@ pub fn dummy_hash() -> &'static str {
     H.get_or_init(|| hash_password("not-a-real-password-at-all").unwrap_or_default())
 }
 
+/// Password checks, bounded: a fixed set of threads (one per core, at most
+/// four) verifies Argon2 hashes (~19 MiB each) and a short queue waits for
+/// them; a check beyond that is refused at once ([`Busy`]) instead of
+/// allocating. A fixed set of threads also keeps the allocator's per-thread
+/// arenas fixed, so memory used in a burst is reused, not accumulated.
+pub struct PasswordChecks {
+    tx: std::sync::mpsc::SyncSender<Check>,
+}
+
+struct Check {
+    hash: String,
+    password: String,
+    reply: tokio::sync::oneshot::Sender<bool>,
+}
+
+/// Every checking thread is busy and the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many password checks at once")]
+pub struct Busy;
+
+impl PasswordChecks {
+    /// `threads` checking at once, `queue` more waiting.
+    pub fn new(threads: usize, queue: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Check>(queue);
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-{i}"))
+                .spawn(move || loop {
+                    let next = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(c) = next else { return };
+                    let _ = c.reply.send(verify_password(&c.hash, &c.password));
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password-check thread");
+            }
+        }
+        Self { tx }
+    }
+
+    /// Sized from the machine: one thread per core (1–4), a queue four
+    /// times that.
+    pub fn for_this_machine() -> Self {
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4);
+        Self::new(n, 4 * n)
+    }
+
+    /// Whether `password` matches `hash`; [`Busy`] without waiting when the
+    /// checks are saturated.
+    pub async fn verify(&self, hash: String, password: String) -> Result<bool, Busy> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx
+            .try_send(Check {
+                hash,
+                password,
+                reply,
+            })
+            .map_err(|_| Busy)?;
+        Ok(answer.await.unwrap_or(false))
+    }
+}
+
 /// A new random token (URL-safe) and the hash stored for it.
 pub fn new_token() -> (String, String) {
     let bytes: [u8; 32] = rand::random();
@@ -95,6 +164,21 @@ mod tests {
             hash_password("short"),
             Err(AuthError::WeakPassword)
         ));
+    }
+
+    #[tokio::test]
+    async fn password_checks_are_bounded() {
+        let h = hash_password("correct horse battery").unwrap();
+        let checks = PasswordChecks::new(1, 1);
+        let results = futures_util::future::join_all(
+            (0..5).map(|_| checks.verify(h.clone(), "correct horse battery".into())),
+        )
+        .await;
+        // One checking and one waiting at most; the rest refused unchecked.
+        let checked = results.iter().filter(|r| r.is_ok()).count();
+        assert!((1..=2).contains(&checked), "{results:?}");
+        assert!(results.iter().all(|r| matches!(r, Ok(true) | Err(Busy))));
+        assert_eq!(checks.verify(h, "x".into()).await, Ok(false));
     }
 
     #[test]

@@ -9,11 +9,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::time::Duration;
 
+use crate::agent::accounts::AccountAction;
 use crate::audio::{self, DecodeOptions};
 use crate::bench;
 use crate::config::Config;
 use crate::domain::Language;
-use crate::domain::{format_ms, PhoneNumber, ReportNumber, ReportStatus};
+use crate::domain::{format_ms, now_ms, PhoneNumber, ReportNumber, ReportStatus};
 use crate::engine::{lexicon, AudioCtx, Engine, EngineConfig, LanguageChoice, Search};
 use crate::model::{self, fetch, WeightType};
 use crate::prompts::{PromptSource, WhisperPrompts};
@@ -91,6 +92,25 @@ enum AgentCommand {
         server: ServerArgs,
     },
     List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Forget the account's failed logins: it may log in again at once.
+    Unlock {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Refuse the agent's logins and end its sessions, API tokens and open
+    /// event streams at once.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Let a disabled agent log in again.
+    Enable {
+        name: String,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -967,23 +987,49 @@ async fn agent_command(c: AgentCommand) -> anyhow::Result<ExitCode> {
                 store.set_agent_password(&name, &hash).await?,
                 "no agent {name}"
             );
-            println!("password of {name} changed");
+            println!("password of {name} changed; its sessions have ended");
             store.close().await;
         }
         AgentCommand::List { server } => {
             let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
             for a in store.list_agents().await? {
                 println!(
-                    "{:<24} {:<6} created {}",
+                    "{:<24} {:<6} created {}{}",
                     a.name,
                     a.role,
-                    format_ms(a.created_at)
+                    format_ms(a.created_at),
+                    a.disabled_at
+                        .map(|t| format!(", disabled {}", format_ms(t)))
+                        .unwrap_or_default()
                 );
             }
             store.close().await;
         }
+        AgentCommand::Unlock { name, server } => {
+            account(&name, server, AccountAction::Unlock, "unlocked").await?;
+        }
+        AgentCommand::Disable { name, server } => {
+            account(&name, server, AccountAction::Disable, "disabled; its sessions have ended").await?;
+        }
+        AgentCommand::Enable { name, server } => {
+            account(&name, server, AccountAction::Enable, "enabled").await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn account(
+    name: &str,
+    server: ServerArgs,
+    action: AccountAction,
+    done: &str,
+) -> anyhow::Result<()> {
+    let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+    let found = crate::agent::accounts::apply(store.as_ref(), name, action, "cli", now_ms()).await;
+    store.close().await;
+    anyhow::ensure!(found?, "no agent {name}");
+    println!("agent {name} {done}");
+    Ok(())
 }
 
 async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {

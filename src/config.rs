@@ -23,6 +23,20 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// A trusted proxy: `10.1.2.3` (that address) or `10.0.0.0/8`.
+pub fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or network"))
+}
+
+fn proxies<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|p| parse_proxy(p).map_err(serde::de::Error::custom))
+        .collect()
+}
+
 /// A string that is never logged or printed.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -81,6 +95,22 @@ pub struct Config {
     pub duplicate_window_days: i64,
     /// Whole-request limit (reading the body included): slow clients are cut off.
     pub http_timeout_secs: u64,
+    /// Time to send a request's headers; a connection trickling them is
+    /// closed after it.
+    pub header_timeout_secs: u64,
+    /// A kept-alive connection with no request for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the
+    /// client (addresses or networks, `10.0.0.0/8`); from any other peer
+    /// these headers are ignored. Login throttling keys on the client.
+    #[serde(deserialize_with = "proxies")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A call with no webhook for this long is closed by the sweeper: a
+    /// missed call, or its recording filed, as if the provider had said it
+    /// ended.
+    pub stale_call_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +155,11 @@ impl Default for Config {
             metrics_listen: None,
             duplicate_window_days: 7,
             http_timeout_secs: 15,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 75,
+            max_connections: 1024,
+            trusted_proxies: Vec::new(),
+            stale_call_secs: 30 * 60,
         }
     }
 }
@@ -374,6 +409,26 @@ impl Config {
         if let Some(v) = get("HOTLINE_HTTP_TIMEOUT_SECS") {
             self.http_timeout_secs = parse("HOTLINE_HTTP_TIMEOUT_SECS", &v)?;
         }
+        if let Some(v) = get("HOTLINE_HEADER_TIMEOUT_SECS") {
+            self.header_timeout_secs = parse("HOTLINE_HEADER_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_IDLE_TIMEOUT_SECS") {
+            self.idle_timeout_secs = parse("HOTLINE_IDLE_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_MAX_CONNECTIONS") {
+            self.max_connections = parse("HOTLINE_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| parse_proxy(p).map_err(|e| ConfigError::Env("HOTLINE_TRUSTED_PROXIES", e)))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = get("HOTLINE_STALE_CALL_SECS") {
+            self.stale_call_secs = parse("HOTLINE_STALE_CALL_SECS", &v)?;
+        }
         if let Some(v) = get("HOTLINE_FETCH_TIMEOUT_SECS") {
             self.recordings.fetch_timeout_secs = parse("HOTLINE_FETCH_TIMEOUT_SECS", &v)?;
         }
@@ -400,6 +455,11 @@ impl Config {
                 "model.lexicon_penalty must be 0 (off) to {}, not {penalty}",
                 crate::engine::lexicon::MAX_PENALTY
             )));
+        }
+        if self.max_connections == 0 || self.header_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "max_connections and header_timeout_secs must be at least 1".into(),
+            ));
         }
         if self.worker.concurrency == 0 {
             return Err(ConfigError::Invalid(

@@ -8,6 +8,7 @@
 //! the cookie send it as `X-CSRF-Token`); logins are throttled per name and
 //! per address; every change is audited with before and after.
 
+pub mod accounts;
 mod api;
 pub mod i18n;
 mod pages;

@@ -23,7 +23,9 @@ use super::{
 };
 use crate::auth;
 use crate::domain::{now_ms, Language, Millis, ReportNumber, ReportStatus};
-use crate::store::{Decision, Report, ReportEdit, ReportFilter, SessionRow, StoreError};
+use crate::store::{
+    Decision, LoginAttempt, Report, ReportEdit, ReportFilter, SessionRow, StoreError,
+};
 use crate::web::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -37,6 +39,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/reports/{number}/audio", get(audio))
         .route("/events", get(events))
         .route("/admin", get(admin))
+        .route("/admin/agents/{name}", post(admin_agent))
         .route(
             "/static/app.css",
             get(|| async {
@@ -186,17 +189,18 @@ async fn login_page(State(s): State<Arc<AppState>>, lang: UiLang) -> Response {
     login_form(&s, &lang, StatusCode::OK, "", None)
 }
 
-/// The login form, with a fresh login-CSRF token in a cookie and the form.
+/// The login form, with a fresh login-CSRF token in a cookie and the form;
+/// `flash` is a text key, `{until}` in it replaced by `until`.
 fn login_form(
     s: &AppState,
     lang: &UiLang,
     status: StatusCode,
     name: &str,
-    flash: Option<&str>,
+    flash: Option<(&str, &str)>,
 ) -> Response {
     let (token, _) = auth::new_token();
     let t = i18n::texts(lang.lang);
-    let flash = flash.map(|k| t.get(k).copied().unwrap_or(k));
+    let flash = flash.map(|(k, until)| t.get(k).copied().unwrap_or(k).replace("{until}", until));
     let page = Page {
         state: s,
         lang,
@@ -214,13 +218,21 @@ fn login_form(
     resp
 }
 
+/// Logs an agent in. Every attempt is counted, atomically and before the
+/// password is checked, against the account and against the client's
+/// address (behind a trusted proxy, the address it forwards): the
+/// `MAX_FAILURES`-th attempt of a window is the last one checked, so a burst
+/// of guesses gets that many checked whatever its concurrency, and a locked
+/// key costs no hashing. Password checks run on a bounded pool; beyond it
+/// the answer is an immediate 503.
 async fn login(
     State(s): State<Arc<AppState>>,
-    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     lang: UiLang,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
+    let client = crate::web::client::client_ip(peer, &headers, &s.cfg.trusted_proxies);
     let (mut parts, _) = Request::new(()).into_parts();
     parts.headers = headers;
     let cookie_token = super::cookie(&parts, LOGIN_COOKIE).unwrap_or("");
@@ -230,71 +242,82 @@ async fn login(
             &lang,
             StatusCode::FORBIDDEN,
             &f.name,
-            Some("login_expired"),
+            Some(("login_expired", "")),
         );
     }
     let now = now_ms();
     let name = f.name.trim().to_owned();
     let keys = [
-        format!("name:{}", name.to_lowercase()),
-        format!("addr:{}", addr.ip()),
+        super::accounts::name_key(&name),
+        super::accounts::address_key(client),
     ];
+    let page = Page {
+        state: &s,
+        lang: &lang,
+        who: None,
+    };
+    let mut last_attempt = Vec::new();
     for key in &keys {
-        if let Ok(Some(_)) = s.store.login_locked(key, now).await {
-            warn!(key = %key.split(':').next().unwrap_or(""), "login refused: locked out");
-            return login_form(
-                &s,
-                &lang,
-                StatusCode::TOO_MANY_REQUESTS,
-                &name,
-                Some("login_locked"),
-            );
+        match s
+            .store
+            .login_attempt(key, now, auth::FAILURE_WINDOW_MS, auth::MAX_FAILURES)
+            .await
+        {
+            Ok(LoginAttempt::Allowed { attempt }) => {
+                if attempt >= auth::MAX_FAILURES {
+                    last_attempt.push(key);
+                }
+            }
+            Ok(LoginAttempt::Locked { until }) => {
+                warn!(key = %key.split(':').next().unwrap_or(""), "login refused: locked out");
+                return locked(&s, &lang, &name, until);
+            }
+            Err(e) => return internal(&page, e),
         }
     }
     let agent = match s.store.agent_by_name(&name).await {
         Ok(a) => a.filter(|a| a.disabled_at.is_none()),
-        Err(e) => {
-            return internal(
-                &Page {
-                    state: &s,
-                    lang: &lang,
-                    who: None,
-                },
-                e,
-            )
-        }
+        Err(e) => return internal(&page, e),
     };
+    // Unknown names are checked against a dummy hash: the same work and time.
     let hash = agent
         .as_ref()
         .map(|a| a.password_hash.clone())
         .unwrap_or_else(|| auth::dummy_hash().to_owned());
-    let password = f.password.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
-        .await
-        .unwrap_or(false);
-    let Some(agent) = agent.filter(|_| ok) else {
-        let mut locked = false;
-        for key in &keys {
-            locked |= matches!(
-                s.store
-                    .login_failed(
-                        key,
-                        now,
-                        auth::FAILURE_WINDOW_MS,
-                        auth::MAX_FAILURES,
-                        auth::LOCKOUT_MS
-                    )
-                    .await,
-                Ok(Some(_))
+    let ok = match s.passwords.verify(hash, f.password).await {
+        Ok(ok) => ok,
+        Err(auth::Busy) => {
+            warn!("login refused: password checks saturated");
+            let mut resp = login_form(
+                &s,
+                &lang,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &name,
+                Some(("login_busy", "")),
             );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("2"));
+            return resp;
         }
-        warn!(locked, "failed login");
-        let (status, msg) = if locked {
-            (StatusCode::TOO_MANY_REQUESTS, "login_locked")
-        } else {
-            (StatusCode::UNAUTHORIZED, "login_failed")
-        };
-        return login_form(&s, &lang, status, &name, Some(msg));
+    };
+    let Some(agent) = agent.filter(|_| ok) else {
+        let until = now + auth::LOCKOUT_MS;
+        for key in &last_attempt {
+            if let Err(e) = s.store.login_lock(key, until).await {
+                return internal(&page, e);
+            }
+        }
+        warn!(locked = !last_attempt.is_empty(), "failed login");
+        if !last_attempt.is_empty() {
+            return locked(&s, &lang, &name, until);
+        }
+        return login_form(
+            &s,
+            &lang,
+            StatusCode::UNAUTHORIZED,
+            &name,
+            Some(("login_failed", "")),
+        );
     };
     for key in &keys {
         let _ = s.store.login_succeeded(key).await;
@@ -309,14 +332,7 @@ async fn login(
         expires_at: now + auth::SESSION_MS,
     };
     if let Err(e) = s.store.create_session(&session).await {
-        return internal(
-            &Page {
-                state: &s,
-                lang: &lang,
-                who: None,
-            },
-            e,
-        );
+        return internal(&page, e);
     }
     info!(agent = %agent.name, "agent logged in");
     let mut resp = Redirect::to("/queue").into_response();
@@ -327,6 +343,24 @@ async fn login(
         if let Ok(v) = c.parse() {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
+    }
+    resp
+}
+
+/// 429 with the time (Kraków) the next attempt will be checked.
+fn locked(s: &AppState, lang: &UiLang, name: &str, until: Millis) -> Response {
+    let at = crate::domain::local_display(until);
+    let hhmm = at.rsplit(' ').next().unwrap_or(&at);
+    let mut resp = login_form(
+        s,
+        lang,
+        StatusCode::TOO_MANY_REQUESTS,
+        name,
+        Some(("login_locked", hhmm)),
+    );
+    let secs = ((until - now_ms()) / 1000).max(1);
+    if let Ok(v) = secs.to_string().parse() {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }
@@ -883,35 +917,93 @@ pub async fn serve_audio(s: &AppState, number: &str, req: Request) -> Response {
 
 /// Server-sent events: the queue's size whenever it changes (any server or
 /// worker may have changed it, so the database is polled, not a channel).
+/// The session is checked on every poll: logging out, a password change or
+/// a disabled account ends the stream within one poll.
 async fn events(
     State(s): State<Arc<AppState>>,
-    UiAgent(_a): UiAgent,
+    UiAgent(a): UiAgent,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
-    let stream = futures_util::stream::unfold((s, None::<(i64, i64)>), |(s, last)| async move {
-        loop {
-            if last.is_some() {
-                tokio::time::sleep(Duration::from_secs(2)).await;
+    let session = a.session_hash.unwrap_or_default();
+    let stream = futures_util::stream::unfold(
+        (s, session, None::<(i64, i64)>),
+        |(s, session, last)| async move {
+            loop {
+                if last.is_some() {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                match s.store.session(&session, now_ms()).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return None,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        continue;
+                    }
+                }
+                let Ok(sig) = s.store.queue_signature().await else {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                };
+                if Some(sig) != last {
+                    let drafts = s
+                        .store
+                        .count_reports()
+                        .await
+                        .ok()
+                        .and_then(|c| {
+                            c.into_iter()
+                                .find(|(st, _)| st == "draft")
+                                .map(|(_, n)| n)
+                        })
+                        .unwrap_or(0);
+                    let ev = Event::default().event("queue").data(
+                        serde_json::json!({ "drafts": drafts, "waiting": sig.0 }).to_string(),
+                    );
+                    return Some((Ok(ev), (s, session, Some(sig))));
+                }
             }
-            let Ok(sig) = s.store.queue_signature().await else {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                continue;
-            };
-            if Some(sig) != last {
-                let drafts = s
-                    .store
-                    .count_reports()
-                    .await
-                    .ok()
-                    .and_then(|c| c.into_iter().find(|(st, _)| st == "draft").map(|(_, n)| n))
-                    .unwrap_or(0);
-                let ev = Event::default()
-                    .event("queue")
-                    .data(serde_json::json!({ "drafts": drafts, "waiting": sig.0 }).to_string());
-                return Some((Ok(ev), (s, Some(sig))));
-            }
-        }
-    });
+        },
+    );
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[derive(Deserialize)]
+struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// Unlock, disable or enable an agent's account (administrators only).
+async fn admin_agent(
+    State(s): State<Arc<AppState>>,
+    UiAgent(a): UiAgent,
+    lang: UiLang,
+    Path(name): Path<String>,
+    Form(f): Form<AccountForm>,
+) -> Response {
+    let page = Page {
+        state: &s,
+        lang: &lang,
+        who: Some(&a),
+    };
+    if !a.csrf.as_deref().is_some_and(|c| same(c, &f.csrf)) {
+        return page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed");
+    }
+    if !a.agent.is_admin() {
+        return page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body");
+    }
+    let Some(action) = super::accounts::AccountAction::parse(&f.action) else {
+        return page.error(StatusCode::BAD_REQUEST, "bad_request", "bad_request_body");
+    };
+    match super::accounts::apply(s.store.as_ref(), &name, action, &a.agent.name, now_ms()).await {
+        Ok(true) => {
+            info!(agent = %name, action = %f.action, by = %a.agent.name, "account changed");
+            Redirect::to("/admin").into_response()
+        }
+        Ok(false) => page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body"),
+        Err(e) => internal(&page, e),
+    }
 }
 
 async fn admin(State(s): State<Arc<AppState>>, UiAgent(a): UiAgent, lang: UiLang) -> Response {
@@ -947,7 +1039,7 @@ async fn admin(State(s): State<Arc<AppState>>, UiAgent(a): UiAgent, lang: UiLang
     };
     let agents_v: Vec<minijinja::Value> = agents
         .iter()
-        .map(|x| context! { name => x.name, role => x.role, created => local_time(x.created_at).0 })
+        .map(|x| context! { name => x.name, role => x.role, created => local_time(x.created_at).0, disabled => x.disabled_at.map(|t| local_time(t).0) })
         .collect();
     let tokens_v: Vec<minijinja::Value> = tokens
         .iter()

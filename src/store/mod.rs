@@ -397,19 +397,22 @@ pub trait Store: Send + Sync {
         self.sql().list_api_tokens().await
     }
 
-    async fn login_locked(&self, key: &str, now: Millis) -> Result<Option<Millis>> {
-        self.sql().login_locked(key, now).await
-    }
-
-    async fn login_failed(
+    async fn login_attempt(
         &self,
         key: &str,
         now: Millis,
         window: Millis,
         max: i64,
-        lock: Millis,
-    ) -> Result<Option<Millis>> {
-        self.sql().login_failed(key, now, window, max, lock).await
+    ) -> Result<LoginAttempt> {
+        self.sql().login_attempt(key, now, window, max).await
+    }
+
+    async fn login_lock(&self, key: &str, until: Millis) -> Result<()> {
+        self.sql().login_lock(key, until).await
+    }
+
+    async fn set_agent_disabled(&self, name: &str, at: Option<Millis>) -> Result<bool> {
+        self.sql().set_agent_disabled(name, at).await
     }
 
     async fn login_succeeded(&self, key: &str) -> Result<()> {

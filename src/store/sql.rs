@@ -1232,15 +1232,49 @@ impl Sql {
             .ok_or_else(|| StoreError::NotFound(name.to_owned()))
     }
 
+    /// A new password; every session of the agent ends (whoever knew the
+    /// old one is logged out).
     pub async fn set_agent_password(&self, name: &str, password_hash: &str) -> Result<bool> {
-        Ok(self
+        let mut tx = self.begin().await?;
+        let changed = self
             .query("UPDATE agents SET password_hash = $2 WHERE name = $1")
             .bind(name.to_owned())
             .bind(password_hash.to_owned())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
-            == 1)
+            == 1;
+        self.query("DELETE FROM sessions WHERE agent_id = (SELECT id FROM agents WHERE name = $1)")
+            .bind(name.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Disables (`Some(at)`) or enables (`None`) an agent. Disabling ends
+    /// its sessions at once; its API tokens stop working while it is
+    /// disabled (they are checked against the agent on every request).
+    pub async fn set_agent_disabled(&self, name: &str, at: Option<Millis>) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let changed = self
+            .query("UPDATE agents SET disabled_at = $2 WHERE name = $1")
+            .bind(name.to_owned())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if at.is_some() {
+            self.query(
+                "DELETE FROM sessions WHERE agent_id = (SELECT id FROM agents WHERE name = $1)",
+            )
+            .bind(name.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
     }
 
     pub async fn agent_by_name(&self, name: &str) -> Result<Option<AgentRow>> {
@@ -1359,26 +1393,19 @@ impl Sql {
             .await?)
     }
 
-    /// Until when `key` is locked out, if it is.
-    pub async fn login_locked(&self, key: &str, now: Millis) -> Result<Option<Millis>> {
-        let row: Option<(Option<i64>,)> = self
-            .query_as("SELECT locked_until FROM login_failures WHERE key = $1")
-            .bind(key.to_owned())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.and_then(|r| r.0).filter(|&until| until > now))
-    }
-
-    /// Counts a failed login for `key`; after `max` failures within `window`
-    /// the key is locked for `lock`. Returns the lock's end if it locked.
-    pub async fn login_failed(
+    /// Takes one login attempt for `key`, atomically, before the password
+    /// is checked: the `max`-th attempt within `window` is the last one
+    /// allowed, later ones are refused until the window (or a lock set by
+    /// [`Self::login_lock`]) has passed. One statement, so concurrent
+    /// attempts are counted one by one whatever their number: a burst of 40
+    /// guesses gets `max` of them checked.
+    pub async fn login_attempt(
         &self,
         key: &str,
         now: Millis,
         window: Millis,
         max: i64,
-        lock: Millis,
-    ) -> Result<Option<Millis>> {
+    ) -> Result<LoginAttempt> {
         let mut tx = self.begin().await?;
         self.query(
             "INSERT INTO login_failures (key, failures, first_at) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING",
@@ -1387,33 +1414,41 @@ impl Sql {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        // A failure outside the window starts a new count.
-        let (failures,): (i64,) = self
+        // Locked: nothing changes. Otherwise a count older than the window
+        // starts again at this attempt.
+        let (attempts, locked_until): (i64, Option<i64>) = self
             .query_as(
                 "UPDATE login_failures SET
-                   failures = CASE WHEN first_at < $3 THEN 1 ELSE failures + 1 END,
-                   first_at = CASE WHEN first_at < $3 THEN $2 ELSE first_at END
-                 WHERE key = $1 RETURNING failures",
+                   failures = CASE WHEN locked_until > $2 THEN failures
+                                   WHEN first_at < $3 THEN 1 ELSE failures + 1 END,
+                   first_at = CASE WHEN locked_until > $2 THEN first_at
+                                   WHEN first_at < $3 THEN $2 ELSE first_at END,
+                   locked_until = CASE WHEN locked_until > $2 THEN locked_until ELSE NULL END
+                 WHERE key = $1 RETURNING failures, locked_until",
             )
             .bind(key.to_owned())
             .bind(now)
             .bind(now - window)
             .fetch_one(&mut *tx)
             .await?;
-        let locked = if failures >= max {
-            let until = now + lock;
-            self.query("UPDATE login_failures SET locked_until = $2, failures = 0, first_at = $3 WHERE key = $1")
-                .bind(key.to_owned())
-                .bind(until)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            Some(until)
-        } else {
-            None
-        };
         tx.commit().await?;
-        Ok(locked)
+        Ok(match locked_until {
+            Some(until) => LoginAttempt::Locked { until },
+            None if attempts > max => LoginAttempt::Locked {
+                until: now + window,
+            },
+            None => LoginAttempt::Allowed { attempt: attempts },
+        })
+    }
+
+    /// Locks `key` until `until` (after the last allowed attempt failed).
+    pub async fn login_lock(&self, key: &str, until: Millis) -> Result<()> {
+        self.query("UPDATE login_failures SET locked_until = $2 WHERE key = $1")
+            .bind(key.to_owned())
+            .bind(until)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn login_succeeded(&self, key: &str) -> Result<()> {

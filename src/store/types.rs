@@ -222,6 +222,15 @@ impl AgentRow {
     }
 }
 
+/// What a login attempt may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// Check the password: this is attempt number `attempt` of the window.
+    Allowed { attempt: i64 },
+    /// Refused without checking anything, until then.
+    Locked { until: Millis },
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     pub token_hash: String,

@@ -3,6 +3,7 @@
 //! workspace. [`app`] builds the router for tests; [`serve`] binds and runs
 //! it until shutdown.
 
+pub mod client;
 mod twilio;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,8 @@ pub struct AppState {
     /// Set once the process is ready: the loaded model's id, or `None` when
     /// this process does not transcribe.
     pub model: std::sync::OnceLock<Option<String>>,
+    /// Agents' password checks, bounded (see [`crate::auth::PasswordChecks`]).
+    pub passwords: crate::auth::PasswordChecks,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             templates: crate::agent::templates(),
             streets,
             model: std::sync::OnceLock::new(),
+            passwords: crate::auth::PasswordChecks::for_this_machine(),
         }))
     }
 }
