@@ -703,20 +703,10 @@ async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
 
 async fn worker(a: ServerArgs) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(a.config.as_deref())?;
+    crate::metrics::install();
     let store = startup::open_store(&cfg).await?;
     if let Some(addr) = cfg.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding {addr}"))?;
-        let store = Arc::clone(&store);
-        let app = axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(move || {
-                let store = Arc::clone(&store);
-                async move { crate::metrics::render(store.as_ref()).await }
-            }),
-        );
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        crate::web::serve_metrics(Arc::clone(&store), addr).await?;
     }
     let engine = startup::load_engine(&cfg).await?;
     let worker = startup::worker(&cfg, Arc::clone(&store), Some(engine))?;
@@ -865,7 +855,11 @@ async fn serve(a: ServerArgs) -> anyhow::Result<ExitCode> {
     if cfg.public_url.is_none() {
         cfg.public_url = Some(format!("http://{bound}"));
     }
+    crate::metrics::install();
     let store = startup::open_store(&cfg).await?;
+    if let Some(addr) = cfg.metrics_listen {
+        crate::web::serve_metrics(Arc::clone(&store), addr).await?;
+    }
     let token = tokio_util::sync::CancellationToken::new();
     let (worker, model_id) = if cfg.worker.in_server {
         let engine = startup::load_engine(&cfg).await?;

@@ -95,6 +95,7 @@ pub struct Config {
     pub duplicate_window_days: i64,
     /// Whole-request limit (reading the body included): slow clients are cut off.
     pub http_timeout_secs: u64,
+    pub open311: Open311Settings,
     /// Time to send a request's headers; a connection trickling them is
     /// closed after it.
     pub header_timeout_secs: u64,
@@ -111,6 +112,33 @@ pub struct Config {
     /// missed call, or its recording filed, as if the provider had said it
     /// ended.
     pub stale_call_secs: i64,
+}
+
+/// What Open311 says of rejected reports, by reject reason (`spam`,
+/// `silence`, `duplicate`, `not_city`, `other` for any other); never the
+/// caller's words. `{original}` in the duplicate's text is the original
+/// report's number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Open311Settings {
+    pub reasons: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Open311Settings {
+    fn default() -> Self {
+        Self {
+            reasons: [
+                ("duplicate", "Duplikat zgłoszenia {original}."),
+                ("not_city", "Sprawa nie należy do zadań miasta."),
+                ("silence", "Zgłoszenie bez treści."),
+                ("spam", "Zgłoszenie odrzucone."),
+                ("other", "Zgłoszenie zamknięte."),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,6 +183,7 @@ impl Default for Config {
             metrics_listen: None,
             duplicate_window_days: 7,
             http_timeout_secs: 15,
+            open311: Open311Settings::default(),
             header_timeout_secs: 10,
             idle_timeout_secs: 75,
             max_connections: 1024,
@@ -213,6 +242,10 @@ pub struct Telephony {
     pub auth_token: Secret,
     /// Development only: accept unsigned webhooks. Logged loudly at start.
     pub insecure_skip_signature: bool,
+    /// Twilio Webhooks Rules' shared key: webhooks announcing
+    /// `X-Twilio-Webhooks-Signature-Settings` are verified with it (and the
+    /// hash they name) instead of the auth token.
+    pub webhook_shared_key: Secret,
     /// Telnyx's webhook public key (base64 Ed25519): TeXML webhooks signed
     /// with `telnyx-signature-ed25519` are verified against it.
     pub telnyx_public_key: String,
@@ -228,6 +261,7 @@ impl Default for Telephony {
             account_sid: String::new(),
             auth_token: Secret::default(),
             insecure_skip_signature: false,
+            webhook_shared_key: Secret::default(),
             telnyx_public_key: String::new(),
             voices: [
                 (Language::Pl, "Polly.Ewa".to_owned()),
@@ -355,6 +389,9 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_INSECURE_SKIP_SIGNATURE") {
             self.telephony.insecure_skip_signature = flag("HOTLINE_INSECURE_SKIP_SIGNATURE", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_TWILIO_WEBHOOK_SHARED_KEY") {
+            self.telephony.webhook_shared_key = Secret::new(v);
         }
         if let Some(v) = get("HOTLINE_TELNYX_PUBLIC_KEY") {
             self.telephony.telnyx_public_key = v;

@@ -98,6 +98,17 @@ pub struct Worker {
     /// Jobs to enqueue on every maintenance round (they de-duplicate
     /// themselves, e.g. one retention sweep per hour across all workers).
     periodic: Vec<fn(Millis) -> crate::store::NewJob>,
+    /// Idempotent scans run on every maintenance round by every worker
+    /// (e.g. closing calls the provider never said were over).
+    chores: Vec<Arc<dyn Chore>>,
+}
+
+/// A scan safe to run by any number of workers at once, on every
+/// maintenance round (no job row: nothing to de-duplicate or keep).
+#[async_trait::async_trait]
+pub trait Chore: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn run(&self, now: Millis) -> anyhow::Result<()>;
 }
 
 impl Worker {
@@ -107,6 +118,7 @@ impl Worker {
             handlers: HashMap::new(),
             opts,
             periodic: Vec::new(),
+            chores: Vec::new(),
         }
     }
 
@@ -117,6 +129,11 @@ impl Worker {
 
     pub fn periodic(mut self, job: fn(Millis) -> crate::store::NewJob) -> Self {
         self.periodic.push(job);
+        self
+    }
+
+    pub fn chore(mut self, chore: Arc<dyn Chore>) -> Self {
+        self.chores.push(chore);
         self
     }
 
@@ -276,6 +293,11 @@ impl Worker {
                 for job in &self.periodic {
                     if let Err(e) = self.store.enqueue(&job(now_ms())).await {
                         warn!(error = %e, "could not schedule a periodic job");
+                    }
+                }
+                for chore in &self.chores {
+                    if let Err(e) = chore.run(now_ms()).await {
+                        warn!(chore = chore.name(), error = format!("{e:#}"), "chore failed");
                     }
                 }
             }

@@ -32,6 +32,7 @@ pub mod retention;
 pub mod simulator;
 pub mod startup;
 pub mod store;
+pub mod sweeper;
 pub mod telemetry;
 pub mod telephony;
 pub mod web;

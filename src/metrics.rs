@@ -35,6 +35,91 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Every family hotline exports: name, kind, help. Described and set to
+/// zero at start-up, so a scrape sees all of them from the first second and
+/// nothing recorded before the first scrape is lost.
+pub const FAMILIES: &[(&str, Kind, &str)] = &[
+    ("hotline_calls_total", Kind::Counter, "Calls ended, by the provider's final status (lost: no final status came and the sweeper closed the call)."),
+    ("hotline_webhook_seconds", Kind::Histogram, "Time to answer a provider webhook, by route and HTTP status."),
+    ("hotline_job_seconds", Kind::Histogram, "Time a queued job ran, by kind and outcome."),
+    ("hotline_jobs", Kind::Gauge, "Jobs in the queue, by kind and status (read from the database at each scrape)."),
+    ("hotline_reports", Kind::Gauge, "Reports by status (read from the database at each scrape)."),
+    ("hotline_transcription_rtf", Kind::Histogram, "Transcription time divided by audio length."),
+    ("hotline_transcriptions_total", Kind::Counter, "Recordings transcribed, by whether speech was found."),
+    ("hotline_transcription_fallbacks_total", Kind::Counter, "Temperature fallbacks while decoding (a window decoded again because its text failed a check)."),
+    ("hotline_transcription_retries_total", Kind::Counter, "Pieces of speech decoded again because the kept text did not cover them."),
+    ("hotline_transcription_audio_milliseconds_total", Kind::Counter, "Audio transcribed, by part: decoded, skipped (pauses, noise), unclear (speech without text)."),
+    ("hotline_transcription_unclear_total", Kind::Counter, "Stretches of speech left without text (marked for agents)."),
+    ("hotline_fetch_failures_total", Kind::Counter, "Recording downloads that failed, by reason."),
+    ("hotline_outbound_deliveries_total", Kind::Counter, "Deliveries to city systems' webhooks, by result."),
+    ("hotline_login_checks_total", Kind::Counter, "Agents' passwords checked, by result."),
+    ("hotline_logins_refused_total", Kind::Counter, "Logins refused without a password check: locked (too many attempts) or busy (password checks saturated)."),
+    ("hotline_calls_swept_total", Kind::Counter, "Calls closed by the sweeper after no webhook for stale_call_secs."),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Installs the recorder, describes every family and registers the label
+/// sets known in advance at zero. Called once by `serve` and `worker`
+/// before anything else runs.
+pub fn install() {
+    let _ = handle();
+    for (name, kind, help) in FAMILIES {
+        match kind {
+            Kind::Counter => metrics::describe_counter!(*name, *help),
+            Kind::Gauge => metrics::describe_gauge!(*name, *help),
+            Kind::Histogram => metrics::describe_histogram!(*name, *help),
+        }
+    }
+    for outcome in ["completed", "busy", "no-answer", "failed", "canceled", "lost"] {
+        metrics::counter!("hotline_calls_total", "outcome" => outcome).absolute(0);
+    }
+    for speech in ["yes", "no"] {
+        metrics::counter!("hotline_transcriptions_total", "speech" => speech).absolute(0);
+    }
+    for part in ["decoded", "skipped", "unclear"] {
+        metrics::counter!("hotline_transcription_audio_milliseconds_total", "part" => part)
+            .absolute(0);
+    }
+    for name in [
+        "hotline_transcription_fallbacks_total",
+        "hotline_transcription_retries_total",
+        "hotline_transcription_unclear_total",
+        "hotline_calls_swept_total",
+    ] {
+        metrics::counter!(name).absolute(0);
+    }
+    for reason in ["timeout", "connection", "5xx", "4xx"] {
+        metrics::counter!("hotline_fetch_failures_total", "reason" => reason).absolute(0);
+    }
+    for result in ["ok", "failed"] {
+        metrics::counter!("hotline_outbound_deliveries_total", "result" => result).absolute(0);
+        metrics::counter!("hotline_login_checks_total", "result" => result).absolute(0);
+    }
+    for reason in ["locked", "busy"] {
+        metrics::counter!("hotline_logins_refused_total", "reason" => reason).absolute(0);
+    }
+    // Histograms are exported once observed; their families are described.
+    let _ = metrics::histogram!("hotline_transcription_rtf");
+}
+
+pub fn login_checked(ok: bool) {
+    metrics::counter!("hotline_login_checks_total", "result" => if ok { "ok" } else { "failed" }).increment(1);
+}
+
+pub fn login_refused(reason: &'static str) {
+    metrics::counter!("hotline_logins_refused_total", "reason" => reason).increment(1);
+}
+
+pub fn calls_swept(n: usize) {
+    metrics::counter!("hotline_calls_swept_total").increment(n as u64);
+}
+
 /// Refreshes the gauges read from the database, then renders everything.
 pub async fn render(store: &dyn Store) -> String {
     let h = handle();

@@ -1,16 +1,18 @@
 //! Open311 GeoReport v2 (read side): services from the menu categories, and
 //! confirmed (status `open`: the city acts on it) and rejected (`closed`)
 //! reports as service requests, in JSON and XML. No personal data: no phone
-//! numbers, no audio, no agent names.
+//! numbers, no audio, no agent names. A confirmed request's description is
+//! the text an agent confirmed; a rejected one's is only its public reason
+//! (`open311.reasons`), with the original's number for a duplicate: never
+//! the caller's words.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::domain::{local_iso, parse_instant, Language, Millis, ReportNumber, ReportStatus};
@@ -97,7 +99,7 @@ fn render(format: Format, root: &str, item: &str, rows: Vec<Vec<(&'static str, V
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 struct RequestsQuery {
     service_request_id: Option<String>,
     service_code: Option<String>,
@@ -106,11 +108,46 @@ struct RequestsQuery {
     status: Option<String>,
 }
 
+/// The query, each parameter at most once; anything else is an Open311
+/// error document in the requested format (not a plain-text rejection).
+fn parse_query(raw: Option<&str>) -> Result<RequestsQuery, String> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let mut q = RequestsQuery::default();
+    for (k, v) in pairs {
+        let slot = match k.as_str() {
+            "service_request_id" => &mut q.service_request_id,
+            "service_code" => &mut q.service_code,
+            "start_date" => &mut q.start_date,
+            "end_date" => &mut q.end_date,
+            "status" => &mut q.status,
+            // jurisdiction_id and the like: accepted, not used.
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(format!("{k} is given more than once"));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(format!("{k} holds control characters"));
+        }
+        *slot = Some(v);
+    }
+    Ok(q)
+}
+
 async fn collection(
     State(s): State<Arc<AppState>>,
     Path(file): Path<String>,
-    Query(q): Query<RequestsQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
+    let q = match parse_query(raw.as_deref()) {
+        Ok(q) => q,
+        Err(e) => {
+            let f = split(&file).map(|(_, f)| f).unwrap_or(Format::Json);
+            return error(f, StatusCode::BAD_REQUEST, &e);
+        }
+    };
     match split(&file) {
         Some(("services", f)) => services(&s, f),
         Some(("requests", f)) => requests(&s, f, q).await,
@@ -147,15 +184,46 @@ fn services(s: &AppState, f: Format) -> Response {
     respond(f, StatusCode::OK, render(f, "services", "service", rows))
 }
 
-fn request_row(s: &AppState, r: &Report) -> Vec<(&'static str, Value)> {
+/// A rejected report's public reason; a duplicate names its original.
+fn public_reason(s: &AppState, r: &Report, original: Option<&str>) -> String {
+    let reasons = &s.cfg.open311.reasons;
+    let reason = r.reject_reason.as_deref().unwrap_or("");
+    let text = reasons
+        .get(reason)
+        .or_else(|| reasons.get("other"))
+        .cloned()
+        .unwrap_or_else(|| "Zgłoszenie zamknięte.".to_owned());
+    match original {
+        Some(n) if reason == "duplicate" => text.replace("{original}", n),
+        _ => text.replace("{original}", "").trim().to_owned(),
+    }
+}
+
+/// The numbers of the originals of these reports' duplicates, by id.
+async fn originals(
+    s: &AppState,
+    reports: &[Report],
+) -> std::collections::HashMap<i64, String> {
+    let mut out = std::collections::HashMap::new();
+    for id in reports.iter().filter_map(|r| r.duplicate_of) {
+        if let Ok(Some(o)) = s.store.get_report_by_id(id).await {
+            out.insert(id, o.number);
+        }
+    }
+    out
+}
+
+fn request_row(s: &AppState, r: &Report, original: Option<&str>) -> Vec<(&'static str, Value)> {
     let open = r.status == ReportStatus::Confirmed.as_str();
-    let notes = match (open, r.reject_reason.as_deref()) {
-        (true, _) => "Zgłoszenie przyjęte przez konsultanta KCK.".to_owned(),
-        (false, Some("duplicate")) => "Duplikat innego zgłoszenia.".to_owned(),
-        (false, Some("not_city")) => "Sprawa nie należy do miasta.".to_owned(),
-        (false, Some("silence")) => "Brak treści zgłoszenia.".to_owned(),
-        (false, Some("spam")) => "Zgłoszenie odrzucone.".to_owned(),
-        (false, _) => "Zgłoszenie zamknięte.".to_owned(),
+    let (notes, description, address) = if open {
+        (
+            "Zgłoszenie przyjęte przez konsultanta KCK.".to_owned(),
+            r.text.clone().unwrap_or_default(),
+            r.address.clone().unwrap_or_default(),
+        )
+    } else {
+        let reason = public_reason(s, r, original);
+        (reason.clone(), reason, String::new())
     };
     vec![
         ("service_request_id", json!(r.number)),
@@ -166,7 +234,7 @@ fn request_row(s: &AppState, r: &Report) -> Vec<(&'static str, Value)> {
             json!(s.script.menu.category_name(&r.category, Language::Pl)),
         ),
         ("service_code", json!(r.category)),
-        ("description", json!(r.text.clone().unwrap_or_default())),
+        ("description", json!(description)),
         ("agency_responsible", json!(AGENCY)),
         ("service_notice", Value::Null),
         ("requested_datetime", json!(local_iso(r.created_at))),
@@ -175,7 +243,7 @@ fn request_row(s: &AppState, r: &Report) -> Vec<(&'static str, Value)> {
             json!(local_iso(r.decided_at.unwrap_or(r.updated_at))),
         ),
         ("expected_datetime", Value::Null),
-        ("address", json!(r.address.clone().unwrap_or_default())),
+        ("address", json!(address)),
         ("address_id", Value::Null),
         ("zipcode", Value::Null),
         ("lat", Value::Null),
@@ -258,7 +326,14 @@ async fn requests(s: &AppState, f: Format, q: RequestsQuery) -> Response {
     });
     reports.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     reports.truncate(1000);
-    let rows = reports.iter().map(|r| request_row(s, r)).collect();
+    let originals = originals(s, &reports).await;
+    let rows = reports
+        .iter()
+        .map(|r| {
+            let original = r.duplicate_of.and_then(|id| originals.get(&id));
+            request_row(s, r, original.map(String::as_str))
+        })
+        .collect();
     respond(
         f,
         StatusCode::OK,
@@ -274,11 +349,20 @@ async fn one(State(s): State<Arc<AppState>>, Path(file): Path<String>) -> Respon
         return error(f, StatusCode::NOT_FOUND, "no such service request");
     };
     match s.store.get_report(&number).await {
-        Ok(Some(r)) if matches!(r.status.as_str(), "confirmed" | "rejected") => respond(
-            f,
-            StatusCode::OK,
-            render(f, "service_requests", "request", vec![request_row(&s, &r)]),
-        ),
+        Ok(Some(r)) if matches!(r.status.as_str(), "confirmed" | "rejected") => {
+            let originals = originals(&s, std::slice::from_ref(&r)).await;
+            let original = r.duplicate_of.and_then(|id| originals.get(&id));
+            respond(
+                f,
+                StatusCode::OK,
+                render(
+                    f,
+                    "service_requests",
+                    "request",
+                    vec![request_row(&s, &r, original.map(String::as_str))],
+                ),
+            )
+        }
         Ok(_) => error(f, StatusCode::NOT_FOUND, "no such service request"),
         Err(e) => {
             tracing::error!(error = %e, "open311 query failed");

@@ -98,6 +98,10 @@ pub fn worker(
         cfg.webhooks.clone(),
         pipeline.http.clone(),
     );
+    let sweeper = crate::sweeper::Sweeper {
+        store: Arc::clone(&store),
+        stale_ms: cfg.stale_call_secs * 1000,
+    };
     let retention = crate::retention::Retention {
         store,
         data_dir: cfg.data_dir.clone(),
@@ -107,7 +111,8 @@ pub fn worker(
         outbound
             .register(worker)
             .handle(crate::retention::JOB_RETENTION, Arc::new(retention))
-            .periodic(crate::retention::hourly_job),
+            .periodic(crate::retention::hourly_job)
+            .chore(Arc::new(sweeper)),
     ))
 }
 

@@ -35,9 +35,10 @@
   });
   document.querySelectorAll(".seg").forEach(function (seg) {
     seg.addEventListener("click", function () {
-      if (!player) { return; }
-      player.currentTime = Number(seg.dataset.start) / 1000;
-      player.play();
+      var target = document.getElementById(seg.dataset.player || "player") || player;
+      if (!target) { return; }
+      target.currentTime = Number(seg.dataset.start) / 1000;
+      target.play();
     });
   });
   if (player) {

@@ -134,15 +134,21 @@ async fn get_one(
     };
     match s.store.report_detail(&n).await {
         Ok(Some(d)) => {
-            let segments: serde_json::Value = d
-                .transcript
-                .as_ref()
-                .and_then(|t| serde_json::from_str(&t.segments).ok())
-                .unwrap_or(json!([]));
+            let view = |t: &crate::store::TranscriptRow| {
+                let segments: serde_json::Value =
+                    serde_json::from_str(&t.segments).unwrap_or(json!([]));
+                let recording = d
+                    .recordings
+                    .iter()
+                    .position(|r| r.id == t.recording_id)
+                    .map(|i| i + 1);
+                json!({ "recording": recording, "text": t.text, "segments": segments, "language": t.language, "model_id": t.model_id, "avg_logprob": t.avg_logprob, "no_speech": t.no_speech })
+            };
             Json(json!({
                 "report": d.report,
                 "call": { "started_at": d.call.started_at, "ended_at": d.call.ended_at, "menu_path": d.call.menu_path, "outcome": d.call.outcome },
-                "transcript": d.transcript.as_ref().map(|t| json!({ "text": t.text, "segments": segments, "language": t.language, "model_id": t.model_id, "avg_logprob": t.avg_logprob, "no_speech": t.no_speech })),
+                "transcript": d.transcript.as_ref().map(view),
+                "transcripts": d.transcripts.iter().map(view).collect::<Vec<_>>(),
                 "audit": d.audit,
             }))
             .into_response()

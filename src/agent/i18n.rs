@@ -98,6 +98,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("agents_help", "Konta i tokeny zakłada się poleceniami: hotline agent add, hotline token create. Wyłączenie konta kończy od razu wszystkie jego sesje; odblokowanie pozwala zalogować się przed upływem blokady po nieudanych próbach.", "Accounts and tokens are created with: hotline agent add, hotline token create. Disabling an account ends all its sessions at once; unlocking lets it log in before the lock after failed attempts ends."),
     ("role", "Rola", "Role"),
     ("account", "Konto", "Account"),
+    ("late_recording", "nagranie po decyzji", "recording after the decision"),
+    ("late_recording_long", "Po decyzji w tej sprawie nadeszło kolejne nagranie od dzwoniącego ({at}). Treść zgłoszenia nie została zmieniona — odsłuchaj nagranie poniżej i w razie potrzeby załóż nowe zgłoszenie.", "Another recording from the caller arrived after this report was decided ({at}). The report's text was not changed — listen to it below and open a new report if needed."),
     ("account_active", "aktywne", "active"),
     ("account_disabled", "wyłączone od", "disabled since"),
     ("account_unlock", "Odblokuj logowanie", "Unlock login"),

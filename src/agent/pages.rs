@@ -269,6 +269,7 @@ async fn login(
                 }
             }
             Ok(LoginAttempt::Locked { until }) => {
+                crate::metrics::login_refused("locked");
                 warn!(key = %key.split(':').next().unwrap_or(""), "login refused: locked out");
                 return locked(&s, &lang, &name, until);
             }
@@ -287,6 +288,7 @@ async fn login(
     let ok = match s.passwords.verify(hash, f.password).await {
         Ok(ok) => ok,
         Err(auth::Busy) => {
+            crate::metrics::login_refused("busy");
             warn!("login refused: password checks saturated");
             let mut resp = login_form(
                 &s,
@@ -300,7 +302,9 @@ async fn login(
             return resp;
         }
     };
-    let Some(agent) = agent.filter(|_| ok) else {
+    let agent = agent.filter(|_| ok);
+    crate::metrics::login_checked(agent.is_some());
+    let Some(agent) = agent else {
         let until = now + auth::LOCKOUT_MS;
         for key in &last_attempt {
             if let Err(e) = s.store.login_lock(key, until).await {
@@ -592,21 +596,54 @@ async fn show_report(
         #[serde(default)]
         unclear: Option<String>,
     }
-    let segments: Vec<minijinja::Value> = d
-        .transcript
-        .as_ref()
-        .and_then(|t| serde_json::from_str::<Vec<Seg>>(&t.segments).ok())
-        .unwrap_or_default()
+    let segments_of = |t: &crate::store::TranscriptRow, player: &str| -> Vec<minijinja::Value> {
+        serde_json::from_str::<Vec<Seg>>(&t.segments)
+            .unwrap_or_default()
+            .iter()
+            .map(|sg| {
+                let unclear = sg.unclear.is_some();
+                context! {
+                    start => sg.start_ms, clock => crate::domain::clock(sg.start_ms),
+                    end_clock => crate::domain::clock(sg.end_ms), text => sg.text,
+                    low => !unclear && sg.avg_logprob < -0.8, unclear, player,
+                }
+            })
+            .collect()
+    };
+    // One part per recording: its player and its own segments. A second
+    // recording is never merged into the first one's list.
+    let audio_gone = d.report.audio_status == "deleted";
+    let total = d.recordings.len();
+    let parts: Vec<minijinja::Value> = d
+        .recordings
         .iter()
-        .map(|sg| {
-            let unclear = sg.unclear.is_some();
+        .enumerate()
+        .map(|(i, rec)| {
+            let player = if i == 0 {
+                "player".to_owned()
+            } else {
+                format!("player-{}", i + 1)
+            };
+            let segments = d
+                .transcripts
+                .iter()
+                .find(|t| t.recording_id == rec.id)
+                .map(|t| segments_of(t, &player))
+                .unwrap_or_default();
+            let late = d.report.decided_at.is_some_and(|at| rec.created_at > at);
             context! {
-                start => sg.start_ms, clock => crate::domain::clock(sg.start_ms),
-                end_clock => crate::domain::clock(sg.end_ms), text => sg.text,
-                low => !unclear && sg.avg_logprob < -0.8, unclear,
+                index => i + 1, total, player, segments, late,
+                audio => (rec.local_path.is_some() && !audio_gone)
+                    .then(|| format!("/reports/{}/audio?recording={}", d.report.number, i + 1)),
+                received => local_time(rec.created_at).0,
             }
         })
         .collect();
+    let segments = d
+        .transcript
+        .as_ref()
+        .map(|t| segments_of(t, "player"))
+        .unwrap_or_default();
     let (prev, next) = neighbours(s, &d.report).await;
     let (created, created_iso) = local_time(d.report.created_at);
     let audit: Vec<minijinja::Value> = d
@@ -652,7 +689,7 @@ async fn show_report(
         "report.html",
         "report",
         context! {
-            r => d.report, segments, prev, next, created, created_iso, audit, has_audio, editable,
+            r => d.report, segments, parts, late => d.report.late_recording_at.map(|t| local_time(t).0), prev, next, created, created_iso, audit, has_audio, editable,
             menu_path => d.call.menu_path, categories => categories(s, ui), counts => page.counts().await,
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
             conflict => notice.conflict, mine => notice.mine, candidates, duplicates,
@@ -886,11 +923,20 @@ pub async fn serve_audio(s: &AppState, number: &str, req: Request) -> Response {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let Some(rel) = detail
-        .recordings
-        .iter()
-        .rev()
-        .find_map(|r| r.local_path.clone())
+    // `?recording=N` (1-based) picks one of several; default: the first.
+    let index = req
+        .uri()
+        .query()
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "recording")
+                .map(|(_, v)| v.parse::<usize>().ok())
+        })
+        .unwrap_or(Some(1));
+    let Some(rel) = index
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| detail.recordings.get(i))
+        .and_then(|r| r.local_path.clone())
     else {
         return StatusCode::NOT_FOUND.into_response();
     };

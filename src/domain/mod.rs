@@ -7,7 +7,8 @@ mod report;
 pub use ids::{CallSid, InvalidId, PhoneNumber, RecordingSid};
 pub use language::{Language, UnknownLanguage};
 pub use report::{
-    clock, draft_text, AudioStatus, DraftPiece, ReportNumber, ReportStatus, UnknownStatus,
+    clock, draft_text, transcript_arrives, AudioStatus, DraftPiece, ReportNumber, ReportStatus,
+    TranscriptEffect, UnknownStatus,
 };
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.

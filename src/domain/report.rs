@@ -162,6 +162,11 @@ string_enum!(
 );
 
 impl ReportStatus {
+    /// An agent has decided it: its text changes only through an agent.
+    pub fn is_decided(self) -> bool {
+        matches!(self, Self::Confirmed | Self::Rejected)
+    }
+
     /// Still waiting for the pipeline.
     pub fn is_pending(self) -> bool {
         matches!(
@@ -171,9 +176,109 @@ impl ReportStatus {
     }
 }
 
+/// What a finished transcription does to its report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TranscriptEffect {
+    /// The report's text and status become these.
+    Draft { text: String, status: ReportStatus },
+    /// No speech: the note (kept if one is there) and status.
+    NoSpeech { status: ReportStatus },
+    /// The report was decided before this recording came: nothing of the
+    /// report changes; the recording and its transcript are kept and the
+    /// report is marked as having a late recording for an agent to see.
+    Late,
+}
+
+/// The rule for a transcript arriving: a decided report is never changed
+/// by one; a report still in the pipeline (or a missed call whose caller's
+/// speech came after all) becomes a draft; a second recording of an
+/// undecided report adds its text as a paragraph of its own.
+pub fn transcript_arrives(
+    status: ReportStatus,
+    current_text: Option<&str>,
+    new_text: Option<&str>,
+) -> TranscriptEffect {
+    if status.is_decided() {
+        return TranscriptEffect::Late;
+    }
+    match new_text {
+        None => TranscriptEffect::NoSpeech {
+            status: if status.is_pending() {
+                ReportStatus::MissedCall
+            } else {
+                status
+            },
+        },
+        Some(new) => {
+            let new = new.trim();
+            let text = match current_text.map(str::trim).filter(|t| !t.is_empty()) {
+                Some(old) if !new.is_empty() => format!("{old}\n\n{new}"),
+                Some(old) => old.to_owned(),
+                None => new.to_owned(),
+            };
+            TranscriptEffect::Draft {
+                text,
+                status: if status.is_pending() || status == ReportStatus::MissedCall {
+                    ReportStatus::Draft
+                } else {
+                    status
+                },
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transcripts_never_change_a_decided_report() {
+        for decided in [ReportStatus::Confirmed, ReportStatus::Rejected] {
+            assert_eq!(
+                transcript_arrives(decided, Some("Dziura"), Some("Druga wiadomość")),
+                TranscriptEffect::Late
+            );
+            assert_eq!(transcript_arrives(decided, None, None), TranscriptEffect::Late);
+        }
+    }
+
+    #[test]
+    fn a_second_recording_is_a_paragraph_of_its_own() {
+        assert_eq!(
+            transcript_arrives(ReportStatus::Draft, Some("Dziura w jezdni."), Some("Na Długiej.")),
+            TranscriptEffect::Draft {
+                text: "Dziura w jezdni.\n\nNa Długiej.".into(),
+                status: ReportStatus::Draft
+            }
+        );
+        assert_eq!(
+            transcript_arrives(ReportStatus::AwaitingTranscript, None, Some(" Dziura ")),
+            TranscriptEffect::Draft {
+                text: "Dziura".into(),
+                status: ReportStatus::Draft
+            }
+        );
+        assert_eq!(
+            transcript_arrives(ReportStatus::MissedCall, Some(""), Some("Jednak coś")),
+            TranscriptEffect::Draft {
+                text: "Jednak coś".into(),
+                status: ReportStatus::Draft
+            }
+        );
+        assert_eq!(
+            transcript_arrives(ReportStatus::AwaitingTranscript, None, None),
+            TranscriptEffect::NoSpeech {
+                status: ReportStatus::MissedCall
+            }
+        );
+        assert_eq!(
+            transcript_arrives(ReportStatus::Draft, Some("Dziura"), None),
+            TranscriptEffect::NoSpeech {
+                status: ReportStatus::Draft
+            }
+        );
+    }
 
     #[test]
     fn report_numbers_are_short_and_readable() {

@@ -41,6 +41,17 @@ pub struct IvrState {
     /// The last response, replayed when the provider retries a webhook.
     #[serde(default)]
     pub last_response: String,
+    /// The caller reached the recording step (a recording of this call is
+    /// expected; before it, none can be genuine).
+    #[serde(default)]
+    pub recording_offered: bool,
+}
+
+impl IvrState {
+    /// The caller is at the recording step: a recording may arrive.
+    pub fn expects_recording(&self) -> bool {
+        matches!(self.stage, Stage::Recording { .. })
+    }
 }
 
 impl Default for IvrState {
@@ -52,6 +63,7 @@ impl Default for IvrState {
             category: None,
             path: Vec::new(),
             last_response: String::new(),
+            recording_offered: false,
         }
     }
 }
@@ -367,6 +379,7 @@ fn reprompt_or_default(
 fn start_recording(t: &mut Transition, lang: Language, category: String) {
     t.state.category = Some(category.clone());
     t.state.stage = Stage::Recording { attempt: 0 };
+    t.state.recording_offered = true;
     t.effects.push(Effect::OpenReport {
         category,
         language: lang,

@@ -118,6 +118,23 @@ pub trait Store: Send + Sync {
         self.sql().call_ended(sid, outcome, at).await
     }
 
+    /// Calls not over with no webhook since `cutoff` (for the sweeper).
+    async fn stale_calls(&self, cutoff: Millis, limit: i64) -> Result<Vec<CallSid>> {
+        self.sql().stale_calls(cutoff, limit).await
+    }
+
+    /// First use of a body-only webhook signature for `target`, or a
+    /// repeat to the same target: true; used before for another: false.
+    async fn signature_used(
+        &self,
+        signature: &str,
+        target: &str,
+        now: Millis,
+        keep: Millis,
+    ) -> Result<bool> {
+        self.sql().signature_used(signature, target, now, keep).await
+    }
+
     // Recordings and the pipeline.
 
     /// The provider announced a recording: store it once and enqueue its

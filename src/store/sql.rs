@@ -14,7 +14,9 @@ use sqlx::{Any, AnyPool, Transaction};
 
 use super::types::*;
 use super::{Backend, NewCall, NewRecording, Result, StoreError};
-use crate::domain::{AudioStatus, CallSid, Language, Millis, ReportNumber, ReportStatus};
+use crate::domain::{
+    AudioStatus, CallSid, Language, Millis, ReportNumber, ReportStatus, TranscriptEffect,
+};
 
 /// Job kinds the store itself enqueues.
 pub const JOB_FETCH: &str = "fetch_recording";
@@ -292,6 +294,54 @@ impl Sql {
         Ok(report)
     }
 
+    /// Calls not over whose last webhook came before `cutoff`, oldest first.
+    pub async fn stale_calls(&self, cutoff: Millis, limit: i64) -> Result<Vec<CallSid>> {
+        let rows: Vec<(String,)> = self
+            .query_as(
+                "SELECT call_sid FROM calls WHERE ended_at IS NULL AND updated_at < $1
+                 ORDER BY updated_at LIMIT $2",
+            )
+            .bind(cutoff)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(sid,)| CallSid::parse(&sid).ok())
+            .collect())
+    }
+
+    /// Records that `signature` was used for `target`; false if it was
+    /// used before for another target (a replay). Forgets signatures older
+    /// than `keep` ms.
+    pub async fn signature_used(
+        &self,
+        signature: &str,
+        target: &str,
+        now: Millis,
+        keep: Millis,
+    ) -> Result<bool> {
+        self.query("DELETE FROM webhook_signatures WHERE seen_at < $1")
+            .bind(now - keep)
+            .execute(&self.pool)
+            .await?;
+        self.query(
+            "INSERT INTO webhook_signatures (signature, target, seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (signature) DO NOTHING",
+        )
+        .bind(signature.to_owned())
+        .bind(target.to_owned())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let (first,): (String,) = self
+            .query_as("SELECT target FROM webhook_signatures WHERE signature = $1")
+            .bind(signature.to_owned())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(first == target)
+    }
+
     // Recordings.
 
     pub async fn recording_announced(
@@ -514,7 +564,7 @@ impl Sql {
             "UPDATE reports SET audio_status = $2,
                status = CASE WHEN status IN {PENDING} THEN COALESCE($3, status) ELSE status END,
                note = COALESCE($4, note), version = version + 1, updated_at = $5
-             WHERE id = $1"
+             WHERE id = $1 AND status NOT IN ('confirmed', 'rejected')"
         );
         let sql = self.dynamic(sql);
         sqlx::query(&sql)
@@ -564,38 +614,60 @@ impl Sql {
             .rows_affected()
             == 1;
         if inserted {
-            let sql = match &t.no_speech {
-                None => format!(
-                    "UPDATE reports SET text = CASE WHEN text IS NULL OR text = '' THEN $2 ELSE text || ' ' || $2 END,
-                       status = CASE WHEN status IN {PENDING} OR status = 'missed_call' THEN 'draft' ELSE status END,
-                       version = version + 1, updated_at = $3
-                     WHERE id = $1"
-                ),
-                Some(_) => format!(
-                    "UPDATE reports SET note = COALESCE(note, $2),
-                       status = CASE WHEN status IN {PENDING} THEN 'missed_call' ELSE status END,
-                       version = version + 1, updated_at = $3
-                     WHERE id = $1"
-                ),
-            };
-            let sql = self.dynamic(sql);
-            let second = t
-                .no_speech
-                .as_ref()
-                .map(|r| format!("no speech: {r}"))
-                .unwrap_or_else(|| t.text.clone());
-            sqlx::query(&sql)
+            let report: Report = self
+                .query_as("SELECT * FROM reports WHERE id = $1")
                 .bind(rec.report_id)
-                .bind(second)
-                .bind(t.at)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-            let action = if t.no_speech.is_some() {
+            let status = report
+                .status()
+                .ok_or_else(|| StoreError::NotFound(format!("status of report {}", report.id)))?;
+            let new_text = t.no_speech.is_none().then_some(t.text.as_str());
+            match crate::domain::transcript_arrives(status, report.text.as_deref(), new_text) {
+                TranscriptEffect::Draft { text, status } => {
+                    self.query(
+                        "UPDATE reports SET text = $2, status = $3, version = version + 1, updated_at = $4 WHERE id = $1",
+                    )
+                    .bind(report.id)
+                    .bind(text)
+                    .bind(status.as_str())
+                    .bind(t.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                TranscriptEffect::NoSpeech { status } => {
+                    let note = t
+                        .no_speech
+                        .as_ref()
+                        .map(|r| format!("no speech: {r}"))
+                        .unwrap_or_default();
+                    self.query(
+                        "UPDATE reports SET note = COALESCE(note, $2), status = $3, version = version + 1, updated_at = $4 WHERE id = $1",
+                    )
+                    .bind(report.id)
+                    .bind(note)
+                    .bind(status.as_str())
+                    .bind(t.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                TranscriptEffect::Late => {
+                    // The decision and what was published stay as they are.
+                    self.query("UPDATE reports SET late_recording_at = $2 WHERE id = $1")
+                        .bind(report.id)
+                        .bind(t.at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            let action = if status.is_decided() {
+                "late_recording"
+            } else if t.no_speech.is_some() {
                 "transcribed_no_speech"
             } else {
                 "transcribed"
             };
-            let after = serde_json::json!({ "model": t.model_id, "text": t.text, "no_speech": t.no_speech }).to_string();
+            let after = serde_json::json!({ "model": t.model_id, "text": t.text, "no_speech": t.no_speech, "recording": rec.recording_sid }).to_string();
             self.audit_in(
                 &mut tx,
                 Some(rec.report_id),
@@ -643,7 +715,8 @@ impl Sql {
             .bind(report.id)
             .fetch_all(&self.pool)
             .await?;
-        let transcript = self.transcripts_for_report(report.id).await?.pop();
+        let transcripts = self.transcripts_for_report(report.id).await?;
+        let transcript = transcripts.last().cloned();
         let audit = self
             .query_as("SELECT * FROM audit_log WHERE report_id = $1 ORDER BY at, id")
             .bind(report.id)
@@ -654,6 +727,7 @@ impl Sql {
             call,
             recordings,
             transcript,
+            transcripts,
             audit,
         }))
     }

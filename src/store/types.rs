@@ -49,6 +49,8 @@ pub struct Report {
     pub updated_at: Millis,
     pub decided_at: Option<Millis>,
     pub decided_by: Option<String>,
+    /// A recording arrived after the decision (kept, for an agent to see).
+    pub late_recording_at: Option<Millis>,
 }
 
 impl Report {
@@ -162,7 +164,10 @@ pub struct ReportDetail {
     pub report: Report,
     pub call: Call,
     pub recordings: Vec<Recording>,
+    /// The first recording's transcript.
     pub transcript: Option<TranscriptRow>,
+    /// Every recording's transcript, in the order they arrived.
+    pub transcripts: Vec<TranscriptRow>,
     pub audit: Vec<AuditEntry>,
 }
 

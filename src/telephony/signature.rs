@@ -1,33 +1,94 @@
 //! Webhook signatures (`X-Twilio-Signature`, `X-SignalWire-Signature`):
 //! base64(HMAC-SHA1(auth token, URL + every POST parameter, sorted by name,
-//! as name followed by value)). Providers sign the URL as configured, with
-//! or without an explicit default port; both are accepted. The comparison
-//! is constant-time.
+//! as name followed by value)). A parameter repeated with the same value
+//! counts once and repeated values are sorted, as Twilio's own validators
+//! (twilio-python, twilio-node) compute it. Providers sign the URL as
+//! configured, with or without an explicit default port; both are accepted.
+//! The comparison is constant-time.
+//!
+//! Variants: Twilio's Webhooks Rules sign with a shared key and announce it
+//! in `X-Twilio-Webhooks-Signature-Settings: key=…,algorithm=HMAC_SHA256`
+//! (only the hash changes), accepted when `telephony.webhook_shared_key` is
+//! set. SignalWire signs exactly like Twilio with the project's signing key
+//! (configure it as the auth token). Twilio's `bodySHA256` variant is for
+//! JSON bodies, which voice webhooks never have.
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 type HmacSha1 = Hmac<Sha1>;
+type HmacSha256 = Hmac<sha2::Sha256>;
 
-fn mac(token: &str, url: &str, params: &[(String, String)]) -> HmacSha1 {
-    // HMAC accepts keys of any length: this cannot fail.
-    let mut m =
-        <HmacSha1 as Mac>::new_from_slice(token.as_bytes()).unwrap_or_else(|_| unreachable!());
-    m.update(url.as_bytes());
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    for (k, v) in sorted {
-        m.update(k.as_bytes());
-        m.update(v.as_bytes());
-    }
-    m
+/// The hash a signature is computed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Sha1,
+    Sha256,
 }
 
-/// The signature a provider sends for `url` and `params`.
+/// What is signed: the URL, then each distinct parameter, sorted.
+fn signed_string(url: &str, params: &[(String, String)]) -> Vec<u8> {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    sorted.dedup();
+    let mut out = url.as_bytes().to_vec();
+    for (k, v) in sorted {
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(v.as_bytes());
+    }
+    out
+}
+
+fn mac(algorithm: Algorithm, key: &str, message: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length: these cannot fail.
+    match algorithm {
+        Algorithm::Sha1 => {
+            let mut m = <HmacSha1 as Mac>::new_from_slice(key.as_bytes())
+                .unwrap_or_else(|_| unreachable!());
+            m.update(message);
+            m.finalize().into_bytes().to_vec()
+        }
+        Algorithm::Sha256 => {
+            let mut m = <HmacSha256 as Mac>::new_from_slice(key.as_bytes())
+                .unwrap_or_else(|_| unreachable!());
+            m.update(message);
+            m.finalize().into_bytes().to_vec()
+        }
+    }
+}
+
+/// The signature a provider sends for `url` and `params` (HMAC-SHA1).
 pub fn sign(token: &str, url: &str, params: &[(String, String)]) -> String {
-    base64::engine::general_purpose::STANDARD
-        .encode(mac(token, url, params).finalize().into_bytes())
+    sign_with(Algorithm::Sha1, token, url, params)
+}
+
+pub fn sign_with(
+    algorithm: Algorithm,
+    key: &str,
+    url: &str,
+    params: &[(String, String)],
+) -> String {
+    base64::engine::general_purpose::STANDARD.encode(mac(
+        algorithm,
+        key,
+        &signed_string(url, params),
+    ))
+}
+
+/// The algorithm named by `X-Twilio-Webhooks-Signature-Settings`
+/// (`key=…,algorithm=HMAC_SHA256`); `None` for one hotline does not know.
+pub fn settings_algorithm(settings: &str) -> Option<Algorithm> {
+    let algorithm = settings
+        .split(',')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("algorithm"))
+        .map(|(_, v)| v.trim().to_ascii_uppercase());
+    match algorithm.as_deref() {
+        None | Some("HMAC_SHA1") => Some(Algorithm::Sha1),
+        Some("HMAC_SHA256") => Some(Algorithm::Sha256),
+        Some(_) => None,
+    }
 }
 
 /// `url` as written, with the default port added, and with it removed.
@@ -49,12 +110,27 @@ pub fn url_variants(url: &str) -> Vec<String> {
 
 /// True if `signature` is valid for `url` (in any port variant) and `params`.
 pub fn verify(token: &str, url: &str, params: &[(String, String)], signature: &str) -> bool {
+    verify_with(Algorithm::Sha1, token, url, params, signature)
+}
+
+pub fn verify_with(
+    algorithm: Algorithm,
+    key: &str,
+    url: &str,
+    params: &[(String, String)],
+    signature: &str,
+) -> bool {
     let Ok(given) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
         return false;
     };
     url_variants(url)
         .iter()
-        .any(|u| mac(token, u, params).verify_slice(&given).is_ok())
+        .any(|u| subtle_eq(&mac(algorithm, key, &signed_string(u, params)), &given))
+}
+
+/// Constant-time equality of two MACs.
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -86,6 +162,34 @@ mod tests {
             &params,
             "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
         ));
+    }
+
+    #[test]
+    fn repeated_parameters_sign_as_twilio_computes_them() {
+        // twilio-python: each distinct value once, values sorted.
+        let url = "https://h.example/x";
+        let once = p(&[("Digits", "1"), ("CallSid", "CA1")]);
+        let twice = p(&[("CallSid", "CA1"), ("Digits", "1"), ("Digits", "1")]);
+        assert_eq!(sign("t", url, &once), sign("t", url, &twice));
+        let two = p(&[("Digits", "2"), ("Digits", "1")]);
+        let ordered = p(&[("Digits", "1"), ("Digits", "2")]);
+        assert_eq!(sign("t", url, &two), sign("t", url, &ordered));
+        assert_ne!(sign("t", url, &two), sign("t", url, &once));
+    }
+
+    #[test]
+    fn shared_key_variant_uses_the_announced_hash() {
+        let url = "https://h.example/x";
+        let params = p(&[("CallSid", "CA1")]);
+        let sig = sign_with(Algorithm::Sha256, "shared", url, &params);
+        assert!(verify_with(Algorithm::Sha256, "shared", url, &params, &sig));
+        assert!(!verify_with(Algorithm::Sha1, "shared", url, &params, &sig));
+        assert_eq!(
+            settings_algorithm("key=k1,algorithm=HMAC_SHA256"),
+            Some(Algorithm::Sha256)
+        );
+        assert_eq!(settings_algorithm("key=k1"), Some(Algorithm::Sha1));
+        assert_eq!(settings_algorithm("algorithm=MD5"), None);
     }
 
     #[test]

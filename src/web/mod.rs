@@ -147,14 +147,21 @@ impl IntoResponse for AppError {
 
 /// The whole application.
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
+    // With a metrics listener of its own, /metrics is not on the public one.
+    let metrics_here = state.cfg.metrics_listen.is_none();
+    let router = Router::new()
         .merge(twilio::routes())
         .merge(crate::agent::routes())
         .route("/prompts/audio/{lang}/{file}", get(prompt_audio))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .merge(crate::open311::routes())
-        .route("/metrics", get(metrics))
+        .merge(crate::open311::routes());
+    let router = if metrics_here {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    };
+    router
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -178,8 +185,29 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
-    let body = crate::metrics::render(s.store.as_ref()).await;
+    metrics_response(s.store.as_ref()).await
+}
+
+async fn metrics_response(store: &dyn Store) -> Response {
+    let body = crate::metrics::render(store).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// `/metrics` alone, for `metrics_listen` (`HOTLINE_METRICS_LISTEN`): the
+/// server's and the worker's, off the public listener.
+pub async fn serve_metrics(store: Arc<dyn Store>, addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("binding the metrics listener {addr}: {e}"))?;
+    let app = Router::new().route(
+        "/metrics",
+        get(move || {
+            let store = Arc::clone(&store);
+            async move { metrics_response(store.as_ref()).await }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(())
 }
 
 /// A recorded prompt. Only files found at start-up are served: the path
@@ -215,9 +243,172 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let limits = Limits::of(&state.cfg);
+    serve_router(app(state), listener, limits, shutdown).await
+}
+
+/// What the listener allows a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// To send a request's headers, from its first byte or from the end of
+    /// the previous response (so it bounds idle keep-alive too).
+    pub header_timeout: Duration,
+    /// A connection without a request for this long is closed, whatever
+    /// the protocol.
+    pub idle_timeout: Duration,
+    /// Connections served at once; later ones wait in the kernel's backlog.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    pub fn of(cfg: &Config) -> Self {
+        Self {
+            header_timeout: Duration::from_secs(cfg.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(cfg.idle_timeout_secs.max(1)),
+            max_connections: cfg.max_connections.max(1),
+        }
+    }
+}
+
+/// Serves `router` with the client's address in each request
+/// (`ConnectInfo`), hyper's header-read timeout, an idle timeout and a cap
+/// on connections; on `shutdown`, stops accepting and lets requests in
+/// flight finish.
+pub async fn serve_router(
+    router: Router,
+    listener: tokio::net::TcpListener,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.idle_timeout))
+        .keep_alive_timeout(limits.header_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = Arc::clone(&permits).acquire_owned() => p?,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, go on.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let activity = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let io = TokioIo::new(Idle::new(stream, Arc::clone(&activity)));
+        let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
+        let conn = graceful.watch(conn);
+        let idle = limits.idle_timeout;
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            let mut seen = 0;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    () = tokio::time::sleep(idle) => {
+                        let now = activity.load(std::sync::atomic::Ordering::Relaxed);
+                        if now == seen {
+                            // Nothing read or written for a whole period.
+                            break;
+                        }
+                        seen = now;
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    // Requests in flight finish (bounded: each has the request timeout).
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(30)) => warn!("connections still open after 30 s; closing"),
+    }
     Ok(())
+}
+
+/// A connection that counts its reads and writes, for the idle timeout.
+struct Idle {
+    inner: tokio::net::TcpStream,
+    activity: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Idle {
+    fn new(inner: tokio::net::TcpStream, activity: Arc<std::sync::atomic::AtomicU64>) -> Self {
+        Self { inner, activity }
+    }
+
+    fn touch(&self) {
+        self.activity
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl tokio::io::AsyncRead for Idle {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.touch();
+        }
+        r
+    }
+}
+
+impl tokio::io::AsyncWrite for Idle {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        r
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }

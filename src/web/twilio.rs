@@ -19,7 +19,9 @@ use crate::domain::{now_ms, CallSid, Language, ReportNumber};
 use crate::ivr::{self, Effect, Event, IvrState};
 use crate::store::{IvrUpdate, NewCall, NewRecording};
 use crate::telephony::twiml::{self, Render};
-use crate::telephony::{call_is_over, digits, signature, Form, IncomingCall, RecordingEvent};
+use crate::telephony::{
+    call_is_over, digits, signature, Form, IncomingCall, Provider, RecordingEvent,
+};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -46,7 +48,9 @@ async fn latency(req: Request, next: axum::middleware::Next) -> Response {
 }
 
 /// A webhook's form, accepted only with a valid provider signature (and
-/// the configured account id). Anything else is 403 and nothing is written.
+/// the configured account id), then checked strictly (see
+/// [`Form::check`]). A bad signature is 403, a signed but malformed or
+/// boundary-shifted form 400; nothing is written either way.
 pub struct Signed(pub Form);
 
 impl FromRequest<Arc<AppState>> for Signed {
@@ -60,47 +64,97 @@ impl FromRequest<Arc<AppState>> for Signed {
             .map_err(|e| AppError::BadRequest(e.to_string()))?;
         let form = Form::parse(&body);
         let t = &state.cfg.telephony;
-        if t.insecure_skip_signature {
-            return Ok(Signed(form));
-        }
-        let sig = headers
-            .get("x-twilio-signature")
-            .or_else(|| headers.get("x-signalwire-signature"))
-            .and_then(|v| v.to_str().ok());
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let url = format!("{}{}", state.public_base, path);
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let telnyx = match (
-            header("telnyx-signature-ed25519"),
-            header("telnyx-timestamp"),
-        ) {
-            (Some(sig), Some(ts)) if !t.telnyx_public_key.is_empty() => signature::verify_telnyx(
-                &t.telnyx_public_key,
-                ts,
-                &body,
-                sig,
-                crate::domain::now_ms() / 1000,
-                300,
-            ),
-            _ => false,
+        let provider = if t.insecure_skip_signature {
+            Provider::Unverified
+        } else {
+            verify(state, &headers, path, &body, &form).await?
         };
-        let valid = telnyx
-            || sig.is_some_and(|s| signature::verify(t.auth_token.expose(), &url, &form.0, s));
-        if !valid {
-            warn!(
-                path = uri.path(),
-                has_signature = sig.is_some(),
-                "webhook refused: bad signature"
-            );
-            return Err(AppError::Forbidden);
-        }
         if !t.account_sid.is_empty() && form.get("AccountSid").is_some_and(|a| a != t.account_sid) {
             warn!(path = uri.path(), "webhook refused: another account");
             return Err(AppError::Forbidden);
         }
+        form.check(provider).inspect_err(|e| {
+            warn!(path = uri.path(), ?provider, reason = %e, "signed webhook refused: malformed");
+        })?;
         Ok(Signed(form))
     }
 }
+
+/// Which provider signed the request, or 403. Twilio and SignalWire sign
+/// the URL and the parameters; Telnyx signs the body and a timestamp only,
+/// so a Telnyx signature is bound to the first URL it was used with (a
+/// provider's retry goes to the same URL; the same body sent to another
+/// step or event is a replay).
+async fn verify(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    path: &str,
+    body: &[u8],
+    form: &Form,
+) -> Result<Provider, AppError> {
+    let t = &state.cfg.telephony;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let url = format!("{}{}", state.public_base, path);
+    if let (Some(sig), Some(ts)) = (
+        header("telnyx-signature-ed25519"),
+        header("telnyx-timestamp"),
+    ) {
+        let now = now_ms();
+        if t.telnyx_public_key.is_empty()
+            || !signature::verify_telnyx(&t.telnyx_public_key, ts, body, sig, now / 1000, TELNYX_MAX_AGE_SECS)
+        {
+            warn!(path, "webhook refused: bad Telnyx signature");
+            return Err(AppError::Forbidden);
+        }
+        let first_use = state
+            .store
+            .signature_used(sig.trim(), path, now, TELNYX_MAX_AGE_SECS * 2 * 1000)
+            .await?;
+        if !first_use {
+            warn!(path, "webhook refused: Telnyx signature replayed to another URL");
+            return Err(AppError::Forbidden);
+        }
+        return Ok(Provider::Telnyx);
+    }
+    let (sig, provider) = match (header("x-twilio-signature"), header("x-signalwire-signature")) {
+        (Some(s), _) => (s, Provider::Twilio),
+        (None, Some(s)) => (s, Provider::SignalWire),
+        (None, None) => {
+            warn!(path, "webhook refused: no signature");
+            return Err(AppError::Forbidden);
+        }
+    };
+    // Twilio's Webhooks Rules: a shared key and the hash they announce.
+    let valid = match header("x-twilio-webhooks-signature-settings") {
+        Some(settings) => match signature::settings_algorithm(settings) {
+            Some(alg) if !t.webhook_shared_key.is_empty() => signature::verify_with(
+                alg,
+                t.webhook_shared_key.expose(),
+                &url,
+                &form.0,
+                sig,
+            ),
+            _ => false,
+        },
+        None => signature::verify(t.auth_token.expose(), &url, &form.0, sig),
+    };
+    if !valid {
+        warn!(path, ?provider, "webhook refused: bad signature");
+        return Err(AppError::Forbidden);
+    }
+    // SignalWire's call ids are UUIDs even under `X-Twilio-Signature`.
+    let provider = match form.get("CallSid") {
+        Some(sid) if provider == Provider::Twilio && Provider::SignalWire.call_sid_ok(sid) => {
+            Provider::SignalWire
+        }
+        _ => provider,
+    };
+    Ok(provider)
+}
+
+/// How old a Telnyx timestamp may be.
+const TELNYX_MAX_AGE_SECS: i64 = 300;
 
 fn xml(body: String) -> Response {
     (
@@ -172,6 +226,19 @@ async fn ivr_step(
             return Err(AppError::BadRequest("unknown step".into()));
         }
         let recording = RecordingEvent::parse(&form)?;
+        // What the body says must fit the event the URL names: a key press
+        // carries no recording, a recording no key press, a timeout
+        // neither (a body moved to another event's URL is refused).
+        let fits = match q.ev.as_str() {
+            "digits" => recording.is_none(),
+            "recorded" => form.get("Digits").is_none(),
+            "timeout" | "norecording" => recording.is_none() && form.get("Digits").is_none(),
+            _ => false,
+        };
+        if !fits {
+            warn!("webhook body does not fit its event");
+            return Err(AppError::BadRequest("body does not fit the event".into()));
+        }
         let event = match q.ev.as_str() {
             "digits" => match digits(&form)? {
                 Some(d) => Event::Digits(d),
@@ -184,14 +251,11 @@ async fn ivr_step(
             "recorded" | "norecording" => Event::NoRecording,
             _ => return Err(AppError::BadRequest("unknown event".into())),
         };
-        advance(
-            &s,
-            &sid,
-            state,
-            event,
-            recording.filter(RecordingEvent::has_audio),
-        )
-        .await
+        // A recording counts only where the menu asked for one.
+        let recording = recording
+            .filter(RecordingEvent::has_audio)
+            .filter(|_| state.expects_recording());
+        advance(&s, &sid, state, event, recording).await
     }
     .instrument(span)
     .await
@@ -306,6 +370,16 @@ async fn recording(
             return Ok(StatusCode::NO_CONTENT);
         }
         let call = s.store.get_call(&sid).await?;
+        // A known call's recording must come from its recording step (which
+        // opened the report); an unknown call's is kept (its first webhooks
+        // may have been lost; the signature is the provider's).
+        if let Some(c) = &call {
+            let state: IvrState = serde_json::from_str(&c.ivr_state).unwrap_or_default();
+            if !state.recording_offered {
+                warn!("recording for a call that was never offered one: refused");
+                return Err(AppError::BadRequest("no recording was started on this call".into()));
+            }
+        }
         let lang = call
             .as_ref()
             .and_then(|c| c.language.as_deref())
