@@ -61,6 +61,40 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// [`verify_password`] with Argon2's working memory (~19 MiB) supplied by
+/// the caller and kept between checks: the allocator is never asked for it
+/// again, so a burst of checks cannot leave a trail of freed 19 MiB blocks
+/// in per-thread arenas (measured: +19 MiB per check without this).
+pub fn verify_password_in(memory: &mut Vec<argon2::Block>, hash: &str, password: &str) -> bool {
+    let mut check = || -> Option<bool> {
+        let parsed = PasswordHash::new(hash).ok()?;
+        let params = argon2::Params::try_from(&parsed).ok()?;
+        let algorithm = argon2::Algorithm::try_from(parsed.algorithm).ok()?;
+        let version = match parsed.version {
+            Some(v) => argon2::Version::try_from(v).ok()?,
+            None => argon2::Version::default(),
+        };
+        let mut salt = [0u8; 64];
+        let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+        let expected = parsed.hash?;
+        if memory.len() < params.block_count() {
+            memory.resize(params.block_count(), argon2::Block::default());
+        }
+        let mut out = vec![0u8; expected.len()];
+        Argon2::new(algorithm, version, params.clone())
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt,
+                &mut out,
+                &mut memory[..params.block_count()],
+            )
+            .ok()?;
+        // Constant time, as `Output`'s own comparison.
+        Some(argon2::password_hash::Output::new(&out).ok()? == expected)
+    };
+    check().unwrap_or(false)
+}
+
 /// A hash to verify against when the agent does not exist, so that a login
 /// with an unknown name takes as long as one with a wrong password.
 pub fn dummy_hash() -> &'static str {
@@ -97,13 +131,18 @@ impl PasswordChecks {
             let rx = rx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("password-{i}"))
-                .spawn(move || loop {
-                    let next = match rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(c) = next else { return };
-                    let _ = c.reply.send(verify_password(&c.hash, &c.password));
+                .spawn(move || {
+                    // This thread's Argon2 memory, allocated once.
+                    let mut memory = Vec::new();
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(c) = next else { return };
+                        let ok = verify_password_in(&mut memory, &c.hash, &c.password);
+                        let _ = c.reply.send(ok);
+                    }
                 });
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "could not start a password-check thread");
@@ -160,6 +199,14 @@ mod tests {
         assert!(verify_password(&h, "correct horse battery"));
         assert!(!verify_password(&h, "correct horse battery!"));
         assert!(!verify_password("garbage", "x"));
+        let mut memory = Vec::new();
+        assert!(verify_password_in(&mut memory, &h, "correct horse battery"));
+        assert!(!verify_password_in(
+            &mut memory,
+            &h,
+            "correct horse battery!"
+        ));
+        assert!(!verify_password_in(&mut memory, "garbage", "x"));
         assert!(matches!(
             hash_password("short"),
             Err(AuthError::WeakPassword)

@@ -613,8 +613,26 @@ async fn transcribe(a: TranscribeArgs) -> anyhow::Result<ExitCode> {
     let cfg = a.engine.config()?;
     let engine = Arc::new(tokio::task::spawn_blocking(move || Engine::load(cfg)).await??);
     let mut failed = false;
+    let opts = DecodeOptions::default();
     for file in &a.files {
-        let decoded = match audio::decode_file(file, &DecodeOptions::default()) {
+        // An overlong file is refused from its header, before it is read.
+        let cap = opts.max_duration.as_millis() as u64;
+        match audio::duration_ms(file) {
+            Ok(Some(ms)) if ms > cap => {
+                eprintln!(
+                    "{}: {}",
+                    file.display(),
+                    audio::AudioError::TooLong {
+                        actual: ms as f64 / 1000.0,
+                        cap: cap as f64 / 1000.0
+                    }
+                );
+                failed = true;
+                continue;
+            }
+            _ => {}
+        }
+        let decoded = match audio::decode_file(file, &opts) {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("{}: {e}", file.display());
@@ -1003,7 +1021,13 @@ async fn agent_command(c: AgentCommand) -> anyhow::Result<ExitCode> {
             account(&name, server, AccountAction::Unlock, "unlocked").await?;
         }
         AgentCommand::Disable { name, server } => {
-            account(&name, server, AccountAction::Disable, "disabled; its sessions have ended").await?;
+            account(
+                &name,
+                server,
+                AccountAction::Disable,
+                "disabled; its sessions have ended",
+            )
+            .await?;
         }
         AgentCommand::Enable { name, server } => {
             account(&name, server, AccountAction::Enable, "enabled").await?;

@@ -297,7 +297,11 @@ impl Worker {
                 }
                 for chore in &self.chores {
                     if let Err(e) = chore.run(now_ms()).await {
-                        warn!(chore = chore.name(), error = format!("{e:#}"), "chore failed");
+                        warn!(
+                            chore = chore.name(),
+                            error = format!("{e:#}"),
+                            "chore failed"
+                        );
                     }
                 }
             }

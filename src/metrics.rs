@@ -76,7 +76,14 @@ pub fn install() {
             Kind::Histogram => metrics::describe_histogram!(*name, *help),
         }
     }
-    for outcome in ["completed", "busy", "no-answer", "failed", "canceled", "lost"] {
+    for outcome in [
+        "completed",
+        "busy",
+        "no-answer",
+        "failed",
+        "canceled",
+        "lost",
+    ] {
         metrics::counter!("hotline_calls_total", "outcome" => outcome).absolute(0);
     }
     for speech in ["yes", "no"] {
@@ -109,7 +116,8 @@ pub fn install() {
 }
 
 pub fn login_checked(ok: bool) {
-    metrics::counter!("hotline_login_checks_total", "result" => if ok { "ok" } else { "failed" }).increment(1);
+    metrics::counter!("hotline_login_checks_total", "result" => if ok { "ok" } else { "failed" })
+        .increment(1);
 }
 
 pub fn login_refused(reason: &'static str) {
@@ -120,17 +128,43 @@ pub fn calls_swept(n: usize) {
     metrics::counter!("hotline_calls_swept_total").increment(n as u64);
 }
 
+/// The queue's job kinds (a gauge each, zero when none is queued).
+const JOB_KINDS: &[&str] = &[
+    crate::store::JOB_FETCH,
+    crate::store::JOB_TRANSCRIBE,
+    crate::store::JOB_FINALIZE_CALL,
+    crate::store::JOB_REPORT_DECIDED,
+    crate::outbound::JOB_DELIVER,
+    crate::retention::JOB_RETENTION,
+];
+
 /// Refreshes the gauges read from the database, then renders everything.
 pub async fn render(store: &dyn Store) -> String {
     let h = handle();
     if let Ok(counts) = store.job_counts().await {
+        // Every known kind and status, zero when absent.
+        for kind in JOB_KINDS {
+            for status in ["queued", "running", "done", "failed"] {
+                let n = counts
+                    .iter()
+                    .find(|(k, s, _)| k == kind && s == status)
+                    .map_or(0, |c| c.2);
+                metrics::gauge!("hotline_jobs", "kind" => *kind, "status" => status).set(n as f64);
+            }
+        }
         for (kind, status, n) in counts {
-            metrics::gauge!("hotline_jobs", "kind" => kind, "status" => status).set(n as f64);
+            if !JOB_KINDS.contains(&kind.as_str()) {
+                metrics::gauge!("hotline_jobs", "kind" => kind, "status" => status).set(n as f64);
+            }
         }
     }
     if let Ok(counts) = store.count_reports().await {
-        for (status, n) in counts {
-            metrics::gauge!("hotline_reports", "status" => status).set(n as f64);
+        for status in crate::domain::ReportStatus::ALL {
+            let n = counts
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |c| c.1);
+            metrics::gauge!("hotline_reports", "status" => status.as_str()).set(n as f64);
         }
     }
     h.render()

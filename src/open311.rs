@@ -200,10 +200,7 @@ fn public_reason(s: &AppState, r: &Report, original: Option<&str>) -> String {
 }
 
 /// The numbers of the originals of these reports' duplicates, by id.
-async fn originals(
-    s: &AppState,
-    reports: &[Report],
-) -> std::collections::HashMap<i64, String> {
+async fn originals(s: &AppState, reports: &[Report]) -> std::collections::HashMap<i64, String> {
     let mut out = std::collections::HashMap::new();
     for id in reports.iter().filter_map(|r| r.duplicate_of) {
         if let Ok(Some(o)) = s.store.get_report_by_id(id).await {

@@ -262,7 +262,7 @@ async fn retried_webhooks_change_nothing(db: TestDb) {
     let s = start(db).await;
     let url = format!("{}/twilio/voice", s.base);
     let p = owned(&[
-        ("CallSid", "CAretry"),
+        ("CallSid", "CA000000000000000000000000000000e1"),
         ("AccountSid", ACCOUNT),
         ("From", "+48600100200"),
         ("To", "+48126165555"),
@@ -285,7 +285,7 @@ async fn retried_webhooks_change_nothing(db: TestDb) {
     let step = |step: u32, digit: &str| {
         let path = format!("/twilio/ivr?step={step}&ev=digits");
         let mut p = owned(&[
-            ("CallSid", "CAretry"),
+            ("CallSid", "CA000000000000000000000000000000e1"),
             ("AccountSid", ACCOUNT),
             ("Digits", digit),
         ]);
@@ -333,7 +333,7 @@ async fn signatures_are_enforced(db: TestDb) {
     let s = start(db).await;
     let path = "/twilio/voice";
     let params = [
-        ("CallSid", "CAsig"),
+        ("CallSid", "CA000000000000000000000000000005e9"),
         ("AccountSid", ACCOUNT),
         ("From", "+48600100200"),
         ("To", "+48126165555"),
@@ -342,7 +342,7 @@ async fn signatures_are_enforced(db: TestDb) {
     let good = signature::sign(TOKEN, &url, &owned(&params));
     // Missing header, garbage, wrong token, wrong URL, tampered parameter.
     let tampered = [
-        ("CallSid", "CAsig"),
+        ("CallSid", "CA000000000000000000000000000005e9"),
         ("AccountSid", ACCOUNT),
         ("From", "+48999999999"),
         ("To", "+48126165555"),
@@ -370,7 +370,9 @@ async fn signatures_are_enforced(db: TestDb) {
     }
     assert!(
         s.db.store
-            .get_call(&hotline::domain::CallSid::parse("CAsig").unwrap())
+            .get_call(
+                &hotline::domain::CallSid::parse("CA000000000000000000000000000005e9").unwrap()
+            )
             .await
             .unwrap()
             .is_none(),
@@ -378,7 +380,7 @@ async fn signatures_are_enforced(db: TestDb) {
     );
     // Another account's (correctly signed) request is refused too.
     let foreign = [
-        ("CallSid", "CAsig"),
+        ("CallSid", "CA000000000000000000000000000005e9"),
         ("AccountSid", "ACforeign"),
         ("From", "+48600100200"),
         ("To", "+48126165555"),
@@ -413,7 +415,8 @@ fn telnyx_key() -> ed25519_dalek::SigningKey {
 async fn telnyx_ed25519_signatures_are_checked(db: TestDb) {
     use ed25519_dalek::Signer;
     let s = start(db).await;
-    let body = "CallSid=v3%3Atelnyx-1&From=%2B48600100200&To=%2B48126165555";
+    let body =
+        "CallSid=v3%3AT02llQxIyaRkhfRKxgAP8nY511EhFLiz&From=%2B48600100200&To=%2B48126165555";
     let send = |ts: i64, signed: &str| {
         let sig = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
@@ -444,7 +447,7 @@ async fn telnyx_ed25519_signatures_are_checked(db: TestDb) {
     assert!(s
         .db
         .store
-        .get_call(&hotline::domain::CallSid::parse("v3:telnyx-1").unwrap())
+        .get_call(&hotline::domain::CallSid::parse("v3:T02llQxIyaRkhfRKxgAP8nY511EhFLiz").unwrap())
         .await
         .unwrap()
         .is_some());
@@ -480,7 +483,7 @@ async fn malformed_webhooks_are_rejected_without_panicking(db: TestDb) {
     }
     let path = "/twilio/ivr?step=1&ev=digits";
     let p = [
-        ("CallSid", "CAunknown"),
+        ("CallSid", "CA0000000000000000000000000000dead"),
         ("AccountSid", ACCOUNT),
         ("Digits", "1"),
     ];

@@ -37,6 +37,45 @@ pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
         .into_response()
 }
 
+/// Every error answer of `/api/v1` as a problem document, whoever made it
+/// (the body limit's 413, a file's 416, a query that does not parse, 401):
+/// the status kept, its text as the detail.
+pub async fn problems(req: Request, next: axum::middleware::Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&text).trim().to_owned();
+    let mut out = problem(
+        status,
+        status.canonical_reason().unwrap_or("error"),
+        if status.is_server_error() {
+            ""
+        } else {
+            &detail
+        },
+    );
+    for (name, value) in parts.headers.iter() {
+        if matches!(
+            *name,
+            header::WWW_AUTHENTICATE | header::CONTENT_RANGE | header::RETRY_AFTER
+        ) {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
 fn store_problem(e: StoreError) -> Response {
     match e {
         StoreError::Conflict(m) => problem(StatusCode::CONFLICT, "conflict", &m),
@@ -93,6 +132,12 @@ async fn list(
             "not a category of prompts/menu.toml",
         );
     }
+    if q.offset.is_some_and(|o| o < 0) {
+        return problem(StatusCode::BAD_REQUEST, "bad offset", "offset is 0 or more");
+    }
+    if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
+        return problem(StatusCode::BAD_REQUEST, "bad limit", "limit is 1 to 1000");
+    }
     let filter = ReportFilter {
         status,
         category: q.category,
@@ -101,8 +146,8 @@ async fn list(
         until: q.until,
         oldest_first: status
             .is_some_and(|s| matches!(s, ReportStatus::Draft | ReportStatus::MissedCall)),
-        limit: q.limit.unwrap_or(100).clamp(1, 1000),
-        offset: q.offset.unwrap_or(0).max(0),
+        limit: q.limit.unwrap_or(100),
+        offset: q.offset.unwrap_or(0),
     };
     match s.store.list_reports(&filter).await {
         Ok(r) => Json(json!({ "reports": r })).into_response(),
@@ -184,6 +229,13 @@ async fn update(
         Ok(b) => b,
         Err(e) => return problem(StatusCode::BAD_REQUEST, "bad body", &e.body_text()),
     };
+    if body.edit.has_stray_controls() {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "control characters",
+            "text, category and address may not hold control characters (NUL and the like)",
+        );
+    }
     if body
         .edit
         .category
@@ -299,10 +351,26 @@ async fn decide(
     }
 }
 
-async fn openapi(ApiAgent(_a): ApiAgent) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
-    )
-        .into_response()
+/// The API's OpenAPI document, with the category codes of this server's
+/// menu as the `Category` enum.
+async fn openapi(State(s): State<Arc<AppState>>, ApiAgent(_a): ApiAgent) -> Response {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(include_str!("openapi.json")).unwrap_or_else(|_| json!({}));
+    let codes: Vec<&str> = s
+        .script
+        .menu
+        .categories
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|v| v.as_object_mut())
+    {
+        schemas.insert(
+            "Category".into(),
+            json!({ "type": "string", "enum": codes, "description": "A category code of prompts/menu.toml" }),
+        );
+    }
+    Json(doc).into_response()
 }

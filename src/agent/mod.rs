@@ -27,6 +27,8 @@ use crate::domain::now_ms;
 use crate::store::AgentRow;
 use crate::web::AppState;
 
+pub use api::problems as api_problems;
+
 pub const SESSION_COOKIE: &str = "hotline_session";
 pub const LOGIN_COOKIE: &str = "hotline_login";
 pub const UI_LANG_COOKIE: &str = "hotline_ui";

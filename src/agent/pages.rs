@@ -770,7 +770,8 @@ async fn report_action(
             .clone()
             .filter(|c| s.script.menu.category(c).is_some()),
         address: f.address.clone().map(|t| t.trim().to_owned()),
-    };
+    }
+    .without_stray_controls();
     let changed = edit.text.as_deref() != report.text.as_deref().or(Some(""))
         && edit.text.is_some()
         || edit
@@ -995,11 +996,7 @@ async fn events(
                         .count_reports()
                         .await
                         .ok()
-                        .and_then(|c| {
-                            c.into_iter()
-                                .find(|(st, _)| st == "draft")
-                                .map(|(_, n)| n)
-                        })
+                        .and_then(|c| c.into_iter().find(|(st, _)| st == "draft").map(|(_, n)| n))
                         .unwrap_or(0);
                     let ev = Event::default().event("queue").data(
                         serde_json::json!({ "drafts": drafts, "waiting": sig.0 }).to_string(),

@@ -96,13 +96,36 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Pcm16k, AudioError> 
     })
 }
 
-/// A WAV file's length from its header, without decoding it (`None` when
-/// the file is not a WAV hotline reads).
+/// A WAV file's length from its header and the file's size, reading at
+/// most its first 1 MiB (`None` when the file is not a WAV hotline reads).
+/// For refusing an overlong file before reading it whole.
 pub fn duration_ms(path: &Path) -> std::io::Result<Option<u64>> {
-    let bytes = std::fs::read(path)?;
-    Ok(wav::Wav::parse(&bytes, true)
-        .ok()
-        .map(|w| (w.duration_secs() * 1000.0) as u64))
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let file_len = file.metadata()?.len();
+    let mut prefix = Vec::with_capacity(64 * 1024);
+    file.take(1 << 20).read_to_end(&mut prefix)?;
+    let Ok(w) = wav::Wav::parse(&prefix, true) else {
+        return Ok(None);
+    };
+    // Where the data starts, and what its chunk claims (a streaming
+    // writer's unknown size: to the end of the file).
+    let offset = w.data.as_ptr() as usize - prefix.as_ptr() as usize;
+    let claimed = prefix
+        .get(offset.saturating_sub(4)..offset)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes)
+        .unwrap_or(0);
+    let present = file_len.saturating_sub(offset as u64);
+    let bytes = if wav::unknown_size(claimed) {
+        present
+    } else {
+        u64::from(claimed).min(present)
+    };
+    let frame = (w.encoding.bytes_per_sample() * usize::from(w.channels)) as u64;
+    Ok(Some(
+        bytes / frame.max(1) * 1000 / u64::from(w.sample_rate.max(1)),
+    ))
 }
 
 pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Pcm16k, AudioError> {

@@ -50,6 +50,11 @@ const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 /// Streaming writers put these in size fields they could not fill in.
 const UNKNOWN_SIZES: [u32; 2] = [0xFFFF_FFFF, 0x7FFF_FFFF];
 
+/// A size field a streaming writer could not fill in.
+pub fn unknown_size(size: u32) -> bool {
+    UNKNOWN_SIZES.contains(&size)
+}
+
 impl<'a> Wav<'a> {
     /// `lenient`: accept a data chunk cut short (a call dropped mid-upload) and
     /// use what is there.

@@ -11,6 +11,22 @@ pub use report::{
     TranscriptEffect, UnknownStatus,
 };
 
+/// Control characters other than line breaks and tabs (NUL and the like):
+/// never part of a person's text, and PostgreSQL refuses NUL outright.
+fn is_stray_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// Whether `s` holds control characters a person could not have typed.
+pub fn has_stray_controls(s: &str) -> bool {
+    s.chars().any(is_stray_control)
+}
+
+/// `s` without them (what a form's text is stored as, on every backend).
+pub fn strip_stray_controls(s: &str) -> String {
+    s.chars().filter(|c| !is_stray_control(*c)).collect()
+}
+
 /// Milliseconds since the Unix epoch: how every timestamp is stored.
 pub type Millis = i64;
 
@@ -69,6 +85,13 @@ pub fn parse_instant(s: &str) -> Option<Millis> {
 #[cfg(test)]
 mod time_tests {
     use super::*;
+
+    #[test]
+    fn stray_controls_are_found_and_stripped() {
+        assert!(has_stray_controls("a\u{0}b"));
+        assert!(!has_stray_controls("Dziura\nna Długiej\t12"));
+        assert_eq!(strip_stray_controls("a\u{0}b\u{1b}c\n"), "abc\n");
+    }
 
     #[test]
     fn times_are_krakow_times() {

@@ -239,14 +239,21 @@ mod tests {
                 transcript_arrives(decided, Some("Dziura"), Some("Druga wiadomość")),
                 TranscriptEffect::Late
             );
-            assert_eq!(transcript_arrives(decided, None, None), TranscriptEffect::Late);
+            assert_eq!(
+                transcript_arrives(decided, None, None),
+                TranscriptEffect::Late
+            );
         }
     }
 
     #[test]
     fn a_second_recording_is_a_paragraph_of_its_own() {
         assert_eq!(
-            transcript_arrives(ReportStatus::Draft, Some("Dziura w jezdni."), Some("Na Długiej.")),
+            transcript_arrives(
+                ReportStatus::Draft,
+                Some("Dziura w jezdni."),
+                Some("Na Długiej.")
+            ),
             TranscriptEffect::Draft {
                 text: "Dziura w jezdni.\n\nNa Długiej.".into(),
                 status: ReportStatus::Draft

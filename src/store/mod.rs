@@ -132,7 +132,9 @@ pub trait Store: Send + Sync {
         now: Millis,
         keep: Millis,
     ) -> Result<bool> {
-        self.sql().signature_used(signature, target, now, keep).await
+        self.sql()
+            .signature_used(signature, target, now, keep)
+            .await
     }
 
     // Recordings and the pipeline.

@@ -265,6 +265,27 @@ pub struct ReportEdit {
     pub address: Option<String>,
 }
 
+impl ReportEdit {
+    /// Some field holds a control character (see
+    /// [`crate::domain::has_stray_controls`]).
+    pub fn has_stray_controls(&self) -> bool {
+        [&self.text, &self.category, &self.address]
+            .into_iter()
+            .flatten()
+            .any(|v| crate::domain::has_stray_controls(v))
+    }
+
+    /// The same edit with such characters removed.
+    pub fn without_stray_controls(self) -> Self {
+        let clean = |v: Option<String>| v.map(|v| crate::domain::strip_stray_controls(&v));
+        Self {
+            text: clean(self.text),
+            category: clean(self.category),
+            address: clean(self.address),
+        }
+    }
+}
+
 /// An agent's decision on a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

@@ -159,7 +159,10 @@ impl Form {
     /// characters anywhere.
     pub fn check(&self, provider: Provider) -> Result<(), WebhookError> {
         for (name, value) in &self.0 {
-            if let Some(c) = value.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            if let Some(c) = value
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
                 tracing::debug!(code = c as u32, "control character in a webhook");
                 return Err(WebhookError::Control(name.chars().take(40).collect()));
             }
@@ -288,6 +291,14 @@ impl RecordingEvent {
     }
 }
 
+/// Final call statuses of the status callback.
+pub fn call_is_over(status: &str) -> bool {
+    matches!(
+        status,
+        "completed" | "busy" | "failed" | "no-answer" | "canceled"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,7 +324,10 @@ mod tests {
             form(&[("CallSi", &format!("d{CA}"))]),
         ] {
             assert!(
-                matches!(forged.check(Provider::Twilio), Err(WebhookError::Suspicious(_))),
+                matches!(
+                    forged.check(Provider::Twilio),
+                    Err(WebhookError::Suspicious(_))
+                ),
                 "{forged:?}"
             );
         }
@@ -323,21 +337,34 @@ mod tests {
     fn ids_have_their_providers_shape() {
         let phantom = format!("{CA}CallStatusringing");
         let second = format!("{RE}RecordingSourceRecordVerb");
-        assert!(form(&[("CallSid", &phantom)]).check(Provider::Twilio).is_err());
+        assert!(form(&[("CallSid", &phantom)])
+            .check(Provider::Twilio)
+            .is_err());
         assert!(form(&[("CallSid", CA), ("RecordingSid", &second)])
             .check(Provider::Twilio)
             .is_err());
-        assert!(form(&[("CallSid", "CAretry")]).check(Provider::Twilio).is_err());
-        assert!(form(&[("CallSid", &CA.to_uppercase())]).check(Provider::Twilio).is_err());
+        assert!(form(&[("CallSid", "CAretry")])
+            .check(Provider::Twilio)
+            .is_err());
+        assert!(form(&[("CallSid", &CA.to_uppercase())])
+            .check(Provider::Twilio)
+            .is_err());
         let uuid = "0b6a3ac0-3d3c-4e6a-9a51-2f8c1d9e7b10";
         assert!(form(&[("CallSid", uuid), ("RecordingSid", uuid)])
             .check(Provider::SignalWire)
             .is_ok());
-        assert!(form(&[("CallSid", CA)]).check(Provider::SignalWire).is_err());
-        assert!(form(&[("CallSid", "v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ")])
+        assert!(form(&[("CallSid", CA)])
+            .check(Provider::SignalWire)
+            .is_err());
+        assert!(form(&[(
+            "CallSid",
+            "v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ"
+        )])
+        .check(Provider::Telnyx)
+        .is_ok());
+        assert!(form(&[("CallSid", "v3:x")])
             .check(Provider::Telnyx)
-            .is_ok());
-        assert!(form(&[("CallSid", "v3:x")]).check(Provider::Telnyx).is_err());
+            .is_err());
     }
 
     #[test]
@@ -357,12 +384,4 @@ mod tests {
             .check(Provider::Twilio)
             .is_err());
     }
-}
-
-/// Final call statuses of the status callback.
-pub fn call_is_over(status: &str) -> bool {
-    matches!(
-        status,
-        "completed" | "busy" | "failed" | "no-answer" | "canceled"
-    )
 }

@@ -161,12 +161,25 @@ pub fn app(state: Arc<AppState>) -> Router {
     } else {
         router
     };
+    // Served over https (behind a proxy that terminates TLS): browsers
+    // are told to never use plain http for it.
+    let router = if state.public_base.starts_with("https://") {
+        router.layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                header::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            ),
+        )
+    } else {
+        router
+    };
     router
         .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(state.cfg.http_timeout_secs.max(1)),
         ))
+        .layer(axum::middleware::from_fn(crate::agent::api_problems))
         .with_state(state)
 }
 
@@ -315,14 +328,18 @@ pub async fn serve_router(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
-            req.extensions_mut()
-                .insert(axum::extract::ConnectInfo(peer));
-            router.clone().oneshot(req.map(axum::body::Body::new))
-        });
+        let service = hyper::service::service_fn(
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            },
+        );
         let activity = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let io = TokioIo::new(Idle::new(stream, Arc::clone(&activity)));
-        let conn = builder.serve_connection_with_upgrades(io, service).into_owned();
+        let conn = builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned();
         let conn = graceful.watch(conn);
         let idle = limits.idle_timeout;
         tokio::spawn(async move {

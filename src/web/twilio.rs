@@ -102,7 +102,14 @@ async fn verify(
     ) {
         let now = now_ms();
         if t.telnyx_public_key.is_empty()
-            || !signature::verify_telnyx(&t.telnyx_public_key, ts, body, sig, now / 1000, TELNYX_MAX_AGE_SECS)
+            || !signature::verify_telnyx(
+                &t.telnyx_public_key,
+                ts,
+                body,
+                sig,
+                now / 1000,
+                TELNYX_MAX_AGE_SECS,
+            )
         {
             warn!(path, "webhook refused: bad Telnyx signature");
             return Err(AppError::Forbidden);
@@ -112,12 +119,18 @@ async fn verify(
             .signature_used(sig.trim(), path, now, TELNYX_MAX_AGE_SECS * 2 * 1000)
             .await?;
         if !first_use {
-            warn!(path, "webhook refused: Telnyx signature replayed to another URL");
+            warn!(
+                path,
+                "webhook refused: Telnyx signature replayed to another URL"
+            );
             return Err(AppError::Forbidden);
         }
         return Ok(Provider::Telnyx);
     }
-    let (sig, provider) = match (header("x-twilio-signature"), header("x-signalwire-signature")) {
+    let (sig, provider) = match (
+        header("x-twilio-signature"),
+        header("x-signalwire-signature"),
+    ) {
         (Some(s), _) => (s, Provider::Twilio),
         (None, Some(s)) => (s, Provider::SignalWire),
         (None, None) => {
@@ -128,13 +141,9 @@ async fn verify(
     // Twilio's Webhooks Rules: a shared key and the hash they announce.
     let valid = match header("x-twilio-webhooks-signature-settings") {
         Some(settings) => match signature::settings_algorithm(settings) {
-            Some(alg) if !t.webhook_shared_key.is_empty() => signature::verify_with(
-                alg,
-                t.webhook_shared_key.expose(),
-                &url,
-                &form.0,
-                sig,
-            ),
+            Some(alg) if !t.webhook_shared_key.is_empty() => {
+                signature::verify_with(alg, t.webhook_shared_key.expose(), &url, &form.0, sig)
+            }
             _ => false,
         },
         None => signature::verify(t.auth_token.expose(), &url, &form.0, sig),
@@ -377,7 +386,9 @@ async fn recording(
             let state: IvrState = serde_json::from_str(&c.ivr_state).unwrap_or_default();
             if !state.recording_offered {
                 warn!("recording for a call that was never offered one: refused");
-                return Err(AppError::BadRequest("no recording was started on this call".into()));
+                return Err(AppError::BadRequest(
+                    "no recording was started on this call".into(),
+                ));
             }
         }
         let lang = call

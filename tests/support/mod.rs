@@ -1,5 +1,6 @@
 pub mod db;
 pub mod media;
+pub mod server;
 pub mod signals;
 pub mod voicemail;
 pub mod wav;
