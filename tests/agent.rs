@@ -657,4 +657,409 @@ both_backends!(
     confirm_reject_and_duplicate_are_audited,
     api_lists_filters_and_serves_audio_ranges,
     live_updates_arrive_as_server_sent_events,
+    one_address_does_not_lock_out_the_office,
+    disabling_and_new_passwords_end_sessions_and_streams,
+    control_characters_never_reach_the_database,
+    api_errors_are_problem_documents,
+    late_recordings_never_rewrite_decisions,
 );
+
+/// Behind a trusted proxy the throttle keys on the client it names: one
+/// address's failures do not lock out an agent at another. From an
+/// untrusted peer a forged `X-Forwarded-For` changes nothing.
+async fn one_address_does_not_lock_out_the_office(db: TestDb) {
+    use support::server::login as attempt;
+    let w = workspace::start_with(db, |cfg| {
+        cfg.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let attacker = Some("198.51.100.66");
+    for i in 0..5 {
+        let (status, _, _) =
+            attempt(&w.base, &format!("nobody{i}"), "guess-password", attacker).await;
+        assert_eq!(status, if i < 4 { 401 } else { 429 }, "attempt {i}");
+    }
+    let (status, page, _) = attempt(&w.base, "nobody9", "guess-password", attacker).await;
+    assert_eq!(status, 429, "the attacker's address is locked");
+    assert!(page.contains("o godz."), "the message says until when");
+    let (status, _, _) = attempt(&w.base, AGENT.0, AGENT.1, Some("198.51.100.10")).await;
+    assert_eq!(status, 303, "an agent behind the same proxy logs in");
+
+    let db2 = if w.db.url.starts_with("sqlite") {
+        support::db::sqlite().await
+    } else {
+        support::db::postgres().await.unwrap()
+    };
+    let open = workspace::start(db2).await;
+    for i in 0..5 {
+        let forged = format!("203.0.113.{i}");
+        attempt(
+            &open.base,
+            &format!("nobody{i}"),
+            "guess-password",
+            Some(&forged),
+        )
+        .await;
+    }
+    let (status, _, _) = attempt(
+        &open.base,
+        "nobody9",
+        "guess-password",
+        Some("203.0.113.99"),
+    )
+    .await;
+    assert_eq!(
+        status, 429,
+        "a forged header from an untrusted peer changes nothing"
+    );
+}
+
+/// Reads the event stream until it ends; panics if it is still open after
+/// `secs`.
+async fn stream_ends_within(mut r: reqwest::Response, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match tokio::time::timeout(left, r.chunk()).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None)) | Ok(Err(_)) => return,
+            Err(_) => panic!("the event stream was still open after {secs} s"),
+        }
+    }
+}
+
+async fn open_stream(c: &reqwest::Client, w: &Workspace) -> reqwest::Response {
+    let mut r = c.get(format!("{}/events", w.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let first = r.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("queue"));
+    r
+}
+
+/// Disabling an agent (admin page or CLI) ends its sessions, event streams
+/// and API tokens at once; a new password ends its sessions; logging out
+/// ends the stream.
+async fn disabling_and_new_passwords_end_sessions_and_streams(db: TestDb) {
+    use support::server::cli_ok;
+    let w = workspace::start(db).await;
+    let n = &w.drafts[0];
+    // Disabled on the admin page.
+    let agent = login(&w, AGENT).await;
+    let stream = open_stream(&agent, &w).await;
+    let token = api_token(&w, AGENT.0).await;
+    let admin = login(&w, ADMIN).await;
+    let (_, html) = page(&admin, &format!("{}/admin", w.base)).await;
+    assert!(html.contains("Wyłącz konto"), "the admin page offers it");
+    let r = admin
+        .post(format!("{}/admin/agents/{}", w.base, AGENT.0))
+        .form(&[("csrf", field(&html, "csrf")), ("action", "disable".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    stream_ends_within(stream, 5).await;
+    let (status, _) = page(&agent, &format!("{}/reports/{n}", w.base)).await;
+    assert_eq!(status, 303, "the session is gone");
+    let api = reqwest::Client::new()
+        .get(format!("{}/api/v1/reports", w.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 401, "and the token stops");
+    let (status, _, _) = support::server::login(&w.base, AGENT.0, AGENT.1, None).await;
+    assert_eq!(status, 401, "a disabled agent cannot log in");
+    let (_, html) = page(&admin, &format!("{}/admin", w.base)).await;
+    assert!(html.contains("wyłączone od"), "the admin page says so");
+    let audit = w.db.store.audit_log(20).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "agent_disabled" && e.actor == ADMIN.0));
+
+    // Enabled and disabled again from the CLI.
+    cli_ok(&w.db, &["agent", "enable", AGENT.0], "");
+    let agent = login(&w, AGENT).await;
+    let stream = open_stream(&agent, &w).await;
+    cli_ok(&w.db, &["agent", "disable", AGENT.0], "");
+    stream_ends_within(stream, 5).await;
+    cli_ok(&w.db, &["agent", "enable", AGENT.0], "");
+
+    // A new password ends every session of the agent.
+    let first = login(&w, AGENT).await;
+    let second = login(&w, AGENT).await;
+    let stream = open_stream(&second, &w).await;
+    let out = cli_ok(
+        &w.db,
+        &["agent", "passwd", AGENT.0, "--password-stdin"],
+        "a-brand-new-password\n",
+    );
+    assert!(out.contains("sessions have ended"), "{out}");
+    stream_ends_within(stream, 5).await;
+    for c in [&first, &second] {
+        let (status, _) = page(c, &format!("{}/queue", w.base)).await;
+        assert_eq!(status, 303);
+    }
+    let (status, _, _) =
+        support::server::login(&w.base, AGENT.0, "a-brand-new-password", None).await;
+    assert_eq!(status, 303);
+
+    // Logging out ends the stream.
+    let c = login(&w, AGENT2).await;
+    let stream = open_stream(&c, &w).await;
+    let (_, html) = page(&c, &format!("{}/queue", w.base)).await;
+    let r = c
+        .post(format!("{}/logout", w.base))
+        .form(&[("csrf", field(&html, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    stream_ends_within(stream, 5).await;
+}
+
+/// NUL and other control characters: the API refuses them, a form's text
+/// is stored without them; the same on both backends.
+async fn control_characters_never_reach_the_database(db: TestDb) {
+    let w = workspace::start(db).await;
+    let n = &w.drafts[0];
+    let token = api_token(&w, AGENT.0).await;
+    let version = report(&w, n).await.version;
+    let r = reqwest::Client::new()
+        .patch(format!("{}/api/v1/reports/{n}", w.base))
+        .bearer_auth(&token)
+        .json(&json!({"version": version, "text": "Dziura\u{0} w jezdni", "address": "Długa\u{1b}12"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let c = login(&w, AGENT).await;
+    let (_, html) = page(&c, &format!("{}/reports/{n}", w.base)).await;
+    let r = c
+        .post(format!("{}/reports/{n}", w.base))
+        .form(&[
+            ("csrf", field(&html, "csrf")),
+            ("version", field(&html, "version")),
+            ("action", "save".into()),
+            ("text", "Dziura\u{0} w jezdni".into()),
+            ("category", "roads".into()),
+            ("address", "Długa\u{0} 12".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{}",
+        r.status()
+    );
+    let saved = report(&w, n).await;
+    assert_eq!(saved.text.as_deref(), Some("Dziura w jezdni"));
+    assert_eq!(saved.address.as_deref(), Some("Długa 12"));
+}
+
+/// Errors made outside the handlers are problem documents too.
+async fn api_errors_are_problem_documents(db: TestDb) {
+    let w = workspace::start(db).await;
+    let n = &w.drafts[0];
+    let token = api_token(&w, AGENT.0).await;
+    let c = reqwest::Client::new();
+    let huge = format!("{{\"version\":1,\"text\":\"{}\"}}", "x".repeat(100 * 1024));
+    let cases = [
+        (
+            c.patch(format!("{}/api/v1/reports/{n}", w.base))
+                .header("content-type", "application/json")
+                .body(huge),
+            413,
+        ),
+        (
+            c.get(format!("{}/api/v1/reports/{n}/audio", w.base))
+                .header("range", "bytes=99999999-"),
+            416,
+        ),
+        (c.get(format!("{}/api/v1/reports?since=abc", w.base)), 400),
+        (c.get(format!("{}/api/v1/reports?offset=-1", w.base)), 400),
+        (c.get(format!("{}/api/v1/nowhere", w.base)), 404),
+    ];
+    for (req, status) in cases {
+        let r = req.bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), status);
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{status}"
+        );
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["status"], status);
+    }
+    let spec: Value = c
+        .get(format!("{}/api/v1/openapi.json", w.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes = spec["components"]["schemas"]["Category"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(codes.iter().any(|c| c == "roads"), "{codes:?}");
+    assert!(spec["paths"]["/reports/{number}/confirm"]["post"]["responses"]["400"].is_object());
+}
+
+/// A second recording of the same call: a decided report keeps its text
+/// (in the database and in Open311) and shows the late recording to
+/// agents; an undecided one gets its text as a paragraph of its own and
+/// each recording its own part on the page. Open311 never shows a
+/// rejected report's words.
+async fn late_recordings_never_rewrite_decisions(db: TestDb) {
+    use hotline::domain::{now_ms, CallSid, Language, RecordingSid};
+    use hotline::store::{NewRecording, NewTranscript};
+    let w = workspace::start(db).await;
+    let (n0, n1) = (&w.drafts[0], &w.drafts[1]);
+    let token = api_token(&w, AGENT.0).await;
+    let c = reqwest::Client::new();
+    let confirmed_text = report(&w, n0).await.text.unwrap();
+    let r = c
+        .post(format!("{}/api/v1/reports/{n0}/confirm", w.base))
+        .bearer_auth(&token)
+        .json(&json!({ "version": report(&w, n0).await.version }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let decided = report(&w, n0).await;
+    let second = |n: u32, text: &'static str| {
+        let store = w.db.store.clone();
+        async move {
+            let rec = NewRecording {
+                sid: RecordingSid::parse(&format!("REws{n}late")).unwrap(),
+                url: "http://127.0.0.1:9/late".into(),
+                duration_secs: Some(4),
+                category: "roads".into(),
+                language: Language::Pl,
+                at: now_ms(),
+            };
+            let sid = CallSid::parse(&format!("CAws{n}")).unwrap();
+            let a = store.recording_announced(&sid, &rec).await.unwrap();
+            let segments = json!([{ "start_ms": 0, "end_ms": 2000, "text": text, "avg_logprob": -0.3, "no_speech_prob": 0.01 }]);
+            assert!(store
+                .transcript_saved(
+                    a.recording.id,
+                    &NewTranscript {
+                        text: text.into(),
+                        segments_json: segments.to_string(),
+                        language: Language::Pl,
+                        model_id: "base@test".into(),
+                        avg_logprob: Some(-0.3),
+                        no_speech: None,
+                        quality_json: "{}".into(),
+                        at: now_ms(),
+                    },
+                )
+                .await
+                .unwrap());
+        }
+    };
+    second(1, "Jeszcze jedno: mój numer domu to 7").await;
+    let after = report(&w, n0).await;
+    assert_eq!(after.status, "confirmed");
+    assert_eq!(
+        after.text.as_deref(),
+        Some(confirmed_text.as_str()),
+        "text unchanged"
+    );
+    assert_eq!(
+        after.version, decided.version,
+        "nothing an agent decided moved"
+    );
+    assert_eq!(after.updated_at, decided.updated_at);
+    assert!(after.late_recording_at.is_some());
+    let open311: Value = c
+        .get(format!("{}/open311/v2/requests/{n0}.json", w.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(open311[0]["description"], confirmed_text.as_str());
+    let detail: Value = c
+        .get(format!("{}/api/v1/reports/{n0}", w.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["transcripts"].as_array().unwrap().len(), 2);
+    assert!(detail["report"]["late_recording_at"].is_i64());
+    let agent = login(&w, AGENT).await;
+    let (_, html) = page(&agent, &format!("{}/reports/{n0}", w.base)).await;
+    assert!(
+        html.contains("nagranie po decyzji"),
+        "the late recording is shown"
+    );
+    assert!(html.contains("mój numer domu to 7"));
+    let audio = agent
+        .get(format!("{}/reports/{n0}/audio?recording=3", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(audio.status(), 404);
+
+    // Undecided: a paragraph of its own, two parts on the page.
+    second(2, "Dodam, że latarnia miga od tygodnia").await;
+    let draft = report(&w, n1).await;
+    let text = draft.text.unwrap();
+    assert!(
+        text.ends_with("\n\nDodam, że latarnia miga od tygodnia"),
+        "{text:?}"
+    );
+    let (_, html) = page(&agent, &format!("{}/reports/{n1}", w.base)).await;
+    assert!(html.contains("Nagranie 1 / 2") && html.contains("Nagranie 2 / 2"));
+
+    // Rejected as a duplicate: Open311 says so and names the original,
+    // never the caller's words.
+    let r = c
+        .post(format!("{}/api/v1/reports/{n1}/reject", w.base))
+        .bearer_auth(&token)
+        .json(&json!({ "version": report(&w, n1).await.version, "reason": "duplicate", "duplicate_of": n0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let all = c
+        .get(format!("{}/open311/v2/requests.json", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(all.contains(&format!("Duplikat zgłoszenia {n0}.")), "{all}");
+    assert!(
+        !all.contains("latarnia"),
+        "no words of a rejected report: {all}"
+    );
+    let xml = c
+        .get(format!(
+            "{}/open311/v2/requests.xml?status=closed&status=open",
+            w.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        xml.status(),
+        400,
+        "a repeated parameter is an Open311 error"
+    );
+    assert!(xml
+        .text()
+        .await
+        .unwrap()
+        .contains("<errors><error><code>400</code>"));
+}

@@ -77,6 +77,11 @@ pub async fn draft(store: &Arc<dyn Store>, data: &std::path::Path, n: u32, text:
 }
 
 pub async fn start(db: TestDb) -> Workspace {
+    start_with(db, |_| {}).await
+}
+
+/// [`start`] with the server's configuration adjusted by `tweak`.
+pub async fn start_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Workspace {
     let store = db.store.clone();
     for (name, pw, role) in [
         (ADMIN.0, ADMIN.1, "admin"),
@@ -103,11 +108,12 @@ pub async fn start(db: TestDb) -> Workspace {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let cfg = Config {
+    let mut cfg = Config {
         public_url: Some(base.clone()),
         data_dir: data,
         ..Default::default()
     };
+    tweak(&mut cfg);
     let state = hotline::web::AppState::new(store, cfg).unwrap();
     tokio::spawn(hotline::web::serve(state, listener, std::future::pending()));
     Workspace {
