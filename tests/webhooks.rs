@@ -395,17 +395,32 @@ async fn signatures_are_enforced(db: TestDb) {
     assert_eq!(r.status(), 403);
     // The genuine one passes, and so does SignalWire's header.
     assert_eq!(post(&s, path, &params, Some(good)).await.status(), 200);
-    let sw = reqwest::Client::new()
-        .post(&url)
-        .header(
-            "X-SignalWire-Signature",
-            signature::sign(TOKEN, &url, &owned(&params)),
-        )
-        .form(&params)
-        .send()
+    // SignalWire's call ids are UUIDs; a Twilio-shaped one under its header
+    // is not one it sends.
+    let signalwire = |sid: &'static str| {
+        let p = [
+            ("CallSid", sid),
+            ("AccountSid", ACCOUNT),
+            ("From", "+48600100200"),
+            ("To", "+48126165555"),
+        ];
+        reqwest::Client::new()
+            .post(&url)
+            .header(
+                "X-SignalWire-Signature",
+                signature::sign(TOKEN, &url, &owned(&p)),
+            )
+            .form(&p)
+            .send()
+    };
+    let sw = signalwire("9a1d3f0e-5b7c-4e2a-8f61-0c2b9d4e7a35")
         .await
         .unwrap();
     assert_eq!(sw.status(), 200);
+    let sw = signalwire("CA000000000000000000000000000005ea")
+        .await
+        .unwrap();
+    assert_eq!(sw.status(), 400);
 }
 
 fn telnyx_key() -> ed25519_dalek::SigningKey {
@@ -509,7 +524,294 @@ async fn malformed_webhooks_are_rejected_without_panicking(db: TestDb) {
     assert_eq!(r.status(), 413, "body limit");
 }
 
+/// A captured Telnyx body and signature: a provider's retry to the same URL
+/// is answered again, the same to another step is refused and moves
+/// nothing.
+async fn telnyx_signatures_are_bound_to_their_step(db: TestDb) {
+    use ed25519_dalek::Signer;
+    let s = start(db).await;
+    let sid = "v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizReplay";
+    let send = |path: &'static str, body: String, ts: i64| {
+        let sig = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            telnyx_key()
+                .sign(format!("{ts}|{body}").as_bytes())
+                .to_bytes(),
+        );
+        let base = s.base.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}{path}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("telnyx-signature-ed25519", sig)
+                .header("telnyx-timestamp", ts.to_string())
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let now = hotline::domain::now_ms() / 1000;
+    let enc = sid.replace(':', "%3A");
+    let r = send(
+        "/twilio/voice",
+        format!("CallSid={enc}&From=%2B48600100200&To=%2B48126165555"),
+        now,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let key = format!("CallSid={enc}&Digits=1");
+    let r = send("/twilio/ivr?step=1&ev=digits", key.clone(), now).await;
+    assert_eq!(r.status(), 200);
+    let state = |store: std::sync::Arc<dyn hotline::store::Store>| async move {
+        store
+            .get_call(&hotline::domain::CallSid::parse(sid).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .ivr_state
+    };
+    let before = state(s.db.store.clone()).await;
+    let retry = send("/twilio/ivr?step=1&ev=digits", key.clone(), now).await;
+    assert_eq!(retry.status(), 200, "the provider's retry");
+    let moved = send("/twilio/ivr?step=2&ev=digits", key.clone(), now).await;
+    assert_eq!(moved.status(), 403, "the same signature at the next step");
+    let timeout = send("/twilio/ivr?step=2&ev=timeout", key, now).await;
+    assert_eq!(timeout.status(), 403, "or as another event");
+    assert_eq!(state(s.db.store.clone()).await, before, "nothing moved");
+}
+
+/// Twilio's signature concatenates names and values without separators, so
+/// a body cut differently carries the same signature. Signed with the real
+/// algorithm, such forgeries are refused and write nothing.
+async fn boundary_shifted_forgeries_are_refused(db: TestDb) {
+    let s = start(db).await;
+    let ca = "CA0123456789abcdef0123456789abc0de";
+    let re = "RE0123456789abcdef0123456789abc0de";
+    let forge = |path: &'static str,
+                 genuine: Vec<(&'static str, String)>,
+                 forged: Vec<(&'static str, String)>| {
+        let base = s.base.clone();
+        async move {
+            let url = format!("{base}{path}");
+            let own = |p: &[(&str, String)]| -> Vec<(String, String)> {
+                p.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+            };
+            let sig = signature::sign(TOKEN, &url, &own(&genuine));
+            assert_eq!(
+                sig,
+                signature::sign(TOKEN, &url, &own(&forged)),
+                "a real boundary forgery"
+            );
+            reqwest::Client::new()
+                .post(url)
+                .header("X-Twilio-Signature", sig)
+                .form(&forged)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let acc = || ("AccountSid", ACCOUNT.to_owned());
+    // A phantom call: CallStatus folded into the call id.
+    let status = forge(
+        "/twilio/voice",
+        vec![
+            ("CallSid", ca.into()),
+            ("CallStatus", "ringing".into()),
+            acc(),
+            ("From", "+48600100200".into()),
+        ],
+        vec![
+            ("CallSid", format!("{ca}CallStatusringing")),
+            acc(),
+            ("From", "+48600100200".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(s
+        .db
+        .store
+        .list_reports(&ReportFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .db
+        .store
+        .get_call(&hotline::domain::CallSid::parse(&format!("{ca}CallStatusringing")).unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    // A key press turned into a timeout: `Digits=1` as `Digit=s1`.
+    let voice = [
+        ("CallSid", ca),
+        ("AccountSid", ACCOUNT),
+        ("From", "+48600100200"),
+        ("To", "+48126165555"),
+    ];
+    let url = format!("{}/twilio/voice", s.base);
+    let r = post(
+        &s,
+        "/twilio/voice",
+        &voice,
+        Some(signature::sign(TOKEN, &url, &owned(&voice))),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let sid = hotline::domain::CallSid::parse(ca).unwrap();
+    let before = s.db.store.get_call(&sid).await.unwrap().unwrap().ivr_state;
+    let status = forge(
+        "/twilio/ivr?step=1&ev=digits",
+        vec![("CallSid", ca.into()), acc(), ("Digits", "1".into())],
+        vec![("CallSid", ca.into()), acc(), ("Digit", "s1".into())],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        s.db.store.get_call(&sid).await.unwrap().unwrap().ivr_state,
+        before
+    );
+    // A second recording: RecordingSource folded into the recording id.
+    let recording = |rec_sid: String, source: bool| {
+        let mut p = vec![
+            ("CallSid", ca.to_owned()),
+            acc(),
+            ("RecordingSid", rec_sid),
+            ("RecordingUrl", "https://api.twilio.com/rec".to_owned()),
+            ("RecordingStatus", "completed".to_owned()),
+            ("RecordingDuration", "4".to_owned()),
+        ];
+        if source {
+            p.push(("RecordingSource", "RecordVerb".to_owned()));
+        }
+        p
+    };
+    let status = forge(
+        "/twilio/recording",
+        recording(re.into(), true),
+        recording(format!("{re}RecordingSourceRecordVerb"), false),
+    )
+    .await;
+    assert_eq!(status, 400);
+    // Even well-formed, a recording for a call still in the menu is refused.
+    let genuine = recording(re.into(), true);
+    let url = format!("{}/twilio/recording", s.base);
+    let sig = signature::sign(
+        TOKEN,
+        &url,
+        &genuine
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("X-Twilio-Signature", sig)
+        .form(&genuine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "no recording was offered on this call");
+    assert!(s
+        .db
+        .store
+        .list_reports(&ReportFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    // A repeated parameter with the same value is valid (signed as Twilio does).
+    let repeated = [
+        ("CallSid", ca),
+        ("AccountSid", ACCOUNT),
+        ("Digits", "1"),
+        ("Digits", "1"),
+    ];
+    let path = "/twilio/ivr?step=1&ev=digits";
+    let r = post(
+        &s,
+        path,
+        &repeated,
+        Some(signature::sign(
+            TOKEN,
+            &format!("{}{path}", s.base),
+            &owned(&repeated),
+        )),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_ne!(
+        s.db.store.get_call(&sid).await.unwrap().unwrap().ivr_state,
+        before
+    );
+}
+
+/// A call whose final status never comes (lost callback, or a hang-up the
+/// provider never reported) is closed by the worker's sweeper as a missed
+/// call, so every caller ends with a report.
+async fn calls_without_a_final_status_are_swept(db: TestDb) {
+    let s = start(db).await;
+    let ca = "CA0123456789abcdef0123456789abcdef";
+    let voice = [
+        ("CallSid", ca),
+        ("AccountSid", ACCOUNT),
+        ("From", "+48600100200"),
+        ("To", "+48126165555"),
+    ];
+    let url = format!("{}/twilio/voice", s.base);
+    let r = post(
+        &s,
+        "/twilio/voice",
+        &voice,
+        Some(signature::sign(TOKEN, &url, &owned(&voice))),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let mut cfg = Config {
+        data_dir: s.db.dir.path().to_owned(),
+        stale_call_secs: 1,
+        ..Default::default()
+    };
+    cfg.worker.lease_secs = 1;
+    cfg.worker.poll_ms = 50;
+    let worker = hotline::startup::worker(&cfg, s.db.store.clone(), None).unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(worker.run(stop.clone().cancelled_owned(), Duration::from_secs(1)));
+    let sid = hotline::domain::CallSid::parse(ca).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let call = loop {
+        let call = s.db.store.get_call(&sid).await.unwrap().unwrap();
+        if call.ended_at.is_some() {
+            break call;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call was never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    stop.cancel();
+    let _ = running.await;
+    assert_eq!(call.outcome.as_deref(), Some("lost"));
+    let reports =
+        s.db.store
+            .list_reports(&ReportFilter::default())
+            .await
+            .unwrap();
+    let missed = reports
+        .iter()
+        .find(|r| r.call_id == call.id)
+        .expect("a report");
+    assert_eq!(missed.status, "missed_call");
+}
+
 both_backends!(
+    telnyx_signatures_are_bound_to_their_step,
+    boundary_shifted_forgeries_are_refused,
+    calls_without_a_final_status_are_swept,
     a_full_call_files_a_report_and_reads_its_number_back,
     ukrainian_caller_hears_ukrainian,
     hanging_up_in_the_menu_leaves_a_missed_call,
