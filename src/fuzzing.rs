@@ -10,7 +10,7 @@ use crate::domain::Language;
 use crate::ivr::{Action, Line, Phrase, Script};
 use crate::model::{ct2::Ct2Model, ggml};
 use crate::telephony::twiml::{self, Render, Verb};
-use crate::telephony::{digits, signature, Form, IncomingCall, RecordingEvent};
+use crate::telephony::{digits, signature, Form, IncomingCall, Provider, RecordingEvent};
 
 /// WAV decoding: errors are fine, panics are not; output is finite, within
 /// full scale.
@@ -43,15 +43,31 @@ pub fn ggml_header(data: &[u8]) {
     let _ = ggml::read_header(data);
 }
 
-/// Webhook forms: parsing into typed events and signature checks.
+/// Webhook forms: the strict checks, parsing into typed events and
+/// signature checks.
 pub fn webhook_form(data: &[u8]) {
     let form = Form::parse(data);
+    for provider in [
+        Provider::Twilio,
+        Provider::SignalWire,
+        Provider::Telnyx,
+        Provider::Unverified,
+    ] {
+        let _ = form.check(provider);
+    }
     let _ = IncomingCall::parse(&form);
     let _ = digits(&form);
     if let Ok(Some(rec)) = RecordingEvent::parse(&form) {
         let _ = rec.has_audio();
     }
     let sig = form.get("Signature").unwrap_or("");
+    let _ = signature::verify_with(
+        signature::Algorithm::Sha256,
+        "shared",
+        "https://hotline.example/twilio/voice",
+        &form.0,
+        sig,
+    );
     let _ = signature::verify(
         "token",
         "https://hotline.example:443/twilio/voice",

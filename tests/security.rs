@@ -471,7 +471,7 @@ async fn metric_families_are_there_from_the_start() {
         );
         assert!(
             body.lines()
-                .any(|l| l.starts_with(name.as_ref() as &str) && !l.starts_with('#')),
+                .any(|l| l.starts_with(*name) && !l.starts_with('#')),
             "{name} has no sample:\n{body}"
         );
     }
