@@ -167,10 +167,10 @@ async fn open311_output_follows_georeport_v2(db: TestDb) {
         .find(|r| r["service_request_id"] == rejected.number)
         .unwrap();
     assert_eq!(closed["status"], "closed");
-    assert!(closed["status_notes"]
-        .as_str()
-        .unwrap()
-        .contains("nie należy do miasta"));
+    // A rejected report carries its public reason, not the caller's words.
+    assert_eq!(closed["status_notes"], "Sprawa nie należy do zadań miasta.");
+    assert_eq!(closed["description"], closed["status_notes"]);
+    assert_eq!(closed["address"], "");
     assert!(
         !body.contains("+48600100200") && !body.contains("jan"),
         "no personal data: {body}"

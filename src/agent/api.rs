@@ -214,6 +214,7 @@ async fn audio(
 
 #[derive(Deserialize)]
 struct UpdateBody {
+    #[serde(deserialize_with = "integral")]
     version: i64,
     #[serde(flatten)]
     edit: ReportEdit,
@@ -269,8 +270,24 @@ async fn update(
     }
 }
 
+/// A JSON integer, also written as `3.0` (JSON Schema's integers include
+/// numbers with a zero fraction).
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!("version {n} is not an integer this API knows"))
+        })
+}
+
 #[derive(Deserialize)]
 struct DecideBody {
+    #[serde(deserialize_with = "integral")]
     version: i64,
     reason: Option<String>,
     duplicate_of: Option<String>,
@@ -323,18 +340,33 @@ async fn decide(
                 "reason is one of spam, silence, duplicate, not_city",
             );
         }
-        let duplicate_of = match body.duplicate_of.as_deref() {
-            Some(d) => match find(s, d).await {
+        // A duplicate names its original: another report that exists.
+        let duplicate_of = match (reason.as_str(), body.duplicate_of.as_deref()) {
+            (_, Some(d)) if ReportNumber::parse(d).is_err() => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad duplicate_of",
+                    "duplicate_of is a report number such as 26-00042",
+                )
+            }
+            ("duplicate", Some(d)) => match find(s, d).await {
                 Ok(other) if other.id != r.id => Some(other.id),
                 _ => {
                     return problem(
-                        StatusCode::BAD_REQUEST,
+                        StatusCode::CONFLICT,
                         "bad duplicate_of",
-                        "no such other report",
+                        "duplicate_of names no other report",
                     )
                 }
             },
-            None => None,
+            ("duplicate", None) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad duplicate_of",
+                    "a duplicate names the report it duplicates (duplicate_of)",
+                )
+            }
+            _ => None,
         };
         Decision::Reject {
             reason,
