@@ -37,17 +37,6 @@ fn spawn(args: &[&str], env: &[(&str, String)]) -> Proc {
     Proc(c.spawn().unwrap())
 }
 
-async fn healthy(base: &str) {
-    let t = Instant::now();
-    while reqwest::get(format!("{base}/healthz")).await.is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_calls_survive_killed_server_and_worker() {
     let Some(db) = support::db::postgres().await else {
@@ -77,7 +66,7 @@ async fn fifty_calls_survive_killed_server_and_worker() {
         ("HOTLINE_POLL_MS", "50".to_owned()),
     ];
     let mut server = spawn(&["serve"], &env);
-    healthy(&base).await;
+    support::server::healthy(&base).await;
     let mut worker = spawn(&["worker"], &env);
 
     let wav = support::speech("en/en_ast8k_002.wav");
@@ -110,7 +99,7 @@ async fn fifty_calls_survive_killed_server_and_worker() {
     server.0.wait().unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     server = spawn(&["serve"], &env);
-    healthy(&base).await;
+    support::server::healthy(&base).await;
     // … then the worker, in the middle of transcriptions.
     let t = Instant::now();
     while !db

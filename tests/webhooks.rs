@@ -96,6 +96,18 @@ async fn post(
     req.send().await.unwrap()
 }
 
+/// `params` posted to `path`, signed as the provider signs them.
+async fn signed(s: &Server, path: &str, params: &[(&str, &str)]) -> reqwest::Response {
+    let url = format!("{}{path}", s.base);
+    post(
+        s,
+        path,
+        params,
+        Some(signature::sign(TOKEN, &url, &owned(params))),
+    )
+    .await
+}
+
 fn owned(p: &[(&str, &str)]) -> Vec<(String, String)> {
     p.iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -653,15 +665,7 @@ async fn boundary_shifted_forgeries_are_refused(db: TestDb) {
         ("From", "+48600100200"),
         ("To", "+48126165555"),
     ];
-    let url = format!("{}/twilio/voice", s.base);
-    let r = post(
-        &s,
-        "/twilio/voice",
-        &voice,
-        Some(signature::sign(TOKEN, &url, &owned(&voice))),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    assert_eq!(signed(&s, "/twilio/voice", &voice).await.status(), 200);
     let sid = hotline::domain::CallSid::parse(ca).unwrap();
     let before = s.db.store.get_call(&sid).await.unwrap().unwrap().ivr_state;
     let status = forge(
@@ -730,18 +734,7 @@ async fn boundary_shifted_forgeries_are_refused(db: TestDb) {
         ("Digits", "1"),
         ("Digits", "1"),
     ];
-    let path = "/twilio/ivr?step=1&ev=digits";
-    let r = post(
-        &s,
-        path,
-        &repeated,
-        Some(signature::sign(
-            TOKEN,
-            &format!("{}{path}", s.base),
-            &owned(&repeated),
-        )),
-    )
-    .await;
+    let r = signed(&s, "/twilio/ivr?step=1&ev=digits", &repeated).await;
     assert_eq!(r.status(), 200);
     assert_ne!(
         s.db.store.get_call(&sid).await.unwrap().unwrap().ivr_state,
@@ -761,15 +754,7 @@ async fn calls_without_a_final_status_are_swept(db: TestDb) {
         ("From", "+48600100200"),
         ("To", "+48126165555"),
     ];
-    let url = format!("{}/twilio/voice", s.base);
-    let r = post(
-        &s,
-        "/twilio/voice",
-        &voice,
-        Some(signature::sign(TOKEN, &url, &owned(&voice))),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    assert_eq!(signed(&s, "/twilio/voice", &voice).await.status(), 200);
     let mut cfg = Config {
         data_dir: s.db.dir.path().to_owned(),
         stale_call_secs: 1,

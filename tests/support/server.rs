@@ -75,6 +75,12 @@ pub async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Server {
         base: base.clone(),
         child: c.spawn().unwrap(),
     };
+    healthy(&base).await;
+    server
+}
+
+/// Returns once `base` answers `/healthz` (at most 30 s).
+pub async fn healthy(base: &str) {
     let t = Instant::now();
     while reqwest::get(format!("{base}/healthz")).await.is_err() {
         assert!(
@@ -83,7 +89,6 @@ pub async fn spawn(db: &TestDb, extra: &[(&str, &str)]) -> Server {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    server
 }
 
 /// `hotline <args>` on the test's database, `stdin` written to it.
