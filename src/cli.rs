@@ -610,28 +610,31 @@ async fn transcribe(a: TranscribeArgs) -> anyhow::Result<ExitCode> {
     } else {
         LanguageChoice::Forced(a.lang.parse::<Language>()?)
     };
-    let cfg = a.engine.config()?;
-    let engine = Arc::new(tokio::task::spawn_blocking(move || Engine::load(cfg)).await??);
-    let mut failed = false;
     let opts = DecodeOptions::default();
+    // An overlong file is refused from its header, before it is read (and
+    // before the model is loaded, if nothing else is left).
+    let cap = opts.max_duration.as_millis() as u64;
+    let mut failed = false;
+    let mut files = Vec::new();
     for file in &a.files {
-        // An overlong file is refused from its header, before it is read.
-        let cap = opts.max_duration.as_millis() as u64;
         match audio::duration_ms(file) {
             Ok(Some(ms)) if ms > cap => {
-                eprintln!(
-                    "{}: {}",
-                    file.display(),
-                    audio::AudioError::TooLong {
-                        actual: ms as f64 / 1000.0,
-                        cap: cap as f64 / 1000.0
-                    }
-                );
+                let e = audio::AudioError::TooLong {
+                    actual: ms as f64 / 1000.0,
+                    cap: cap as f64 / 1000.0,
+                };
+                eprintln!("{}: {e}", file.display());
                 failed = true;
-                continue;
             }
-            _ => {}
+            _ => files.push(file),
         }
+    }
+    if files.is_empty() {
+        return Ok(ExitCode::FAILURE);
+    }
+    let cfg = a.engine.config()?;
+    let engine = Arc::new(tokio::task::spawn_blocking(move || Engine::load(cfg)).await??);
+    for file in files {
         let decoded = match audio::decode_file(file, &opts) {
             Ok(d) => d,
             Err(e) => {

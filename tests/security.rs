@@ -563,3 +563,59 @@ async fn trickled_headers_and_idle_connections_are_cut_off() {
 }
 
 both_backends!(forty_parallel_guesses_get_five_checks);
+
+/// `hotline transcribe` refuses an overlong file from its header: an 8 GB
+/// (sparse) recording is never read, and no model is loaded for it.
+#[test]
+fn an_overlong_file_is_refused_from_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("endless.wav");
+    let mut header = Vec::new();
+    header.extend_from_slice(b"RIFF");
+    header.extend_from_slice(&u32::MAX.to_le_bytes());
+    header.extend_from_slice(b"WAVEfmt ");
+    header.extend_from_slice(&16u32.to_le_bytes());
+    for v in [1u16, 1] {
+        header.extend_from_slice(&v.to_le_bytes()); // PCM, mono
+    }
+    header.extend_from_slice(&8000u32.to_le_bytes());
+    header.extend_from_slice(&16000u32.to_le_bytes());
+    header.extend_from_slice(&2u16.to_le_bytes());
+    header.extend_from_slice(&16u16.to_le_bytes());
+    header.extend_from_slice(b"data");
+    header.extend_from_slice(&u32::MAX.to_le_bytes()); // a streaming writer's "unknown"
+    std::fs::write(&path, &header).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(8 << 30)
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["transcribe", path.to_str().unwrap()])
+        .env("HOTLINE_MODEL", dir.path().join("no-such-model.bin"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("more than the 900 s cap"), "{err}");
+}
+
+/// Served over https, browsers are told to stay on https.
+#[tokio::test]
+async fn https_deployments_send_hsts() {
+    let db = support::db::sqlite().await;
+    let server =
+        support::server::spawn(&db, &[("HOTLINE_PUBLIC_URL", "https://hotline.example")]).await;
+    let r = reqwest::get(format!("{}/login", server.base))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let db2 = support::db::sqlite().await;
+    let plain = support::server::spawn(&db2, &[]).await;
+    let r = reqwest::get(format!("{}/login", plain.base)).await.unwrap();
+    assert!(r.headers().get("strict-transport-security").is_none());
+}
