@@ -1,13 +1,34 @@
 //! hotline: the after-hours phone line of the Kraków Contact Centre.
 //!
-//! Layout:
+//! Modules, one line each (layers: `web` → application (`pipeline`,
+//! `jobs`, `sweeper`, `retention`, `outbound`) → `domain` ← `store`,
+//! `engine`):
+//! - [`address`]: street mentions in transcripts matched to the register.
+//! - [`agent`]: the agents' workspace (pages, JSON API, accounts).
 //! - [`audio`]: WAV in (PCM, float, G.711) → 16 kHz mono f32.
-//! - [`model`]: fetching Whisper models and converting CTranslate2 → ggml.
-//! - [`engine`]: whisper.cpp behind a bounded pool, with hallucination guards.
-//! - [`bench`]: word/character error rates and the transcription benchmark.
-//! - [`domain`]: typed values shared by everything else.
-//! - [`prompts`]: texts from `prompts/` (initial prompts, blocklists, IVR).
+//! - [`auth`]: password hashes, bounded password checks, tokens.
+//! - [`bench`]: word/character error rates and the benchmarks.
 //! - [`cli`]: the `hotline` command.
+//! - [`config`]: defaults → TOML → environment.
+//! - [`domain`]: typed values and the report's rules (lifecycle, drafts).
+//! - [`engine`]: whisper.cpp behind a bounded pool, with hallucination guards.
+//! - [`fuzzing`]: entry points of the fuzz targets.
+//! - [`ivr`]: the phone menu as a pure state machine.
+//! - [`jobs`]: the durable queue's worker, periodic jobs and chores.
+//! - [`metrics`]: Prometheus families, described and zeroed at start.
+//! - [`model`]: fetching Whisper models and converting CTranslate2 → ggml.
+//! - [`open311`]: Open311 GeoReport v2, read side.
+//! - [`outbound`]: signed webhooks to city systems.
+//! - [`pipeline`]: download → transcription → draft, as jobs.
+//! - [`prompts`]: texts from `prompts/` (initial prompts, blocklists, IVR).
+//! - [`retention`]: deleting decided reports' audio after its time.
+//! - [`simulator`]: `hotline call`, a caller as the provider would send it.
+//! - [`startup`]: building the store, the engine and the worker.
+//! - [`store`]: SQLite or PostgreSQL behind one trait.
+//! - [`sweeper`]: closing calls whose final status never came.
+//! - [`telemetry`]: logging, human-readable or JSON.
+//! - [`telephony`]: webhook forms, strict checks, signatures, TwiML.
+//! - [`web`]: the HTTP server: listener limits, webhooks, health, metrics.
 
 pub mod address;
 pub mod agent;

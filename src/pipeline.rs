@@ -296,7 +296,7 @@ impl JobHandler for Transcribe {
             return Outcome::GiveUp("recording has no stored file".into());
         };
         let language = match p.store.get_report_by_id(rec.report_id).await {
-            Ok(Some(r)) => r.language().unwrap_or(Language::Pl),
+            Ok(Some(r)) => r.language().unwrap_or(Language::DEFAULT),
             Ok(None) => return Outcome::GiveUp(format!("report {} is gone", rec.report_id)),
             Err(e) => return Outcome::Retry(e.to_string()),
         };

@@ -67,7 +67,7 @@ async fn decide(db: &TestDb, w: &workspace::Workspace) -> (Report, Report) {
             b.id,
             b.version,
             &Decision::Reject {
-                reason: "not_city".into(),
+                reason: hotline::domain::RejectReason::NotCity,
                 duplicate_of: None,
             },
             "jan",

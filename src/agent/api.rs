@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiAgent;
-use crate::domain::{Language, ReportNumber, ReportStatus};
+use crate::domain::{lifecycle, Language, RejectReason, ReportNumber, ReportStatus};
 use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
 use crate::web::AppState;
 
@@ -253,7 +253,7 @@ async fn update(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    if !matches!(r.status.as_str(), "draft" | "missed_call") {
+    if !r.status().is_some_and(lifecycle::may_edit) {
         return problem(
             StatusCode::CONFLICT,
             "conflict",
@@ -329,19 +329,20 @@ async fn decide(
     let decision = if confirm {
         Decision::Confirm
     } else {
-        let reason = body.reason.unwrap_or_default();
-        if !matches!(
-            reason.as_str(),
-            "spam" | "silence" | "duplicate" | "not_city"
-        ) {
+        let Some(reason) = body
+            .reason
+            .as_deref()
+            .and_then(|r| r.parse::<RejectReason>().ok())
+        else {
+            let codes: Vec<&str> = RejectReason::ALL.iter().map(|r| r.as_str()).collect();
             return problem(
                 StatusCode::BAD_REQUEST,
                 "bad reason",
-                "reason is one of spam, silence, duplicate, not_city",
+                &format!("reason is one of {}", codes.join(", ")),
             );
-        }
+        };
         // A duplicate names its original: another report that exists.
-        let duplicate_of = match (reason.as_str(), body.duplicate_of.as_deref()) {
+        let duplicate_of = match (reason, body.duplicate_of.as_deref()) {
             (_, Some(d)) if ReportNumber::parse(d).is_err() => {
                 return problem(
                     StatusCode::BAD_REQUEST,
@@ -349,7 +350,7 @@ async fn decide(
                     "duplicate_of is a report number such as 26-00042",
                 )
             }
-            ("duplicate", Some(d)) => match find(s, d).await {
+            (RejectReason::Duplicate, Some(d)) => match find(s, d).await {
                 Ok(other) if other.id != r.id => Some(other.id),
                 _ => {
                     return problem(
@@ -359,7 +360,7 @@ async fn decide(
                     )
                 }
             },
-            ("duplicate", None) => {
+            (RejectReason::Duplicate, None) => {
                 return problem(
                     StatusCode::BAD_REQUEST,
                     "bad duplicate_of",
@@ -402,6 +403,11 @@ async fn openapi(State(s): State<Arc<AppState>>, ApiAgent(_a): ApiAgent) -> Resp
         schemas.insert(
             "Category".into(),
             json!({ "type": "string", "enum": codes, "description": "A category code of prompts/menu.toml" }),
+        );
+        let reasons: Vec<&str> = RejectReason::ALL.iter().map(|r| r.as_str()).collect();
+        schemas.insert(
+            "RejectReason".into(),
+            json!({ "type": "string", "enum": reasons }),
         );
     }
     Json(doc).into_response()

@@ -630,7 +630,7 @@ async fn show_report(
                 .find(|t| t.recording_id == rec.id)
                 .map(|t| segments_of(t, &player))
                 .unwrap_or_default();
-            let late = d.report.decided_at.is_some_and(|at| rec.created_at > at);
+            let late = d.report.decided_at.is_some_and(|at| rec.created_at >= at);
             context! {
                 index => i + 1, total, player, segments, late,
                 audio => (rec.local_path.is_some() && !audio_gone)
@@ -676,7 +676,10 @@ async fn show_report(
         .iter()
         .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
         .collect();
-    let editable = matches!(d.report.status.as_str(), "draft" | "missed_call");
+    let editable = d
+        .report
+        .status()
+        .is_some_and(crate::domain::lifecycle::may_edit);
     let t = i18n::texts(lang.lang);
     let notice = notice.unwrap_or(Notice {
         flash: None,
@@ -798,9 +801,9 @@ async fn report_action(
             "reject" => {
                 let reason = f
                     .reason
-                    .clone()
-                    .filter(|r| matches!(r.as_str(), "spam" | "silence" | "duplicate" | "not_city"))
-                    .unwrap_or_else(|| "spam".into());
+                    .as_deref()
+                    .and_then(|r| r.parse::<crate::domain::RejectReason>().ok())
+                    .unwrap_or(crate::domain::RejectReason::Spam);
                 let dup = match f
                     .duplicate_of
                     .as_deref()
@@ -817,7 +820,7 @@ async fn report_action(
                     None => None,
                 };
                 let reason = if dup.is_some() {
-                    "duplicate".to_owned()
+                    crate::domain::RejectReason::Duplicate
                 } else {
                     reason
                 };

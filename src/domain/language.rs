@@ -13,6 +13,10 @@ pub enum Language {
 }
 
 impl Language {
+    /// The language of a call whose caller chose none, and of the line's
+    /// first words: Polish.
+    pub const DEFAULT: Language = Language::Pl;
+
     pub const ALL: [Language; 3] = [Language::Pl, Language::Uk, Language::En];
 
     /// ISO 639-1 code, as Whisper and the prompt folders name it.

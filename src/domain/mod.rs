@@ -2,13 +2,14 @@
 
 mod ids;
 mod language;
+pub mod lifecycle;
 mod report;
 
 pub use ids::{CallSid, InvalidId, PhoneNumber, RecordingSid};
 pub use language::{Language, UnknownLanguage};
 pub use report::{
-    clock, draft_text, transcript_arrives, AudioStatus, DraftPiece, ReportNumber, ReportStatus,
-    TranscriptEffect, UnknownStatus,
+    clock, draft_text, transcript_arrives, AudioStatus, DraftPiece, RejectReason, ReportNumber,
+    ReportStatus, TranscriptEffect, UnknownStatus,
 };
 
 /// Control characters other than line breaks and tabs (NUL and the like):

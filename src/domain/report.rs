@@ -161,6 +161,20 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Why an agent rejected a report.
+    RejectReason {
+        /// A prank, an advert, nothing meant for the city.
+        Spam = "spam",
+        /// Nothing was said.
+        Silence = "silence",
+        /// The same matter as another report (named by `duplicate_of`).
+        Duplicate = "duplicate",
+        /// Not something the city deals with.
+        NotCity = "not_city",
+    }
+);
+
 impl ReportStatus {
     /// An agent has decided it: its text changes only through an agent.
     pub fn is_decided(self) -> bool {

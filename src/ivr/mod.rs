@@ -70,7 +70,7 @@ impl Default for IvrState {
 
 impl IvrState {
     pub fn language_or_default(&self) -> Language {
-        self.language.unwrap_or(Language::Pl)
+        self.language.unwrap_or(Language::DEFAULT)
     }
 
     pub fn menu_path(&self) -> String {

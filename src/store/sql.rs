@@ -14,6 +14,7 @@ use sqlx::{Any, AnyPool, Transaction};
 
 use super::types::*;
 use super::{Backend, NewCall, NewRecording, Result, StoreError};
+use crate::domain::lifecycle::{self, AgentAction};
 use crate::domain::{
     AudioStatus, CallSid, Language, Millis, ReportNumber, ReportStatus, TranscriptEffect,
 };
@@ -256,7 +257,7 @@ impl Sql {
                         &mut tx,
                         &call,
                         "other",
-                        Language::Pl,
+                        Language::DEFAULT,
                         ReportStatus::MissedCall,
                         at,
                     )
@@ -423,7 +424,7 @@ impl Sql {
                 &mut tx,
                 &call,
                 "other",
-                Language::Pl,
+                Language::DEFAULT,
                 ReportStatus::MissedCall,
                 now,
             )
@@ -978,6 +979,10 @@ impl Sql {
     ) -> Result<Report> {
         let mut tx = self.begin().await?;
         let before = self.report_for_change(&mut tx, id, version).await?;
+        if let Some(status) = before.status() {
+            lifecycle::apply(status, AgentAction::Edit)
+                .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        }
         let after: Report = self
             .query_as(
                 "UPDATE reports SET text = COALESCE($3, text), category = COALESCE($4, category), address = COALESCE($5, address),
@@ -1010,25 +1015,23 @@ impl Sql {
     ) -> Result<Report> {
         let mut tx = self.begin().await?;
         let before = self.report_for_change(&mut tx, id, version).await?;
-        let (status, reason, dup, action) = match decision {
-            Decision::Confirm => ("confirmed", None, None, "confirmed"),
+        let (act, reason, dup) = match decision {
+            Decision::Confirm => (AgentAction::Confirm, None, None),
             Decision::Reject {
                 reason,
                 duplicate_of,
-            } => ("rejected", Some(reason.clone()), *duplicate_of, "rejected"),
+            } => (
+                AgentAction::Reject(*reason),
+                Some(reason.as_str()),
+                *duplicate_of,
+            ),
         };
-        if decision == &Decision::Confirm && before.status != "draft" {
-            return Err(StoreError::Conflict(format!(
-                "a {} report cannot be confirmed",
-                before.status
-            )));
-        }
-        if !matches!(before.status.as_str(), "draft" | "missed_call") {
-            return Err(StoreError::Conflict(format!(
-                "the report is already {}",
-                before.status
-            )));
-        }
+        let current = before
+            .status()
+            .ok_or_else(|| StoreError::Conflict(format!("unknown status {}", before.status)))?;
+        let next =
+            lifecycle::apply(current, act).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let (status, action) = (next.as_str(), next.as_str());
         let after: Report = self
             .query_as(
                 "UPDATE reports SET status = $3, reject_reason = $4, duplicate_of = $5, decided_at = $6, decided_by = $7,

@@ -291,7 +291,7 @@ impl ReportEdit {
 pub enum Decision {
     Confirm,
     Reject {
-        reason: String,
+        reason: crate::domain::RejectReason,
         duplicate_of: Option<i64>,
     },
 }

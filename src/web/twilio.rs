@@ -395,7 +395,7 @@ async fn recording(
             .as_ref()
             .and_then(|c| c.language.as_deref())
             .and_then(|l| l.parse().ok())
-            .unwrap_or(Language::Pl);
+            .unwrap_or(Language::DEFAULT);
         let category = call
             .and_then(|c| c.category)
             .unwrap_or_else(|| s.script.menu.default_category.clone());
