@@ -14,3 +14,6 @@ CREATE TABLE webhook_signatures (
     seen_at    BIGINT  NOT NULL
 );
 CREATE INDEX webhook_signatures_seen ON webhook_signatures(seen_at);
+
+-- The sweeper's scan: calls not over, by their last webhook.
+CREATE INDEX calls_open_by_activity ON calls(ended_at, updated_at);

@@ -247,9 +247,11 @@ async fn login(
     }
     let now = now_ms();
     let name = f.name.trim().to_owned();
+    // The address first: a locked-out address does not use up the
+    // account's attempts.
     let keys = [
-        super::accounts::name_key(&name),
         super::accounts::address_key(client),
+        super::accounts::name_key(&name),
     ];
     let page = Page {
         state: &s,
