@@ -49,6 +49,12 @@ impl Chore for Sweeper {
     }
 
     async fn run(&self, now: Millis) -> anyhow::Result<()> {
-        self.sweep(now).await.map(|_| ())
+        self.sweep(now).await?;
+        // Body-only webhook signatures are kept for twice their
+        // timestamps' validity, then forgotten.
+        self.store
+            .forget_signatures(now - 2 * crate::telephony::signature::TELNYX_MAX_AGE_SECS * 1000)
+            .await?;
+        Ok(())
     }
 }

@@ -125,16 +125,13 @@ pub trait Store: Send + Sync {
 
     /// First use of a body-only webhook signature for `target`, or a
     /// repeat to the same target: true; used before for another: false.
-    async fn signature_used(
-        &self,
-        signature: &str,
-        target: &str,
-        now: Millis,
-        keep: Millis,
-    ) -> Result<bool> {
-        self.sql()
-            .signature_used(signature, target, now, keep)
-            .await
+    async fn signature_used(&self, signature: &str, target: &str, now: Millis) -> Result<bool> {
+        self.sql().signature_used(signature, target, now).await
+    }
+
+    /// Forgets body-only signatures first seen before `before`.
+    async fn forget_signatures(&self, before: Millis) -> Result<()> {
+        self.sql().forget_signatures(before).await
     }
 
     // Recordings and the pipeline.

@@ -313,19 +313,8 @@ impl Sql {
     }
 
     /// Records that `signature` was used for `target`; false if it was
-    /// used before for another target (a replay). Forgets signatures older
-    /// than `keep` ms.
-    pub async fn signature_used(
-        &self,
-        signature: &str,
-        target: &str,
-        now: Millis,
-        keep: Millis,
-    ) -> Result<bool> {
-        self.query("DELETE FROM webhook_signatures WHERE seen_at < $1")
-            .bind(now - keep)
-            .execute(&self.pool)
-            .await?;
+    /// used before for another target (a replay).
+    pub async fn signature_used(&self, signature: &str, target: &str, now: Millis) -> Result<bool> {
         self.query(
             "INSERT INTO webhook_signatures (signature, target, seen_at) VALUES ($1, $2, $3)
              ON CONFLICT (signature) DO NOTHING",
@@ -341,6 +330,16 @@ impl Sql {
             .fetch_one(&self.pool)
             .await?;
         Ok(first == target)
+    }
+
+    /// Forgets signatures first seen before `before` (the sweeper's chore,
+    /// off the webhooks' path).
+    pub async fn forget_signatures(&self, before: Millis) -> Result<()> {
+        self.query("DELETE FROM webhook_signatures WHERE seen_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     // Recordings.

@@ -225,6 +225,9 @@ mod tests {
     }
 }
 
+/// How old a Telnyx timestamp may be.
+pub const TELNYX_MAX_AGE_SECS: i64 = 300;
+
 /// Telnyx: Ed25519 over `"<timestamp>|<raw body>"`, base64 in
 /// `telnyx-signature-ed25519`, with `telnyx-timestamp` (Unix seconds) no
 /// older than `max_age_secs` (replays are refused).

@@ -108,16 +108,13 @@ async fn verify(
                 body,
                 sig,
                 now / 1000,
-                TELNYX_MAX_AGE_SECS,
+                signature::TELNYX_MAX_AGE_SECS,
             )
         {
             warn!(path, "webhook refused: bad Telnyx signature");
             return Err(AppError::Forbidden);
         }
-        let first_use = state
-            .store
-            .signature_used(sig.trim(), path, now, TELNYX_MAX_AGE_SECS * 2 * 1000)
-            .await?;
+        let first_use = state.store.signature_used(sig.trim(), path, now).await?;
         if !first_use {
             warn!(
                 path,
@@ -161,9 +158,6 @@ async fn verify(
     };
     Ok(provider)
 }
-
-/// How old a Telnyx timestamp may be.
-const TELNYX_MAX_AGE_SECS: i64 = 300;
 
 fn xml(body: String) -> Response {
     (
