@@ -987,7 +987,9 @@ async fn agent_command(c: AgentCommand) -> anyhow::Result<ExitCode> {
             } else {
                 crate::auth::Role::Agent
             };
-            let a = store.create_agent(&name, &hash, role.as_str()).await?;
+            let a = store
+                .create_agent(&name, &hash, role.as_str(), crate::domain::now_ms())
+                .await?;
             println!("agent {} created ({})", a.name, a.role);
             store.close().await;
         }
@@ -1066,14 +1068,19 @@ async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no agent {agent}"))?;
             let (token, hash) = crate::auth::new_token();
-            let id = store.create_api_token(a.id, &hash, &label).await?;
+            let id = store
+                .create_api_token(a.id, &hash, &label, crate::domain::now_ms())
+                .await?;
             eprintln!("token {id} for {agent} (shown once; keep it secret):");
             println!("{token}");
             store.close().await;
         }
         TokenCommand::Revoke { id, server } => {
             let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
-            anyhow::ensure!(store.revoke_api_token(id).await?, "no active token {id}");
+            anyhow::ensure!(
+                store.revoke_api_token(id, crate::domain::now_ms()).await?,
+                "no active token {id}"
+            );
             println!("token {id} revoked");
             store.close().await;
         }

@@ -92,7 +92,7 @@ pub enum Step {
 }
 
 pub struct Worker {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     handlers: HashMap<String, Arc<dyn JobHandler>>,
     opts: WorkerOptions,
     /// Jobs to enqueue on every maintenance round (they de-duplicate
@@ -112,7 +112,7 @@ pub trait Chore: Send + Sync {
 }
 
 impl Worker {
-    pub fn new(store: Arc<dyn Store>, opts: WorkerOptions) -> Self {
+    pub fn new(store: Arc<Store>, opts: WorkerOptions) -> Self {
         Self {
             store,
             handlers: HashMap::new(),

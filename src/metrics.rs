@@ -139,7 +139,7 @@ const JOB_KINDS: &[&str] = &[
 ];
 
 /// Refreshes the gauges read from the database, then renders everything.
-pub async fn render(store: &dyn Store) -> String {
+pub async fn render(store: &Store) -> String {
     let h = handle();
     if let Ok(counts) = store.job_counts().await {
         // Every known kind and status, zero when absent.

@@ -55,17 +55,13 @@ pub fn payload(event: &str, r: &Report, include_caller: bool) -> serde_json::Val
 }
 
 pub struct Outbound {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     targets: Vec<WebhookTarget>,
     http: reqwest::Client,
 }
 
 impl Outbound {
-    pub fn new(
-        store: Arc<dyn Store>,
-        targets: Vec<WebhookTarget>,
-        http: reqwest::Client,
-    ) -> Arc<Self> {
+    pub fn new(store: Arc<Store>, targets: Vec<WebhookTarget>, http: reqwest::Client) -> Arc<Self> {
         Arc::new(Self {
             store,
             targets,
@@ -169,6 +165,7 @@ impl JobHandler for Deliver {
                 job.attempts,
                 status,
                 error.as_deref(),
+                crate::domain::now_ms(),
             )
             .await
         {

@@ -21,7 +21,7 @@ use crate::store::{JOB_FETCH, JOB_FINALIZE_CALL, JOB_TRANSCRIBE};
 
 /// Everything the pipeline's jobs need.
 pub struct Pipeline {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub engine: Option<Arc<Engine>>,
     pub http: reqwest::Client,
     pub cfg: Config,
@@ -30,7 +30,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         engine: Option<Arc<Engine>>,
         cfg: Config,
     ) -> anyhow::Result<Arc<Self>> {
@@ -371,7 +371,11 @@ impl JobHandler for Transcribe {
         // Address hints: best effort, the report is filed either way.
         let found = p.streets.find(&t.text);
         if !found.is_empty() {
-            if let Err(e) = p.store.save_address_candidates(rec.report_id, &found).await {
+            if let Err(e) = p
+                .store
+                .save_address_candidates(rec.report_id, &found, crate::domain::now_ms())
+                .await
+            {
                 warn!(error = %e, "could not save address hints");
             }
         }

@@ -28,7 +28,7 @@ pub fn hourly_job(now: Millis) -> NewJob {
 }
 
 pub struct Retention {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub data_dir: std::path::PathBuf,
     pub audio_days: i64,
 }
@@ -54,7 +54,9 @@ impl Retention {
                     }
                 }
             }
-            self.store.audio_deleted(rec.id).await?;
+            self.store
+                .audio_deleted(rec.id, crate::domain::now_ms())
+                .await?;
         }
         if !due.is_empty() {
             info!(

@@ -14,7 +14,7 @@ use crate::pipeline::Pipeline;
 use crate::prompts::{PromptSource, WhisperPrompts};
 use crate::store::{self, Store};
 
-pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<Store>> {
     let url = cfg.database_url();
     let store = store::open(&url)
         .await
@@ -83,7 +83,7 @@ pub async fn load_engine(cfg: &Config) -> anyhow::Result<Arc<Engine>> {
 /// A worker with the pipeline's handlers.
 pub fn worker(
     cfg: &Config,
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     engine: Option<Arc<Engine>>,
 ) -> anyhow::Result<Arc<Worker>> {
     let pipeline = Pipeline::new(Arc::clone(&store), engine, cfg.clone())?;

@@ -17,7 +17,7 @@ use crate::store::Store;
 pub const LOST: &str = "lost";
 
 pub struct Sweeper {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub stale_ms: Millis,
 }
 

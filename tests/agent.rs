@@ -197,6 +197,7 @@ async fn queue_and_draft_pages_show_what_agents_need(db: TestDb) {
                 ..Default::default()
             },
             "t",
+            hotline::domain::now_ms(),
         )
         .await
         .unwrap();
@@ -409,7 +410,7 @@ async fn api_token(w: &Workspace, agent: &str) -> String {
     let a = w.db.store.agent_by_name(agent).await.unwrap().unwrap();
     let (token, hash) = hotline::auth::new_token();
     w.db.store
-        .create_api_token(a.id, &hash, "test")
+        .create_api_token(a.id, &hash, "test", hotline::domain::now_ms())
         .await
         .unwrap();
     token
@@ -606,7 +607,10 @@ async fn api_lists_filters_and_serves_audio_ranges(db: TestDb) {
     assert_eq!(none.status(), 404);
     // A revoked token stops working.
     let id = w.db.store.list_api_tokens().await.unwrap()[0].id;
-    w.db.store.revoke_api_token(id).await.unwrap();
+    w.db.store
+        .revoke_api_token(id, hotline::domain::now_ms())
+        .await
+        .unwrap();
     assert_eq!(
         c.get(format!("{}/api/v1/reports", w.base))
             .bearer_auth(&token)

@@ -52,12 +52,19 @@ async fn decide(db: &TestDb, w: &workspace::Workspace) -> (Report, Report) {
                 category: None,
             },
             "jan",
+            hotline::domain::now_ms(),
         )
         .await
         .unwrap();
     let a = db
         .store
-        .decide_report(a.id, a.version, &Decision::Confirm, "jan")
+        .decide_report(
+            a.id,
+            a.version,
+            &Decision::Confirm,
+            "jan",
+            hotline::domain::now_ms(),
+        )
         .await
         .unwrap();
     let b = report(db, &w.drafts[1]).await;
@@ -71,6 +78,7 @@ async fn decide(db: &TestDb, w: &workspace::Workspace) -> (Report, Report) {
                 duplicate_of: None,
             },
             "jan",
+            hotline::domain::now_ms(),
         )
         .await
         .unwrap();
@@ -427,7 +435,11 @@ async fn duplicates_are_suggested_and_hints_shown(db: TestDb) {
     for n in &w.drafts {
         let r = report(&w.db, n).await;
         w.db.store
-            .save_address_candidates(r.id, &streets.find(r.text.as_deref().unwrap()))
+            .save_address_candidates(
+                r.id,
+                &streets.find(r.text.as_deref().unwrap()),
+                hotline::domain::now_ms(),
+            )
             .await
             .unwrap();
     }
@@ -452,6 +464,7 @@ async fn duplicates_are_suggested_and_hints_shown(db: TestDb) {
                     ..Default::default()
                 },
                 "t",
+                hotline::domain::now_ms(),
             )
             .await
             .unwrap();

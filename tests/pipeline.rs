@@ -36,7 +36,7 @@ fn worker(db: &TestDb, cfg: &Config) -> Worker {
     pipeline.register(Worker::new(Arc::clone(&db.store), opts))
 }
 
-async fn announce(store: &Arc<dyn Store>, server: &MediaServer, name: &str) -> i64 {
+async fn announce(store: &Arc<Store>, server: &MediaServer, name: &str) -> i64 {
     let sid = support::start_call(store, &format!("CA{name}"), "+48600100200").await;
     let rec = NewRecording {
         sid: RecordingSid::parse(&format!("RE{name}")).unwrap(),

@@ -203,12 +203,16 @@ async fn hostile_api_parameters_are_refused() {
             "api",
             &hotline::auth::hash_password("api-password-1").unwrap(),
             "agent",
+            hotline::domain::now_ms(),
         )
         .await
         .unwrap();
     let a = db.store.agent_by_name("api").await.unwrap().unwrap();
     let (token, hash) = hotline::auth::new_token();
-    db.store.create_api_token(a.id, &hash, "t").await.unwrap();
+    db.store
+        .create_api_token(a.id, &hash, "t", hotline::domain::now_ms())
+        .await
+        .unwrap();
     let c = reqwest::Client::new();
     for q in [
         "status='; DROP TABLE reports; --",

@@ -16,7 +16,7 @@ fn sid(n: u32) -> CallSid {
     CallSid::parse(&format!("CA{n:032x}")).unwrap()
 }
 
-async fn call(store: &Arc<dyn Store>, n: u32) -> CallSid {
+async fn call(store: &Arc<Store>, n: u32) -> CallSid {
     support::start_call(store, sid(n).as_str(), "+48600100200").await
 }
 
@@ -44,7 +44,7 @@ fn transcript(text: &str, no_speech: Option<&str>) -> NewTranscript {
     }
 }
 
-async fn jobs_of(store: &Arc<dyn Store>, kind: &str) -> i64 {
+async fn jobs_of(store: &Arc<Store>, kind: &str) -> i64 {
     store
         .job_counts()
         .await

@@ -575,7 +575,7 @@ async fn telnyx_signatures_are_bound_to_their_step(db: TestDb) {
     let key = format!("CallSid={enc}&Digits=1");
     let r = send("/twilio/ivr?step=1&ev=digits", key.clone(), now).await;
     assert_eq!(r.status(), 200);
-    let state = |store: std::sync::Arc<dyn hotline::store::Store>| async move {
+    let state = |store: std::sync::Arc<hotline::store::Store>| async move {
         store
             .get_call(&hotline::domain::CallSid::parse(sid).unwrap())
             .await

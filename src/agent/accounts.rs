@@ -46,7 +46,7 @@ pub fn address_key(ip: std::net::IpAddr) -> String {
 
 /// Applies `action` to agent `name`; false if there is no such agent.
 pub async fn apply(
-    store: &dyn Store,
+    store: &Store,
     name: &str,
     action: AccountAction,
     actor: &str,

@@ -262,7 +262,13 @@ async fn update(
     }
     match s
         .store
-        .edit_report(r.id, body.version, &body.edit, &a.agent.name)
+        .edit_report(
+            r.id,
+            body.version,
+            &body.edit,
+            &a.agent.name,
+            crate::domain::now_ms(),
+        )
         .await
     {
         Ok(r) => Json(json!({ "report": r })).into_response(),
@@ -376,7 +382,13 @@ async fn decide(
     };
     match s
         .store
-        .decide_report(r.id, body.version, &decision, actor)
+        .decide_report(
+            r.id,
+            body.version,
+            &decision,
+            actor,
+            crate::domain::now_ms(),
+        )
         .await
     {
         Ok(r) => Json(json!({ "report": r })).into_response(),

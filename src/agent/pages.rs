@@ -790,14 +790,20 @@ async fn report_action(
         if changed || f.action == "save" {
             version = s
                 .store
-                .edit_report(report.id, version, &edit, &actor)
+                .edit_report(report.id, version, &edit, &actor, crate::domain::now_ms())
                 .await?
                 .version;
         }
         match f.action.as_str() {
             "confirm" => s
                 .store
-                .decide_report(report.id, version, &Decision::Confirm, &actor)
+                .decide_report(
+                    report.id,
+                    version,
+                    &Decision::Confirm,
+                    &actor,
+                    crate::domain::now_ms(),
+                )
                 .await
                 .map(|r| ("confirmed_msg", Some(r))),
             "reject" => {
@@ -835,6 +841,7 @@ async fn report_action(
                             duplicate_of: dup,
                         },
                         &actor,
+                        crate::domain::now_ms(),
                     )
                     .await
                     .map(|r| ("rejected_msg", Some(r)))

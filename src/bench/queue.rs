@@ -75,7 +75,7 @@ pub async fn run(
     let enqueue_secs = t.elapsed().as_secs_f64();
     // Steady state: planner statistics as autovacuum (PostgreSQL) or the
     // worker's periodic maintenance (SQLite) keep them.
-    sqlx::query("ANALYZE").execute(store.sql().pool()).await?;
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
     let done = Arc::new(AtomicUsize::new(0));
     let marks = Arc::new(std::sync::Mutex::new(Vec::with_capacity(11)));
     let bucket = (jobs / 10).max(1);

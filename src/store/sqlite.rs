@@ -3,98 +3,61 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::ConnectOptions;
 
-use super::{Backend, Job, Result, Sql, Store};
-use crate::domain::Millis;
+use sqlx::AnyPool;
+
+use super::Result;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-pub struct SqliteStore {
-    sql: Sql,
-}
-
-impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` (`sqlite://path`).
-    pub async fn open(url: &str) -> Result<Self> {
-        sqlx::any::install_default_drivers();
-        // Validate and create the file (and its folder) with sqlite's own options.
-        let opts = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
-        if let Some(dir) = opts
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                sqlx::Error::Configuration(format!("{}: {e}", dir.display()).into())
-            })?;
-        }
-        let url = opts.to_url_lossy().to_string();
-        let url = if url.contains('?') {
-            format!("{url}&mode=rwc")
-        } else {
-            format!("{url}?mode=rwc")
-        };
-        let pool = AnyPoolOptions::new()
-            // One connection: SQLite has one writer anyway, and queueing in
-            // the pool is fair and fast where SQLite's busy-wait sleeps.
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL: readers never block the writer; the busy timeout
-                    // makes concurrent writers queue instead of failing.
-                    sqlx::query("PRAGMA journal_mode = WAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA busy_timeout = 10000")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA foreign_keys = ON")
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
+/// Opens (creating if needed) the database at `url` (`sqlite://path`) and
+/// migrates it.
+pub(super) async fn connect(url: &str) -> Result<AnyPool> {
+    // Validate and create the file (and its folder) with sqlite's own options.
+    let opts = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+    if let Some(dir) = opts
+        .get_filename()
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| sqlx::Error::Configuration(format!("{}: {e}", dir.display()).into()))?;
+    }
+    let url = opts.to_url_lossy().to_string();
+    let url = if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    };
+    let pool = AnyPoolOptions::new()
+        // One connection: SQLite has one writer anyway, and queueing in
+        // the pool is fair and fast where SQLite's busy-wait sleeps.
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL: readers never block the writer; the busy timeout
+                // makes concurrent writers queue instead of failing.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA busy_timeout = 10000")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA foreign_keys = ON")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
             })
-            .connect(&url)
-            .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self {
-            sql: Sql::new(pool, Backend::Sqlite),
         })
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    fn sql(&self) -> &Sql {
-        &self.sql
-    }
-
-    /// SQLite has one writer at a time, so a single `UPDATE … WHERE id =
-    /// (SELECT …) RETURNING` both picks and takes the job atomically.
-    /// Refreshes planner statistics when the tables changed a lot: without
-    /// them SQLite scans every job of a kind instead of the due ones.
-    async fn maintain(&self) -> Result<()> {
-        sqlx::query("PRAGMA optimize = 0x10002")
-            .execute(self.sql.pool())
-            .await?;
-        Ok(())
-    }
-
-    async fn claim_job(
-        &self,
-        worker: &str,
-        kinds: &[&str],
-        now: Millis,
-        lease_until: Millis,
-    ) -> Result<Option<Job>> {
-        self.sql.claim(worker, kinds, now, lease_until, "").await
-    }
+        .connect(&url)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
 }

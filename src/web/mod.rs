@@ -27,7 +27,7 @@ use crate::store::Store;
 
 /// Everything a request handler may need.
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub script: Script,
     pub cfg: Config,
     /// Recorded prompts found in the prompts folder: (language, key) → file.
@@ -48,7 +48,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, cfg: Config) -> anyhow::Result<Arc<Self>> {
+    pub fn new(store: Arc<Store>, cfg: Config) -> anyhow::Result<Arc<Self>> {
         let script = Script::load(&crate::startup::prompt_source(&cfg))?;
         let streets = crate::address::Streets::load(&crate::startup::prompt_source(&cfg))?;
         let mut recorded = BTreeMap::new();
@@ -201,14 +201,14 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     metrics_response(s.store.as_ref()).await
 }
 
-async fn metrics_response(store: &dyn Store) -> Response {
+async fn metrics_response(store: &Store) -> Response {
     let body = crate::metrics::render(store).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// `/metrics` alone, for `metrics_listen` (`HOTLINE_METRICS_LISTEN`): the
 /// server's and the worker's, off the public listener.
-pub async fn serve_metrics(store: Arc<dyn Store>, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve_metrics(store: Arc<Store>, addr: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("binding the metrics listener {addr}: {e}"))?;

@@ -9,7 +9,7 @@ use hotline::store::{self, Store};
 use sqlx::{Connection, Executor};
 
 pub struct TestDb {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub url: String,
     /// Keeps the SQLite folder alive.
     pub dir: tempfile::TempDir,

@@ -34,7 +34,7 @@ pub fn stdout_of(cmd: &mut std::process::Command) -> String {
 /// A call from `caller` to the KCK line starts now.
 #[allow(dead_code)]
 pub async fn start_call(
-    store: &std::sync::Arc<dyn hotline::store::Store>,
+    store: &std::sync::Arc<hotline::store::Store>,
     sid: &str,
     caller: &str,
 ) -> hotline::domain::CallSid {

@@ -24,7 +24,7 @@ pub struct Workspace {
 
 /// A draft with a real recording and a transcript with one low-confidence
 /// segment and one stretch of speech without text.
-pub async fn draft(store: &Arc<dyn Store>, data: &std::path::Path, n: u32, text: &str) -> String {
+pub async fn draft(store: &Arc<Store>, data: &std::path::Path, n: u32, text: &str) -> String {
     let sid = super::start_call(store, &format!("CAws{n}"), "+48600100200").await;
     let rec = NewRecording {
         sid: RecordingSid::parse(&format!("REws{n}")).unwrap(),
@@ -89,7 +89,12 @@ pub async fn start_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Workspac
         (AGENT2.0, AGENT2.1, "agent"),
     ] {
         store
-            .create_agent(name, &hotline::auth::hash_password(pw).unwrap(), role)
+            .create_agent(
+                name,
+                &hotline::auth::hash_password(pw).unwrap(),
+                role,
+                hotline::domain::now_ms(),
+            )
             .await
             .unwrap();
     }

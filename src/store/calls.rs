@@ -1,0 +1,224 @@
+//! Calls, the IVR's progress, report numbers and how calls end.
+
+use super::types::*;
+use super::{NewCall, Result, Store, StoreError, Tx, JOB_FINALIZE_CALL, RECORDING_GRACE_MS};
+use crate::domain::{CallSid, Language, Millis, ReportNumber, ReportStatus};
+
+impl Store {
+    // Calls.
+
+    pub async fn call_started(&self, c: &NewCall) -> Result<Call> {
+        self.query(
+            "INSERT INTO calls (call_sid, caller, called, started_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (call_sid) DO NOTHING",
+        )
+        .bind(c.sid.as_str().to_owned())
+        .bind(c.caller.as_str().to_owned())
+        .bind(c.called.as_str().to_owned())
+        .bind(c.at)
+        .execute(&self.pool)
+        .await?;
+        self.get_call(&c.sid)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("call {}", c.sid)))
+    }
+
+    pub async fn get_call(&self, sid: &CallSid) -> Result<Option<Call>> {
+        Ok(self
+            .query_as("SELECT * FROM calls WHERE call_sid = $1")
+            .bind(sid.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn save_ivr(&self, sid: &CallSid, u: &IvrUpdate) -> Result<()> {
+        self.query(
+            "UPDATE calls SET ivr_state = $2, language = COALESCE($3, language), category = COALESCE($4, category),
+             menu_path = $5, updated_at = $6 WHERE call_sid = $1",
+        )
+        .bind(sid.as_str().to_owned())
+        .bind(u.state.clone())
+        .bind(u.language.map(|l| l.code().to_owned()))
+        .bind(u.category.clone())
+        .bind(u.menu_path.clone())
+        .bind(crate::domain::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The call row, created as a placeholder if the provider's first
+    /// webhook for it never reached us (so a recording is never dropped).
+    pub(super) async fn call_in(&self, tx: &mut Tx, sid: &CallSid, at: Millis) -> Result<Call> {
+        self.query(
+            "INSERT INTO calls (call_sid, caller, called, started_at, updated_at) VALUES ($1, 'anonymous', 'unknown', $2, $2)
+             ON CONFLICT (call_sid) DO NOTHING",
+        )
+        .bind(sid.as_str().to_owned())
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(self
+            .query_as("SELECT * FROM calls WHERE call_sid = $1")
+            .bind(sid.as_str().to_owned())
+            .fetch_one(&mut **tx)
+            .await?)
+    }
+
+    pub(super) async fn report_of_call(&self, tx: &mut Tx, call_id: i64) -> Result<Option<Report>> {
+        Ok(self
+            .query_as("SELECT * FROM reports WHERE call_id = $1")
+            .bind(call_id)
+            .fetch_optional(&mut **tx)
+            .await?)
+    }
+
+    /// The call's report, created with a fresh number and `status` if absent.
+    pub(super) async fn ensure_report(
+        &self,
+        tx: &mut Tx,
+        call: &Call,
+        category: &str,
+        language: Language,
+        status: ReportStatus,
+        at: Millis,
+    ) -> Result<Report> {
+        if let Some(r) = self.report_of_call(tx, call.id).await? {
+            return Ok(r);
+        }
+        let number = self.next_number(tx, at).await?;
+        self.query(
+            "INSERT INTO reports (number, call_id, category, language, caller, status, audio_status, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'none', $7, $7) ON CONFLICT (call_id) DO NOTHING",
+        )
+        .bind(number.as_str().to_owned())
+        .bind(call.id)
+        .bind(call.category.clone().unwrap_or_else(|| category.to_owned()))
+        .bind(call.language.clone().unwrap_or_else(|| language.code().to_owned()))
+        .bind(call.caller.clone())
+        .bind(status.as_str())
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+        self.report_of_call(tx, call.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("report of call {}", call.call_sid)))
+    }
+
+    /// Next report number of the year of `at` (`26-00001`, `26-00002`, …).
+    pub(super) async fn next_number(&self, tx: &mut Tx, at: Millis) -> Result<ReportNumber> {
+        let year = time::OffsetDateTime::from_unix_timestamp(at / 1000)
+            .map(|t| t.year())
+            .unwrap_or(2000);
+        self.query(
+            "INSERT INTO report_counters (year, next) VALUES ($1, 1) ON CONFLICT (year) DO NOTHING",
+        )
+        .bind(i64::from(year))
+        .execute(&mut **tx)
+        .await?;
+        let (seq,): (i64,) = self
+            .query_as(
+                "UPDATE report_counters SET next = next + 1 WHERE year = $1 RETURNING next - 1",
+            )
+            .bind(i64::from(year))
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(ReportNumber::new(year, seq))
+    }
+
+    pub async fn open_report(
+        &self,
+        sid: &CallSid,
+        category: &str,
+        language: Language,
+    ) -> Result<Report> {
+        let now = crate::domain::now_ms();
+        let mut tx = self.begin().await?;
+        let call = self.call_in(&mut tx, sid, now).await?;
+        let report = self
+            .ensure_report(&mut tx, &call, category, language, ReportStatus::Open, now)
+            .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    pub async fn call_ended(
+        &self,
+        sid: &CallSid,
+        outcome: &str,
+        at: Millis,
+    ) -> Result<Option<Report>> {
+        let mut tx = self.begin().await?;
+        self.query(
+            "UPDATE calls SET ended_at = COALESCE(ended_at, $2), outcome = COALESCE(outcome, $3), updated_at = $2
+             WHERE call_sid = $1",
+        )
+        .bind(sid.as_str().to_owned())
+        .bind(at)
+        .bind(outcome.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        let call = self.call_in(&mut tx, sid, at).await?;
+        let report = match self.report_of_call(&mut tx, call.id).await? {
+            // The caller hung up before recording: a missed call, at once.
+            None => {
+                let r = self
+                    .ensure_report(
+                        &mut tx,
+                        &call,
+                        "other",
+                        Language::DEFAULT,
+                        ReportStatus::MissedCall,
+                        at,
+                    )
+                    .await?;
+                self.audit_in(
+                    &mut tx,
+                    Some(r.id),
+                    "system",
+                    "missed_call",
+                    None,
+                    Some(format!("{{\"outcome\":{outcome:?}}}")),
+                    at,
+                )
+                .await?;
+                Some(r)
+            }
+            // A recording may still be announced: decide after a grace period.
+            Some(r) if r.status == ReportStatus::Open.as_str() => {
+                self.enqueue_in(
+                    &mut tx,
+                    &NewJob {
+                        kind: JOB_FINALIZE_CALL.into(),
+                        dedup_key: Some(sid.as_str().to_owned()),
+                        payload: serde_json::json!({ "call_sid": sid.as_str() }).to_string(),
+                        max_attempts: 5,
+                        run_at: at + RECORDING_GRACE_MS,
+                    },
+                )
+                .await?;
+                Some(r)
+            }
+            other => other,
+        };
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Calls not over whose last webhook came before `cutoff`, oldest first.
+    pub async fn stale_calls(&self, cutoff: Millis, limit: i64) -> Result<Vec<CallSid>> {
+        let rows: Vec<(String,)> = self
+            .query_as(
+                "SELECT call_sid FROM calls WHERE ended_at IS NULL AND updated_at < $1
+                 ORDER BY updated_at LIMIT $2",
+            )
+            .bind(cutoff)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(sid,)| CallSid::parse(&sid).ok())
+            .collect())
+    }
+}

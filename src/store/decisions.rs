@@ -1,0 +1,217 @@
+//! Agents' changes to reports (optimistic concurrency on `version`) and the audit trail.
+
+use super::types::*;
+use super::{Result, Store, StoreError, Tx, JOB_REPORT_DECIDED};
+use crate::domain::lifecycle::{self, AgentAction};
+use crate::domain::Millis;
+
+impl Store {
+    // Agent changes to reports: optimistic concurrency on `version`.
+
+    /// Applies an agent's edit if the report is still at `version`;
+    /// `Conflict` if someone else changed it since.
+    pub async fn edit_report(
+        &self,
+        id: i64,
+        version: i64,
+        edit: &ReportEdit,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
+        let mut tx = self.begin().await?;
+        let before = self.report_for_change(&mut tx, id, version).await?;
+        if let Some(status) = before.status() {
+            lifecycle::apply(status, AgentAction::Edit)
+                .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        }
+        let after: Report = self
+            .query_as(
+                "UPDATE reports SET text = COALESCE($3, text), category = COALESCE($4, category), address = COALESCE($5, address),
+                   version = version + 1, updated_at = $6
+                 WHERE id = $1 AND version = $2 RETURNING *",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(edit.text.clone())
+            .bind(edit.category.clone())
+            .bind(edit.address.clone())
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
+        self.audit_change(&mut tx, &before, &after, actor, "edited", at)
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Confirms or rejects a report (a draft, or a missed call) at `version`.
+    pub async fn decide_report(
+        &self,
+        id: i64,
+        version: i64,
+        decision: &Decision,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
+        let mut tx = self.begin().await?;
+        let before = self.report_for_change(&mut tx, id, version).await?;
+        let (act, reason, dup) = match decision {
+            Decision::Confirm => (AgentAction::Confirm, None, None),
+            Decision::Reject {
+                reason,
+                duplicate_of,
+            } => (
+                AgentAction::Reject(*reason),
+                Some(reason.as_str()),
+                *duplicate_of,
+            ),
+        };
+        let current = before
+            .status()
+            .ok_or_else(|| StoreError::Conflict(format!("unknown status {}", before.status)))?;
+        let next =
+            lifecycle::apply(current, act).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let (status, action) = (next.as_str(), next.as_str());
+        let after: Report = self
+            .query_as(
+                "UPDATE reports SET status = $3, reject_reason = $4, duplicate_of = $5, decided_at = $6, decided_by = $7,
+                   version = version + 1, updated_at = $6
+                 WHERE id = $1 AND version = $2 RETURNING *",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(status)
+            .bind(reason)
+            .bind(dup)
+            .bind(at)
+            .bind(actor.to_owned())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
+        self.audit_change(&mut tx, &before, &after, actor, action, at)
+            .await?;
+        // City systems hear of it through the queue, committed with the decision.
+        self.enqueue_in(
+            &mut tx,
+            &NewJob {
+                kind: JOB_REPORT_DECIDED.into(),
+                dedup_key: Some(format!("{}:{action}", after.id)),
+                payload: serde_json::json!({ "report_id": after.id, "event": format!("report.{action}") }).to_string(),
+                max_attempts: 5,
+                run_at: at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub(super) async fn report_for_change(
+        &self,
+        tx: &mut Tx,
+        id: i64,
+        version: i64,
+    ) -> Result<Report> {
+        let r: Report = self
+            .query_as("SELECT * FROM reports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("report {id}")))?;
+        if r.version != version {
+            return Err(StoreError::Conflict(format!(
+                "the report is at version {}, not {version}",
+                r.version
+            )));
+        }
+        Ok(r)
+    }
+
+    pub(super) async fn audit_change(
+        &self,
+        tx: &mut Tx,
+        before: &Report,
+        after: &Report,
+        actor: &str,
+        action: &str,
+        at: Millis,
+    ) -> Result<()> {
+        let view = |r: &Report| {
+            serde_json::json!({
+                "status": r.status, "text": r.text, "category": r.category, "address": r.address,
+                "reject_reason": r.reject_reason, "duplicate_of": r.duplicate_of, "version": r.version,
+            })
+            .to_string()
+        };
+        self.audit_in(
+            tx,
+            Some(after.id),
+            actor,
+            action,
+            Some(view(before)),
+            Some(view(after)),
+            at,
+        )
+        .await
+    }
+
+    /// Count and latest change of reports waiting for agents: changes when
+    /// a new draft or missed call arrives or one is handled.
+    pub async fn queue_signature(&self) -> Result<(i64, i64)> {
+        let (n, latest): (i64, Option<i64>) = self
+            .query_as("SELECT COUNT(*), MAX(updated_at) FROM reports WHERE status IN ('draft', 'missed_call')")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((n, latest.unwrap_or(0)))
+    }
+
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        Ok(self
+            .query_as("SELECT * FROM audit_log ORDER BY at DESC, id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    // Audit.
+
+    pub async fn audit(&self, e: &NewAudit) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.audit_in(
+            &mut tx,
+            e.report_id,
+            &e.actor,
+            &e.action,
+            e.before_json.clone(),
+            e.after_json.clone(),
+            e.at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn audit_in(
+        &self,
+        tx: &mut Tx,
+        report_id: Option<i64>,
+        actor: &str,
+        action: &str,
+        before: Option<String>,
+        after: Option<String>,
+        at: Millis,
+    ) -> Result<()> {
+        self.query("INSERT INTO audit_log (report_id, actor, action, before_json, after_json, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(report_id)
+            .bind(actor.to_owned())
+            .bind(action.to_owned())
+            .bind(before)
+            .bind(after)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}

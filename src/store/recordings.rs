@@ -1,0 +1,316 @@
+//! Recordings: announced, fetched, stored or lost; retention and backups.
+
+use super::types::*;
+use super::{NewRecording, Result, Store, StoreError, Tx, JOB_FETCH, JOB_TRANSCRIBE, PENDING};
+use crate::domain::{AudioStatus, CallSid, Language, Millis, ReportStatus};
+
+impl Store {
+    // Recordings.
+
+    pub async fn recording_announced(
+        &self,
+        sid: &CallSid,
+        rec: &NewRecording,
+    ) -> Result<Announced> {
+        let mut tx = self.begin().await?;
+        let call = self.call_in(&mut tx, sid, rec.at).await?;
+        let report = self
+            .ensure_report(
+                &mut tx,
+                &call,
+                &rec.category,
+                rec.language,
+                ReportStatus::AwaitingAudio,
+                rec.at,
+            )
+            .await?;
+        let created = self
+            .query(
+                "INSERT INTO recordings (report_id, recording_sid, url, duration_secs, fetch_status, created_at)
+                 VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (recording_sid) DO NOTHING",
+            )
+            .bind(report.id)
+            .bind(rec.sid.as_str().to_owned())
+            .bind(rec.url.clone())
+            .bind(rec.duration_secs)
+            .bind(rec.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        let recording: Recording = self
+            .query_as("SELECT * FROM recordings WHERE recording_sid = $1")
+            .bind(rec.sid.as_str().to_owned())
+            .fetch_one(&mut *tx)
+            .await?;
+        if created {
+            // A late recording also rescues a call already counted as missed.
+            self.query(
+                "UPDATE reports SET status = 'awaiting_audio', audio_status = 'pending', version = version + 1, updated_at = $2
+                 WHERE id = $1 AND status IN ('open', 'awaiting_audio', 'missed_call')",
+            )
+            .bind(report.id)
+            .bind(rec.at)
+            .execute(&mut *tx)
+            .await?;
+            self.enqueue_in(
+                &mut tx,
+                &NewJob {
+                    kind: JOB_FETCH.into(),
+                    dedup_key: Some(rec.sid.as_str().to_owned()),
+                    payload: serde_json::json!({ "recording_id": recording.id }).to_string(),
+                    max_attempts: 6,
+                    run_at: rec.at,
+                },
+            )
+            .await?;
+        }
+        let report = self
+            .report_of_call(&mut tx, call.id)
+            .await?
+            .unwrap_or(report);
+        tx.commit().await?;
+        Ok(Announced {
+            report,
+            recording,
+            created,
+        })
+    }
+
+    pub async fn recording_absent(&self, sid: &CallSid, reason: &str) -> Result<Option<Report>> {
+        let now = crate::domain::now_ms();
+        let mut tx = self.begin().await?;
+        let call = self.call_in(&mut tx, sid, now).await?;
+        let report = self
+            .ensure_report(
+                &mut tx,
+                &call,
+                "other",
+                Language::DEFAULT,
+                ReportStatus::MissedCall,
+                now,
+            )
+            .await?;
+        let changed = self
+            .query(
+                "UPDATE reports SET status = 'missed_call', note = $2, version = version + 1, updated_at = $3
+                 WHERE id = $1 AND status = 'open'
+                 AND NOT EXISTS (SELECT 1 FROM recordings WHERE report_id = $1)",
+            )
+            .bind(report.id)
+            .bind(reason.to_owned())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed > 0 {
+            self.audit_in(
+                &mut tx,
+                Some(report.id),
+                "system",
+                "missed_call",
+                None,
+                Some(serde_json::json!({ "reason": reason }).to_string()),
+                now,
+            )
+            .await?;
+        }
+        let report = self.report_of_call(&mut tx, call.id).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    pub async fn get_recording(&self, id: i64) -> Result<Option<Recording>> {
+        Ok(self
+            .query_as("SELECT * FROM recordings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn recording_stored(&self, id: i64, s: &StoredAudio) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let rec: Recording = self
+            .query_as(
+                "UPDATE recordings SET sha256 = $2, bytes = $3, local_path = $4, fetch_status = 'stored', fetch_error = NULL, fetched_at = $5
+                 WHERE id = $1 RETURNING *",
+            )
+            .bind(id)
+            .bind(s.sha256.clone())
+            .bind(s.bytes)
+            .bind(s.local_path.clone())
+            .bind(s.at)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
+        self.set_audio(
+            &mut tx,
+            rec.report_id,
+            AudioStatus::Stored,
+            Some(ReportStatus::AwaitingTranscript),
+            None,
+            s.at,
+        )
+        .await?;
+        self.enqueue_in(
+            &mut tx,
+            &NewJob {
+                kind: JOB_TRANSCRIBE.into(),
+                dedup_key: Some(id.to_string()),
+                payload: serde_json::json!({ "recording_id": id }).to_string(),
+                max_attempts: 3,
+                run_at: s.at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn recording_unavailable(&self, id: i64, error: &str) -> Result<()> {
+        let now = crate::domain::now_ms();
+        let mut tx = self.begin().await?;
+        let rec: Recording = self
+            .query_as("UPDATE recordings SET fetch_status = 'failed', fetch_error = $2 WHERE id = $1 RETURNING *")
+            .bind(id)
+            .bind(error.to_owned())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
+        let note = format!("audio unavailable: {error}");
+        self.set_audio(
+            &mut tx,
+            rec.report_id,
+            AudioStatus::Unavailable,
+            Some(ReportStatus::Draft),
+            Some(&note),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn recording_undecodable(&self, id: i64, error: &str) -> Result<()> {
+        let now = crate::domain::now_ms();
+        let rec = self
+            .get_recording(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
+        let mut tx = self.begin().await?;
+        let note = format!("recording could not be transcribed: {error}");
+        self.set_audio(
+            &mut tx,
+            rec.report_id,
+            AudioStatus::Undecodable,
+            Some(ReportStatus::Draft),
+            Some(&note),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the report's audio status and, if the report is still waiting
+    /// for the pipeline, its next status; audits the change.
+    pub(super) async fn set_audio(
+        &self,
+        tx: &mut Tx,
+        report_id: i64,
+        audio: AudioStatus,
+        next: Option<ReportStatus>,
+        note: Option<&str>,
+        at: Millis,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE reports SET audio_status = $2,
+               status = CASE WHEN status IN {PENDING} THEN COALESCE($3, status) ELSE status END,
+               note = COALESCE($4, note), version = version + 1, updated_at = $5
+             WHERE id = $1 AND status NOT IN ('confirmed', 'rejected')"
+        );
+        let sql = self.dynamic(sql);
+        sqlx::query(&sql)
+            .bind(report_id)
+            .bind(audio.as_str())
+            .bind(next.map(|s| s.as_str().to_owned()))
+            .bind(note.map(str::to_owned))
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        let after = serde_json::json!({ "audio_status": audio.as_str(), "note": note }).to_string();
+        self.audit_in(
+            tx,
+            Some(report_id),
+            "system",
+            &format!("audio_{}", audio.as_str()),
+            None,
+            Some(after),
+            at,
+        )
+        .await
+    }
+
+    // Retention.
+
+    /// Stored recordings of reports decided before `cutoff`: the only audio
+    /// retention may delete (never audio still being processed or reviewed).
+    pub async fn audio_past_retention(&self, cutoff: Millis) -> Result<Vec<Recording>> {
+        Ok(self
+            .query_as(
+                "SELECT rec.* FROM recordings rec JOIN reports r ON r.id = rec.report_id
+                 WHERE rec.local_path IS NOT NULL AND r.status IN ('confirmed', 'rejected')
+                   AND r.decided_at IS NOT NULL AND r.decided_at < $1
+                 ORDER BY rec.id LIMIT 500",
+            )
+            .bind(cutoff)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Whether another recording still needs the same (content-addressed) file.
+    pub async fn file_still_needed(&self, local_path: &str, except: i64) -> Result<bool> {
+        let (n,): (i64,) = self
+            .query_as("SELECT COUNT(*) FROM recordings WHERE local_path = $1 AND id <> $2")
+            .bind(local_path.to_owned())
+            .bind(except)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn audio_deleted(&self, recording_id: i64, at: Millis) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let rec: Recording = self
+            .query_as("UPDATE recordings SET local_path = NULL WHERE id = $1 RETURNING *")
+            .bind(recording_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        self.query("UPDATE reports SET audio_status = 'deleted', updated_at = $2 WHERE id = $1")
+            .bind(rec.report_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        self.audit_in(
+            &mut tx,
+            Some(rec.report_id),
+            "system",
+            "audio_deleted_retention",
+            None,
+            None,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An online, consistent copy of a SQLite database.
+    pub async fn sqlite_backup(&self, to: &str) -> Result<()> {
+        sqlx::query("VACUUM INTO ?1")
+            .bind(to.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,272 @@
+//! Transcripts, reports as read by agents and the API, address hints and likely duplicates.
+
+use super::types::*;
+use super::{Result, Store, StoreError};
+use crate::domain::{Millis, ReportNumber, TranscriptEffect};
+
+impl Store {
+    pub async fn transcript_saved(&self, recording_id: i64, t: &NewTranscript) -> Result<bool> {
+        let rec = self
+            .get_recording(recording_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {recording_id}")))?;
+        let mut tx = self.begin().await?;
+        let inserted = self
+            .query(
+                "INSERT INTO transcripts (recording_id, report_id, text, segments, language, model_id, avg_logprob, no_speech, quality, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (recording_id) DO NOTHING",
+            )
+            .bind(recording_id)
+            .bind(rec.report_id)
+            .bind(t.text.clone())
+            .bind(t.segments_json.clone())
+            .bind(t.language.code())
+            .bind(t.model_id.clone())
+            .bind(t.avg_logprob)
+            .bind(t.no_speech.clone())
+            .bind(t.quality_json.clone())
+            .bind(t.at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if inserted {
+            let report: Report = self
+                .query_as("SELECT * FROM reports WHERE id = $1")
+                .bind(rec.report_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let status = report
+                .status()
+                .ok_or_else(|| StoreError::NotFound(format!("status of report {}", report.id)))?;
+            let new_text = t.no_speech.is_none().then_some(t.text.as_str());
+            match crate::domain::transcript_arrives(status, report.text.as_deref(), new_text) {
+                TranscriptEffect::Draft { text, status } => {
+                    self.query(
+                        "UPDATE reports SET text = $2, status = $3, version = version + 1, updated_at = $4 WHERE id = $1",
+                    )
+                    .bind(report.id)
+                    .bind(text)
+                    .bind(status.as_str())
+                    .bind(t.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                TranscriptEffect::NoSpeech { status } => {
+                    let note = t
+                        .no_speech
+                        .as_ref()
+                        .map(|r| format!("no speech: {r}"))
+                        .unwrap_or_default();
+                    self.query(
+                        "UPDATE reports SET note = COALESCE(note, $2), status = $3, version = version + 1, updated_at = $4 WHERE id = $1",
+                    )
+                    .bind(report.id)
+                    .bind(note)
+                    .bind(status.as_str())
+                    .bind(t.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                TranscriptEffect::Late => {
+                    // The decision and what was published stay as they are.
+                    self.query("UPDATE reports SET late_recording_at = $2 WHERE id = $1")
+                        .bind(report.id)
+                        .bind(t.at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            let action = if status.is_decided() {
+                "late_recording"
+            } else if t.no_speech.is_some() {
+                "transcribed_no_speech"
+            } else {
+                "transcribed"
+            };
+            let after = serde_json::json!({ "model": t.model_id, "text": t.text, "no_speech": t.no_speech, "recording": rec.recording_sid }).to_string();
+            self.audit_in(
+                &mut tx,
+                Some(rec.report_id),
+                "system",
+                action,
+                None,
+                Some(after),
+                t.at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    // Reports.
+
+    pub async fn get_report(&self, number: &ReportNumber) -> Result<Option<Report>> {
+        Ok(self
+            .query_as("SELECT * FROM reports WHERE number = $1")
+            .bind(number.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn get_report_by_id(&self, id: i64) -> Result<Option<Report>> {
+        Ok(self
+            .query_as("SELECT * FROM reports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn report_detail(&self, number: &ReportNumber) -> Result<Option<ReportDetail>> {
+        let Some(report) = self.get_report(number).await? else {
+            return Ok(None);
+        };
+        let call: Call = self
+            .query_as("SELECT * FROM calls WHERE id = $1")
+            .bind(report.call_id)
+            .fetch_one(&self.pool)
+            .await?;
+        let recordings = self
+            .query_as("SELECT * FROM recordings WHERE report_id = $1 ORDER BY id")
+            .bind(report.id)
+            .fetch_all(&self.pool)
+            .await?;
+        let transcripts = self.transcripts_for_report(report.id).await?;
+        let transcript = transcripts.last().cloned();
+        let audit = self
+            .query_as("SELECT * FROM audit_log WHERE report_id = $1 ORDER BY at, id")
+            .bind(report.id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Some(ReportDetail {
+            report,
+            call,
+            recordings,
+            transcript,
+            transcripts,
+            audit,
+        }))
+    }
+
+    pub async fn transcripts_for_report(&self, report_id: i64) -> Result<Vec<TranscriptRow>> {
+        Ok(self
+            .query_as("SELECT * FROM transcripts WHERE report_id = $1 ORDER BY id")
+            .bind(report_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn list_reports(&self, f: &ReportFilter) -> Result<Vec<Report>> {
+        let mut sql = String::from("SELECT * FROM reports WHERE 1 = 1");
+        let mut n = 0;
+        let mut next = |col: &str, op: &str| {
+            n += 1;
+            format!(" AND {col} {op} ${n}")
+        };
+        if f.status.is_some() {
+            sql += &next("status", "=");
+        }
+        if f.category.is_some() {
+            sql += &next("category", "=");
+        }
+        if f.language.is_some() {
+            sql += &next("language", "=");
+        }
+        if f.since.is_some() {
+            sql += &next("created_at", ">=");
+        }
+        if f.until.is_some() {
+            sql += &next("created_at", "<");
+        }
+        let order = if f.oldest_first { "ASC" } else { "DESC" };
+        sql += &format!(
+            " ORDER BY created_at {order}, id {order} LIMIT {} OFFSET {}",
+            f.limit.clamp(1, 10_000),
+            f.offset.max(0)
+        );
+        let sql = self.dynamic(sql);
+        let mut q = sqlx::query_as::<_, Report>(&sql);
+        if let Some(s) = f.status {
+            q = q.bind(s.as_str());
+        }
+        if let Some(c) = &f.category {
+            q = q.bind(c.clone());
+        }
+        if let Some(l) = f.language {
+            q = q.bind(l.code());
+        }
+        if let Some(t) = f.since {
+            q = q.bind(t);
+        }
+        if let Some(t) = f.until {
+            q = q.bind(t);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
+    pub async fn count_reports(&self) -> Result<Vec<(String, i64)>> {
+        Ok(self
+            .query_as("SELECT status, COUNT(*) FROM reports GROUP BY status ORDER BY status")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    // Address hints.
+
+    /// Replaces the report's address candidates.
+    pub async fn save_address_candidates(
+        &self,
+        report_id: i64,
+        found: &[crate::address::Candidate],
+        at: Millis,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        self.query("DELETE FROM address_candidates WHERE report_id = $1")
+            .bind(report_id)
+            .execute(&mut *tx)
+            .await?;
+        for c in found {
+            self.query("INSERT INTO address_candidates (report_id, street, house, score, heard, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(report_id)
+                .bind(c.street.clone())
+                .bind(c.house.clone())
+                .bind(c.score)
+                .bind(c.heard.clone())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn address_candidates(&self, report_id: i64) -> Result<Vec<AddressCandidateRow>> {
+        Ok(self
+            .query_as(
+                "SELECT * FROM address_candidates WHERE report_id = $1 ORDER BY score DESC, id",
+            )
+            .bind(report_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Other reports of the same category about one of the same streets,
+    /// created within `window` of this one.
+    pub async fn likely_duplicates(&self, report: &Report, window: Millis) -> Result<Vec<Report>> {
+        Ok(self
+            .query_as(
+                "SELECT DISTINCT r.* FROM reports r JOIN address_candidates a ON a.report_id = r.id
+                 WHERE r.id <> $1 AND r.category = $2 AND r.created_at BETWEEN $3 AND $4
+                   AND r.status IN ('draft', 'confirmed', 'missed_call')
+                   AND a.street IN (SELECT street FROM address_candidates WHERE report_id = $1)
+                 ORDER BY r.created_at DESC LIMIT 10",
+            )
+            .bind(report.id)
+            .bind(report.category.clone())
+            .bind(report.created_at - window)
+            .bind(report.created_at + window)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
