@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::time::Duration;
 
-use crate::agent::accounts::AccountAction;
+use crate::accounts::AccountAction;
+use crate::app::{self, Application};
 use crate::audio::{self, DecodeOptions};
 use crate::bench;
 use crate::config::Config;
@@ -18,7 +19,6 @@ use crate::domain::{format_ms, now_ms, PhoneNumber, ReportNumber, ReportStatus};
 use crate::engine::{lexicon, AudioCtx, Engine, EngineConfig, LanguageChoice, Search};
 use crate::model::{self, fetch, WeightType};
 use crate::prompts::{PromptSource, WhisperPrompts};
-use crate::startup;
 use crate::store::ReportFilter;
 
 #[derive(Parser)]
@@ -724,17 +724,10 @@ async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<ExitCode> {
 
 async fn worker(a: ServerArgs) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(a.config.as_deref())?;
-    crate::metrics::install();
-    let store = startup::open_store(&cfg).await?;
-    if let Some(addr) = cfg.metrics_listen {
-        crate::web::serve_metrics(Arc::clone(&store), addr).await?;
-    }
-    let engine = startup::load_engine(&cfg).await?;
-    let worker = startup::worker(&cfg, Arc::clone(&store), Some(engine))?;
-    worker
-        .run(startup::shutdown_signal(), Duration::from_secs(30))
-        .await;
-    store.close().await;
+    Application::build_worker(cfg)
+        .await?
+        .run_until_stopped()
+        .await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -745,7 +738,7 @@ async fn reports_list(
     limit: i64,
 ) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(a.config.as_deref())?;
-    let store = startup::open_store(&cfg).await?;
+    let store = app::open_store(&cfg).await?;
     let status = status.map(|s| s.parse::<ReportStatus>()).transpose()?;
     let reports = store
         .list_reports(&ReportFilter {
@@ -795,7 +788,7 @@ async fn reports_list(
 
 async fn reports_show(a: ServerArgs, number: &str, format: ListFormat) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(a.config.as_deref())?;
-    let store = startup::open_store(&cfg).await?;
+    let store = app::open_store(&cfg).await?;
     let number = ReportNumber::parse(number)?;
     let Some(d) = store.report_detail(&number).await? else {
         eprintln!("no report {number}");
@@ -857,65 +850,16 @@ async fn bench_queue(a: BenchQueueArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(a: ServerArgs) -> anyhow::Result<ExitCode> {
-    let mut cfg = Config::load(a.config.as_deref())?;
-    if cfg.ensure_dev_credentials()? {
-        tracing::warn!(
-            file = %cfg.data_dir.join("dev-credentials.toml").display(),
-            "no provider auth token configured: using generated development credentials (set HOTLINE_TWILIO_AUTH_TOKEN in production)"
+    let cfg = Config::load(a.config.as_deref())?;
+    let app = Application::build(cfg).await?;
+    if let (Some(port), Some(state)) = (app.port(), app.state()) {
+        println!(
+            "hotline listening on http://{}:{port} (public URL {})",
+            state.cfg.listen.ip(),
+            state.public_base
         );
     }
-    if cfg.telephony.insecure_skip_signature {
-        for _ in 0..3 {
-            tracing::error!("INSECURE: webhook signatures are NOT checked (insecure_skip_signature); anyone can fake calls. Development only.");
-        }
-    }
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("binding {}", cfg.listen))?;
-    let bound = listener.local_addr()?;
-    if cfg.public_url.is_none() {
-        cfg.public_url = Some(format!("http://{bound}"));
-    }
-    crate::metrics::install();
-    let store = startup::open_store(&cfg).await?;
-    if let Some(addr) = cfg.metrics_listen {
-        crate::web::serve_metrics(Arc::clone(&store), addr).await?;
-    }
-    let token = tokio_util::sync::CancellationToken::new();
-    let (worker, model_id) = if cfg.worker.in_server {
-        let engine = startup::load_engine(&cfg).await?;
-        let id = engine.model_id().to_owned();
-        let w = startup::worker(&cfg, Arc::clone(&store), Some(engine))?;
-        (
-            Some(tokio::spawn(w.run(
-                token.clone().cancelled_owned(),
-                Duration::from_secs(30),
-            ))),
-            Some(id),
-        )
-    } else {
-        (None, None)
-    };
-    let state = crate::web::AppState::new(Arc::clone(&store), cfg.clone())?;
-    let _ = state.model.set(model_id);
-    println!(
-        "hotline listening on http://{bound} (public URL {})",
-        cfg.public_base()
-    );
-    tracing::info!(%bound, public = %cfg.public_base(), "listening");
-    tokio::spawn({
-        let token = token.clone();
-        async move {
-            startup::shutdown_signal().await;
-            token.cancel();
-        }
-    });
-    crate::web::serve(state, listener, token.clone().cancelled_owned()).await?;
-    token.cancel();
-    if let Some(w) = worker {
-        let _ = w.await;
-    }
-    store.close().await;
+    app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -981,7 +925,7 @@ async fn agent_command(c: AgentCommand) -> anyhow::Result<ExitCode> {
                 "agent names are letters, digits and . _ - @ (at most 64)"
             );
             let hash = crate::auth::hash_password(&read_password(password_stdin)?)?;
-            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
             let role = if admin {
                 crate::auth::Role::Admin
             } else {
@@ -999,7 +943,7 @@ async fn agent_command(c: AgentCommand) -> anyhow::Result<ExitCode> {
             server,
         } => {
             let hash = crate::auth::hash_password(&read_password(password_stdin)?)?;
-            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
             anyhow::ensure!(
                 store.set_agent_password(&name, &hash).await?,
                 "no agent {name}"
@@ -1008,7 +952,7 @@ async fn agent_command(c: AgentCommand) -> anyhow::Result<ExitCode> {
             store.close().await;
         }
         AgentCommand::List { server } => {
-            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
             for a in store.list_agents().await? {
                 println!(
                     "{:<24} {:<6} created {}{}",
@@ -1047,8 +991,8 @@ async fn account(
     action: AccountAction,
     done: &str,
 ) -> anyhow::Result<()> {
-    let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
-    let found = crate::agent::accounts::apply(store.as_ref(), name, action, "cli", now_ms()).await;
+    let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
+    let found = crate::accounts::apply(store.as_ref(), name, action, "cli", now_ms()).await;
     store.close().await;
     anyhow::ensure!(found?, "no agent {name}");
     println!("agent {name} {done}");
@@ -1062,7 +1006,7 @@ async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
             label,
             server,
         } => {
-            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
             let a = store
                 .agent_by_name(&agent)
                 .await?
@@ -1076,7 +1020,7 @@ async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
             store.close().await;
         }
         TokenCommand::Revoke { id, server } => {
-            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
             anyhow::ensure!(
                 store.revoke_api_token(id, crate::domain::now_ms()).await?,
                 "no active token {id}"
@@ -1085,7 +1029,7 @@ async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
             store.close().await;
         }
         TokenCommand::List { server } => {
-            let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+            let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
             for t in store.list_api_tokens().await? {
                 let state = if t.revoked_at.is_some() {
                     "revoked"
@@ -1105,7 +1049,7 @@ async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
 
 async fn backup(out: &std::path::Path, server: ServerArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!out.exists(), "{} exists; choose a new file", out.display());
-    let store = startup::open_store(&Config::load(server.config.as_deref())?).await?;
+    let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
     store.backup(out).await?;
     store.close().await;
     println!(

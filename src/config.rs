@@ -300,6 +300,9 @@ impl Default for Recordings {
 pub struct WorkerSettings {
     /// Run the job workers inside `hotline serve`.
     pub in_server: bool,
+    /// Load the model and run transcriptions; off, the worker runs every
+    /// other job kind (downloads, webhooks, retention) without a model.
+    pub transcribe: bool,
     /// Jobs run at once by one worker process (transcriptions are further
     /// bounded by the engine's pool).
     pub concurrency: usize,
@@ -313,6 +316,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             in_server: true,
+            transcribe: true,
             concurrency: 2,
             lease_secs: 60,
             poll_ms: 500,
@@ -398,6 +402,9 @@ impl Config {
         }
         if let Some(v) = get("HOTLINE_WORKER_IN_SERVER") {
             self.worker.in_server = flag("HOTLINE_WORKER_IN_SERVER", &v)?;
+        }
+        if let Some(v) = get("HOTLINE_WORKER_TRANSCRIBE") {
+            self.worker.transcribe = flag("HOTLINE_WORKER_TRANSCRIBE", &v)?;
         }
         if let Some(v) = get("HOTLINE_WORKER_CONCURRENCY") {
             self.worker.concurrency = parse("HOTLINE_WORKER_CONCURRENCY", &v)?;
@@ -555,6 +562,15 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hotline.db").display()))
+    }
+
+    /// Where prompts, word lists and the street register are read from:
+    /// the configured folder, else the copy built into the binary.
+    pub fn prompt_source(&self) -> crate::prompts::PromptSource {
+        self.prompts_dir
+            .clone()
+            .map(crate::prompts::PromptSource::dir)
+            .unwrap_or_else(crate::prompts::PromptSource::builtin)
     }
 
     pub fn model_path(&self) -> PathBuf {

@@ -3,8 +3,9 @@
 //! Modules, one line each (layers: `web` → application (`pipeline`,
 //! `jobs`, `sweeper`, `retention`, `outbound`) → `domain` ← `store`,
 //! `engine`):
+//! - [`accounts`]: unlocking, disabling and enabling agents, audited.
 //! - [`address`]: street mentions in transcripts matched to the register.
-//! - [`agent`]: the agents' workspace (pages, JSON API, accounts).
+//! - [`app`]: the composition root: [`app::Application`] builds the server or a worker.
 //! - [`audio`]: WAV in (PCM, float, G.711) → 16 kHz mono f32.
 //! - [`auth`]: password hashes, bounded password checks, tokens.
 //! - [`bench`]: word/character error rates and the benchmarks.
@@ -17,21 +18,21 @@
 //! - [`jobs`]: the durable queue's worker, periodic jobs and chores.
 //! - [`metrics`]: Prometheus families, described and zeroed at start.
 //! - [`model`]: fetching Whisper models and converting CTranslate2 → ggml.
-//! - [`open311`]: Open311 GeoReport v2, read side.
 //! - [`outbound`]: signed webhooks to city systems.
 //! - [`pipeline`]: download → transcription → draft, as jobs.
 //! - [`prompts`]: texts from `prompts/` (initial prompts, blocklists, IVR).
 //! - [`retention`]: deleting decided reports' audio after its time.
 //! - [`simulator`]: `hotline call`, a caller as the provider would send it.
-//! - [`startup`]: building the store, the engine and the worker.
-//! - [`store`]: SQLite or PostgreSQL behind one trait.
+//! - [`store`]: one store on SQLite or PostgreSQL, split by table group.
 //! - [`sweeper`]: closing calls whose final status never came.
 //! - [`telemetry`]: logging, human-readable or JSON.
 //! - [`telephony`]: webhook forms, strict checks, signatures, TwiML.
-//! - [`web`]: the HTTP server: listener limits, webhooks, health, metrics.
+//! - [`web`]: the HTTP server: webhooks, the agents' workspace, Open311, health, metrics.
+//! - [`xml`]: XML text escaping (TwiML, Open311).
 
+pub mod accounts;
 pub mod address;
-pub mod agent;
+pub mod app;
 pub mod audio;
 pub mod auth;
 pub mod bench;
@@ -45,15 +46,14 @@ pub mod ivr;
 pub mod jobs;
 pub mod metrics;
 pub mod model;
-pub mod open311;
 pub mod outbound;
 pub mod pipeline;
 pub mod prompts;
 pub mod retention;
 pub mod simulator;
-pub mod startup;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod telephony;
 pub mod web;
+pub mod xml;

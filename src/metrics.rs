@@ -68,6 +68,11 @@ pub enum Kind {
 /// sets known in advance at zero. Called once by `serve` and `worker`
 /// before anything else runs.
 pub fn install() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(describe_and_zero);
+}
+
+fn describe_and_zero() {
     let _ = handle();
     for (name, kind, help) in FAMILIES {
         match kind {

@@ -34,7 +34,7 @@ impl Pipeline {
         engine: Option<Arc<Engine>>,
         cfg: Config,
     ) -> anyhow::Result<Arc<Self>> {
-        let streets = crate::address::Streets::load(&crate::startup::prompt_source(&cfg))?;
+        let streets = crate::address::Streets::load(&cfg.prompt_source())?;
         Ok(Arc::new(Self {
             store,
             engine,

@@ -480,18 +480,13 @@ async fn duplicates_are_suggested_and_hints_shown(db: TestDb) {
 }
 
 async fn metrics_are_exposed_and_move(db: TestDb) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let mut cfg = Config {
-        public_url: Some(base.clone()),
         data_dir: db.dir.path().to_owned(),
         ..Default::default()
     };
     cfg.telephony.account_sid = "ACmetrics".into();
     cfg.telephony.auth_token = Secret::new("metrics-token");
-    let state = hotline::web::AppState::new(db.store.clone(), cfg).unwrap();
-    let _ = state.model.set(None);
-    tokio::spawn(hotline::web::serve(state, listener, std::future::pending()));
+    let base = support::serve(cfg, db.store.clone()).await;
     let calls = |m: &str| -> f64 {
         m.lines()
             .filter(|l| {

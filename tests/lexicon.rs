@@ -221,7 +221,7 @@ fn a_config_file_replaces_word_lists_one_language_at_a_time() {
     )
     .unwrap();
     let cfg = hotline::config::Config::load(Some(&file)).unwrap();
-    let engine = hotline::startup::engine_config(&cfg).unwrap();
+    let engine = hotline::app::engine_config(&cfg).unwrap();
     let lists = &engine.lexicon.word_lists;
     assert_eq!(engine.lexicon.penalty, 3.5);
     assert_eq!(lists[&Language::Pl], Path::new("/srv/kck/slownik.txt"));

@@ -14,18 +14,14 @@ const TOKEN: &str = "security-token";
 
 async fn start(timeout_secs: u64) -> (String, support::db::TestDb) {
     let db = support::db::sqlite().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let mut cfg = Config {
-        public_url: Some(base.clone()),
         data_dir: db.dir.path().to_owned(),
         http_timeout_secs: timeout_secs,
         ..Default::default()
     };
     cfg.telephony.account_sid = ACCOUNT.into();
     cfg.telephony.auth_token = Secret::new(TOKEN);
-    let state = hotline::web::AppState::new(db.store.clone(), cfg).unwrap();
-    tokio::spawn(hotline::web::serve(state, listener, std::future::pending()));
+    let base = support::serve(cfg, db.store.clone()).await;
     (base, db)
 }
 

@@ -22,10 +22,7 @@ struct Server {
 }
 
 async fn start(db: TestDb) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let mut cfg = Config {
-        public_url: Some(base.clone()),
         data_dir: db.dir.path().to_owned(),
         ..Default::default()
     };
@@ -35,8 +32,7 @@ async fn start(db: TestDb) -> Server {
         &base64::engine::general_purpose::STANDARD,
         telnyx_key().verifying_key().to_bytes(),
     );
-    let state = hotline::web::AppState::new(db.store.clone(), cfg).unwrap();
-    tokio::spawn(hotline::web::serve(state, listener, std::future::pending()));
+    let base = support::serve(cfg, db.store.clone()).await;
     Server { base, db }
 }
 
@@ -762,9 +758,12 @@ async fn calls_without_a_final_status_are_swept(db: TestDb) {
     };
     cfg.worker.lease_secs = 1;
     cfg.worker.poll_ms = 50;
-    let worker = hotline::startup::worker(&cfg, s.db.store.clone(), None).unwrap();
+    cfg.worker.transcribe = false;
+    let worker = hotline::app::Application::work_on(cfg, s.db.store.clone())
+        .await
+        .unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
-    let running = tokio::spawn(worker.run(stop.clone().cancelled_owned(), Duration::from_secs(1)));
+    let running = tokio::spawn(worker.run_until(stop.clone().cancelled_owned()));
     let sid = hotline::domain::CallSid::parse(ca).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let call = loop {

@@ -1,12 +1,16 @@
 //! The HTTP server: provider webhooks (`/twilio/…`), the prompts the
-//! provider plays, health checks, and (see [`crate::agent`]) the agents'
+//! provider plays, health checks, and (see [`agent`]) the agents'
 //! workspace. [`app`] builds the router for tests; [`serve`] binds and runs
 //! it until shutdown.
 
+pub mod agent;
 pub mod client;
+pub mod open311;
+pub mod state;
 mod twilio;
 
-use std::collections::BTreeMap;
+pub use state::AppState;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,79 +26,7 @@ use tracing::{error, warn};
 
 use crate::config::Config;
 use crate::domain::Language;
-use crate::ivr::Script;
 use crate::store::Store;
-
-/// Everything a request handler may need.
-pub struct AppState {
-    pub store: Arc<Store>,
-    pub script: Script,
-    pub cfg: Config,
-    /// Recorded prompts found in the prompts folder: (language, key) → file.
-    pub recorded: BTreeMap<(Language, String), std::path::PathBuf>,
-    /// Their public URLs, as `<Play>` needs them.
-    pub recorded_urls: BTreeMap<(Language, String), String>,
-    /// `cfg.public_base()`, computed once.
-    pub public_base: String,
-    /// The agent workspace's templates.
-    pub templates: minijinja::Environment<'static>,
-    /// The street register, for address hints.
-    pub streets: crate::address::Streets,
-    /// Set once the process is ready: the loaded model's id, or `None` when
-    /// this process does not transcribe.
-    pub model: std::sync::OnceLock<Option<String>>,
-    /// Agents' password checks, bounded (see [`crate::auth::PasswordChecks`]).
-    pub passwords: crate::auth::PasswordChecks,
-}
-
-impl AppState {
-    pub fn new(store: Arc<Store>, cfg: Config) -> anyhow::Result<Arc<Self>> {
-        let script = Script::load(&crate::startup::prompt_source(&cfg))?;
-        let streets = crate::address::Streets::load(&crate::startup::prompt_source(&cfg))?;
-        let mut recorded = BTreeMap::new();
-        let mut recorded_urls = BTreeMap::new();
-        if let Some(dir) = &cfg.prompts_dir {
-            for lang in Language::ALL {
-                let Ok(entries) = std::fs::read_dir(dir.join(lang.code()).join("audio")) else {
-                    continue;
-                };
-                for e in entries.flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let Some((key, ext)) = name.rsplit_once('.') else {
-                        continue;
-                    };
-                    if matches!(ext, "wav" | "mp3") && safe_name(key) {
-                        recorded_urls.insert(
-                            (lang, key.to_owned()),
-                            format!("{}/prompts/audio/{lang}/{name}", cfg.public_base()),
-                        );
-                        recorded.insert((lang, name), e.path());
-                    }
-                }
-            }
-        }
-        let public_base = cfg.public_base();
-        Ok(Arc::new(Self {
-            store,
-            script,
-            cfg,
-            recorded,
-            recorded_urls,
-            public_base,
-            templates: crate::agent::templates(),
-            streets,
-            model: std::sync::OnceLock::new(),
-            passwords: crate::auth::PasswordChecks::for_this_machine(),
-        }))
-    }
-}
-
-fn safe_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() < 64
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
 
 /// One error type for every handler: details are logged, never returned.
 #[derive(Debug)]
@@ -151,11 +83,11 @@ pub fn app(state: Arc<AppState>) -> Router {
     let metrics_here = state.cfg.metrics_listen.is_none();
     let router = Router::new()
         .merge(twilio::routes())
-        .merge(crate::agent::routes())
+        .merge(agent::routes())
         .route("/prompts/audio/{lang}/{file}", get(prompt_audio))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .merge(crate::open311::routes());
+        .merge(open311::routes());
     let router = if metrics_here {
         router.route("/metrics", get(metrics))
     } else {
@@ -179,7 +111,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(state.cfg.http_timeout_secs.max(1)),
         ))
-        .layer(axum::middleware::from_fn(crate::agent::api_problems))
+        .layer(axum::middleware::from_fn(agent::api_problems))
         .with_state(state)
 }
 

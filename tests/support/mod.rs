@@ -6,6 +6,25 @@ pub mod voicemail;
 pub mod wav;
 pub mod workspace;
 
+/// Builds the server through the composition root on `store` (the
+/// worker left out, listening on a free loopback port), runs it for the
+/// rest of the test, and returns its base URL (its public URL too, unless
+/// `cfg` names one).
+#[allow(dead_code)]
+pub async fn serve(
+    mut cfg: hotline::config::Config,
+    store: std::sync::Arc<hotline::store::Store>,
+) -> String {
+    cfg.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.worker.in_server = false;
+    let app = hotline::app::Application::serve_on(cfg, store)
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port().unwrap());
+    tokio::spawn(app.run_until(std::future::pending()));
+    base
+}
+
 /// The dev set of real speech: `$HOTLINE_SPEECH_DIR`, else `../shared/speech`
 /// next to the checkout.
 #[allow(dead_code)]

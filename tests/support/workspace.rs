@@ -111,16 +111,12 @@ pub async fn start_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Workspac
         .unwrap()
         .number;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let mut cfg = Config {
-        public_url: Some(base.clone()),
         data_dir: data,
         ..Default::default()
     };
     tweak(&mut cfg);
-    let state = hotline::web::AppState::new(store, cfg).unwrap();
-    tokio::spawn(hotline::web::serve(state, listener, std::future::pending()));
+    let base = super::serve(cfg, store).await;
     Workspace {
         base,
         db,

@@ -15,10 +15,10 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
+use super::state::AppState;
 use crate::domain::{local_iso, parse_instant, Language, Millis, ReportNumber, ReportStatus};
 use crate::store::{Report, ReportFilter};
-use crate::telephony::twiml::escape;
-use crate::web::AppState;
+use crate::xml::escape;
 
 pub const AGENCY: &str = "Krakowskie Centrum Kontaktu";
 

@@ -26,7 +26,7 @@ use crate::domain::{now_ms, Language, Millis, ReportNumber, ReportStatus};
 use crate::store::{
     Decision, LoginAttempt, Report, ReportEdit, ReportFilter, SessionRow, StoreError,
 };
-use crate::web::AppState;
+use crate::web::state::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -45,7 +45,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(|| async {
                 (
                     [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-                    include_str!("../../static/app.css"),
+                    include_str!("../../../static/app.css"),
                 )
             }),
         )
@@ -54,7 +54,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(|| async {
                 (
                     [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-                    include_str!("../../static/app.js"),
+                    include_str!("../../../static/app.js"),
                 )
             }),
         )
@@ -250,8 +250,8 @@ async fn login(
     // The address first: a locked-out address does not use up the
     // account's attempts.
     let keys = [
-        super::accounts::address_key(client),
-        super::accounts::name_key(&name),
+        crate::accounts::address_key(client),
+        crate::accounts::name_key(&name),
     ];
     let page = Page {
         state: &s,
@@ -1048,10 +1048,10 @@ async fn admin_agent(
     if !a.agent.is_admin() {
         return page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body");
     }
-    let Some(action) = super::accounts::AccountAction::parse(&f.action) else {
+    let Some(action) = crate::accounts::AccountAction::parse(&f.action) else {
         return page.error(StatusCode::BAD_REQUEST, "bad_request", "bad_request_body");
     };
-    match super::accounts::apply(s.store.as_ref(), &name, action, &a.agent.name, now_ms()).await {
+    match crate::accounts::apply(s.store.as_ref(), &name, action, &a.agent.name, now_ms()).await {
         Ok(true) => {
             info!(agent = %name, action = %f.action, by = %a.agent.name, "account changed");
             Redirect::to("/admin").into_response()

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::ApiAgent;
 use crate::domain::{lifecycle, Language, RejectReason, ReportNumber, ReportStatus};
 use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
-use crate::web::AppState;
+use crate::web::state::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()

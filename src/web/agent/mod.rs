@@ -8,7 +8,6 @@
 //! the cookie send it as `X-CSRF-Token`); logins are throttled per name and
 //! per address; every change is audited with before and after.
 
-pub mod accounts;
 mod api;
 pub mod i18n;
 mod pages;
@@ -25,7 +24,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::auth;
 use crate::domain::now_ms;
 use crate::store::AgentRow;
-use crate::web::AppState;
+use crate::web::state::AppState;
 
 pub use api::problems as api_problems;
 
@@ -52,26 +51,29 @@ pub fn templates() -> minijinja::Environment<'static> {
     // Pages without counts or an agent render those parts empty.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     for (name, text) in [
-        ("base.html", include_str!("../../templates/agent/base.html")),
+        (
+            "base.html",
+            include_str!("../../../templates/agent/base.html"),
+        ),
         (
             "login.html",
-            include_str!("../../templates/agent/login.html"),
+            include_str!("../../../templates/agent/login.html"),
         ),
         (
             "queue.html",
-            include_str!("../../templates/agent/queue.html"),
+            include_str!("../../../templates/agent/queue.html"),
         ),
         (
             "report.html",
-            include_str!("../../templates/agent/report.html"),
+            include_str!("../../../templates/agent/report.html"),
         ),
         (
             "admin.html",
-            include_str!("../../templates/agent/admin.html"),
+            include_str!("../../../templates/agent/admin.html"),
         ),
         (
             "error.html",
-            include_str!("../../templates/agent/error.html"),
+            include_str!("../../../templates/agent/error.html"),
         ),
     ] {
         if let Err(e) = env.add_template(name, text) {
