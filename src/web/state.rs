@@ -65,7 +65,7 @@ impl AppState {
             recorded,
             recorded_urls,
             public_base,
-            templates: super::agent::templates(),
+            templates: super::agent::templates::environment(),
             streets,
             model: std::sync::OnceLock::new(),
             passwords: crate::auth::PasswordChecks::for_this_machine(),

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ApiAgent;
+use super::problem::problem;
+use super::session::ApiAgent;
 use crate::domain::{lifecycle, Language, RejectReason, ReportNumber, ReportStatus};
 use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
 use crate::web::state::AppState;
@@ -25,55 +26,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/reports/{number}/audio", get(audio))
         .route("/api/v1/reports/{number}/confirm", post(confirm))
         .route("/api/v1/reports/{number}/reject", post(reject))
-}
-
-pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-    let body = json!({ "type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-/// Every error answer of `/api/v1` as a problem document, whoever made it
-/// (the body limit's 413, a file's 416, a query that does not parse, 401):
-/// the status kept, its text as the detail.
-pub async fn problems(req: Request, next: axum::middleware::Next) -> Response {
-    if !req.uri().path().starts_with("/api/") {
-        return next.run(req).await;
-    }
-    let resp = next.run(req).await;
-    let status = resp.status();
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
-        return resp;
-    }
-    let (parts, body) = resp.into_parts();
-    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
-    let detail = String::from_utf8_lossy(&text).trim().to_owned();
-    let mut out = problem(
-        status,
-        status.canonical_reason().unwrap_or("error"),
-        if status.is_server_error() {
-            ""
-        } else {
-            &detail
-        },
-    );
-    for (name, value) in parts.headers.iter() {
-        if matches!(
-            *name,
-            header::WWW_AUTHENTICATE | header::CONTENT_RANGE | header::RETRY_AFTER
-        ) {
-            out.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    out
 }
 
 fn store_problem(e: StoreError) -> Response {
@@ -209,7 +161,7 @@ async fn audio(
     Path(number): Path<String>,
     req: Request,
 ) -> Response {
-    super::pages::serve_audio(&s, &number, req).await
+    super::stream::serve_audio(&s, &number, req).await
 }
 
 #[derive(Deserialize)]

@@ -8,33 +8,61 @@
 //! the cookie send it as `X-CSRF-Token`); logins are throttled per name and
 //! per address; every change is audited with before and after.
 
+mod admin;
 mod api;
 pub mod i18n;
-mod pages;
+mod login;
+mod page;
+mod problem;
+mod queue;
+mod report;
+pub mod session;
+mod stream;
+pub mod templates;
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{header, HeaderValue};
+use axum::response::Redirect;
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::auth;
-use crate::domain::now_ms;
-use crate::store::AgentRow;
 use crate::web::state::AppState;
 
-pub use api::problems as api_problems;
-
-pub const SESSION_COOKIE: &str = "hotline_session";
-pub const LOGIN_COOKIE: &str = "hotline_login";
-pub const UI_LANG_COOKIE: &str = "hotline_ui";
+pub use page::local_time;
+pub use problem::problems as api_problems;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .merge(pages::routes())
+        .route("/", get(|| async { Redirect::to("/queue") }))
+        .route("/login", get(login::login_page).post(login::login))
+        .route("/logout", post(login::logout))
+        .route("/queue", get(queue::queue))
+        .route("/missed", get(queue::missed))
+        .route("/reports/{number}", get(report::report_page).post(report::report_action))
+        .route("/reports/{number}/audio", get(stream::audio))
+        .route("/events", get(stream::events))
+        .route("/admin", get(admin::admin))
+        .route("/admin/agents/{name}", post(admin::admin_agent))
+        .route(
+            "/static/app.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    include_str!("../../../static/app.css"),
+                )
+            }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    include_str!("../../../static/app.js"),
+                )
+            }),
+        )
         .merge(api::routes())
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
@@ -43,190 +71,4 @@ pub fn routes() -> Router<Arc<AppState>> {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; media-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
         ))
-}
-
-/// The templates, compiled in; HTML is auto-escaped.
-pub fn templates() -> minijinja::Environment<'static> {
-    let mut env = minijinja::Environment::new();
-    // Pages without counts or an agent render those parts empty.
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-    for (name, text) in [
-        (
-            "base.html",
-            include_str!("../../../templates/agent/base.html"),
-        ),
-        (
-            "login.html",
-            include_str!("../../../templates/agent/login.html"),
-        ),
-        (
-            "queue.html",
-            include_str!("../../../templates/agent/queue.html"),
-        ),
-        (
-            "report.html",
-            include_str!("../../../templates/agent/report.html"),
-        ),
-        (
-            "admin.html",
-            include_str!("../../../templates/agent/admin.html"),
-        ),
-        (
-            "error.html",
-            include_str!("../../../templates/agent/error.html"),
-        ),
-    ] {
-        if let Err(e) = env.add_template(name, text) {
-            // Templates are compiled in and rendered by the tests.
-            tracing::error!(template = name, error = %e, "invalid template");
-        }
-    }
-    env
-}
-
-/// Who is asking: an agent with a session (and its CSRF token) or a token.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    pub agent: AgentRow,
-    /// The session's CSRF token; `None` for API tokens.
-    pub csrf: Option<String>,
-    pub session_hash: Option<String>,
-}
-
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-async fn authenticate(
-    parts: &Parts,
-    state: &AppState,
-) -> Result<Option<Authenticated>, crate::store::StoreError> {
-    let now = now_ms();
-    if let Some(token) = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        let agent = state
-            .store
-            .api_token_agent(&auth::token_hash(token.trim()), now)
-            .await?;
-        return Ok(agent.map(|agent| Authenticated {
-            agent,
-            csrf: None,
-            session_hash: None,
-        }));
-    }
-    if let Some(token) = cookie(parts, SESSION_COOKIE) {
-        let hash = auth::token_hash(token);
-        if let Some((s, agent)) = state.store.session(&hash, now).await? {
-            return Ok(Some(Authenticated {
-                agent,
-                csrf: Some(s.csrf_token),
-                session_hash: Some(hash),
-            }));
-        }
-    }
-    Ok(None)
-}
-
-/// An agent of the UI; anyone else is sent to the login page.
-pub struct UiAgent(pub Authenticated);
-
-impl FromRequestParts<Arc<AppState>> for UiAgent {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
-        match authenticate(parts, state).await {
-            Ok(Some(a)) if a.csrf.is_some() => Ok(UiAgent(a)),
-            Ok(_) => Err(Redirect::to("/login").into_response()),
-            Err(e) => {
-                tracing::error!(error = %e, "authentication failed");
-                Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
-            }
-        }
-    }
-}
-
-/// An agent of the API (token or session); anyone else gets 401.
-pub struct ApiAgent(pub Authenticated);
-
-impl FromRequestParts<Arc<AppState>> for ApiAgent {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
-        match authenticate(parts, state).await {
-            Ok(Some(a)) => {
-                // Cookie-authenticated API writes need the CSRF header.
-                let writes = !matches!(
-                    parts.method,
-                    axum::http::Method::GET | axum::http::Method::HEAD
-                );
-                if writes {
-                    if let Some(expected) = &a.csrf {
-                        let given = parts
-                            .headers
-                            .get("x-csrf-token")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("");
-                        if !same(given, expected) {
-                            return Err(api::problem(
-                                StatusCode::FORBIDDEN,
-                                "CSRF token missing or wrong",
-                                "send the session's token as X-CSRF-Token",
-                            ));
-                        }
-                    }
-                }
-                Ok(ApiAgent(a))
-            }
-            Ok(None) => Err(api::problem(
-                StatusCode::UNAUTHORIZED,
-                "authentication required",
-                "use a session or an API bearer token",
-            )),
-            Err(e) => {
-                tracing::error!(error = %e, "authentication failed");
-                Err(api::problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database unavailable",
-                    "",
-                ))
-            }
-        }
-    }
-}
-
-/// Constant-time string comparison.
-pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-/// A `Set-Cookie` value for hotline's cookies.
-pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
-    let secure = if state.public_base.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}")
 }

@@ -1,0 +1,103 @@
+//! Administration: agents' accounts (unlock, disable, enable).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::context;
+use serde::Deserialize;
+use tracing::info;
+
+use super::page::{internal, local_time, Page, UiLang};
+use super::session::{same, UiAgent};
+use crate::domain::now_ms;
+use crate::web::state::AppState;
+
+#[derive(Deserialize)]
+pub(super) struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// Unlock, disable or enable an agent's account (administrators only).
+pub(super) async fn admin_agent(
+    State(s): State<Arc<AppState>>,
+    UiAgent(a): UiAgent,
+    lang: UiLang,
+    Path(name): Path<String>,
+    Form(f): Form<AccountForm>,
+) -> Response {
+    let page = Page {
+        state: &s,
+        lang: &lang,
+        who: Some(&a),
+    };
+    if !a.csrf.as_deref().is_some_and(|c| same(c, &f.csrf)) {
+        return page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed");
+    }
+    if !a.agent.is_admin() {
+        return page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body");
+    }
+    let Some(action) = crate::accounts::AccountAction::parse(&f.action) else {
+        return page.error(StatusCode::BAD_REQUEST, "bad_request", "bad_request_body");
+    };
+    match crate::accounts::apply(s.store.as_ref(), &name, action, &a.agent.name, now_ms()).await {
+        Ok(true) => {
+            info!(agent = %name, action = %f.action, by = %a.agent.name, "account changed");
+            Redirect::to("/admin").into_response()
+        }
+        Ok(false) => page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body"),
+        Err(e) => internal(&page, e),
+    }
+}
+
+pub(super) async fn admin(
+    State(s): State<Arc<AppState>>,
+    UiAgent(a): UiAgent,
+    lang: UiLang,
+) -> Response {
+    let page = Page {
+        state: &s,
+        lang: &lang,
+        who: Some(&a),
+    };
+    if !a.agent.is_admin() {
+        return page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body");
+    }
+    let (agents, tokens, audit, deliveries) = match (
+        s.store.list_agents().await,
+        s.store.list_api_tokens().await,
+        s.store.audit_log(200).await,
+        s.store.recent_deliveries(100).await,
+    ) {
+        (Ok(a), Ok(t), Ok(l), Ok(d)) => (a, t, l, d),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
+            return internal(&page, e)
+        }
+    };
+    let deliveries_v: Vec<minijinja::Value> = deliveries
+        .iter()
+        .map(|d| context! { at => local_time(d.at).0, event => d.event, endpoint => d.endpoint, attempt => d.attempt, status => d.status, error => d.error, report_id => d.report_id })
+        .collect();
+    let name_of = |id: i64| {
+        agents
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    };
+    let agents_v: Vec<minijinja::Value> = agents
+        .iter()
+        .map(|x| context! { name => x.name, role => x.role, created => local_time(x.created_at).0, disabled => x.disabled_at.map(|t| local_time(t).0) })
+        .collect();
+    let tokens_v: Vec<minijinja::Value> = tokens
+        .iter()
+        .map(|k| context! { id => k.id, agent => name_of(k.agent_id), label => k.label, last_used => k.last_used.map(|t| local_time(t).0).unwrap_or_default(), revoked => k.revoked_at.map(|t| local_time(t).0).unwrap_or_default() })
+        .collect();
+    let audit_v: Vec<minijinja::Value> = audit.iter().map(|e| context! { at => local_time(e.at).0, actor => e.actor, action => e.action, report_id => e.report_id }).collect();
+    page.render("admin.html", "admin", context! { agents => agents_v, tokens => tokens_v, audit => audit_v, deliveries => deliveries_v, counts => page.counts().await })
+}

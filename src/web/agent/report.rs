@@ -1,0 +1,387 @@
+//! One report: its page (recording, transcript, neighbours) and the agent's actions on it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::context;
+use serde::Deserialize;
+use tracing::{info, warn};
+
+use super::i18n;
+use super::page::{categories, internal, local_time, Page, UiLang};
+use super::session::{same, Authenticated, UiAgent};
+use crate::domain::{Language, ReportNumber, ReportStatus};
+use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
+use crate::web::state::AppState;
+
+pub(super) async fn report_page(
+    State(s): State<Arc<AppState>>,
+    UiAgent(a): UiAgent,
+    lang: UiLang,
+    Path(number): Path<String>,
+) -> Response {
+    show_report(&s, &a, &lang, &number, StatusCode::OK, None).await
+}
+
+/// What to show above the form after an action.
+pub(super) struct Notice {
+    flash: Option<&'static str>,
+    kind: &'static str,
+    conflict: bool,
+    mine: Option<String>,
+}
+
+pub(super) async fn show_report(
+    s: &AppState,
+    a: &Authenticated,
+    lang: &UiLang,
+    number: &str,
+    status: StatusCode,
+    notice: Option<Notice>,
+) -> Response {
+    let page = Page {
+        state: s,
+        lang,
+        who: Some(a),
+    };
+    let Ok(number) = ReportNumber::parse(number) else {
+        return page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body");
+    };
+    let d = match s.store.report_detail(&number).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body"),
+        Err(e) => return internal(&page, e),
+    };
+    let ui = if lang.lang == "en" {
+        Language::En
+    } else {
+        Language::Pl
+    };
+    #[derive(Deserialize)]
+    struct Seg {
+        start_ms: i64,
+        end_ms: i64,
+        text: String,
+        avg_logprob: f32,
+        /// Speech that gave no text (the reason is for the logs, not agents).
+        #[serde(default)]
+        unclear: Option<String>,
+    }
+    let segments_of = |t: &crate::store::TranscriptRow, player: &str| -> Vec<minijinja::Value> {
+        serde_json::from_str::<Vec<Seg>>(&t.segments)
+            .unwrap_or_default()
+            .iter()
+            .map(|sg| {
+                let unclear = sg.unclear.is_some();
+                context! {
+                    start => sg.start_ms, clock => crate::domain::clock(sg.start_ms),
+                    end_clock => crate::domain::clock(sg.end_ms), text => sg.text,
+                    low => !unclear && sg.avg_logprob < -0.8, unclear, player,
+                }
+            })
+            .collect()
+    };
+    // One part per recording: its player and its own segments. A second
+    // recording is never merged into the first one's list.
+    let audio_gone = d.report.audio_status == "deleted";
+    let total = d.recordings.len();
+    let parts: Vec<minijinja::Value> = d
+        .recordings
+        .iter()
+        .enumerate()
+        .map(|(i, rec)| {
+            let player = if i == 0 {
+                "player".to_owned()
+            } else {
+                format!("player-{}", i + 1)
+            };
+            let segments = d
+                .transcripts
+                .iter()
+                .find(|t| t.recording_id == rec.id)
+                .map(|t| segments_of(t, &player))
+                .unwrap_or_default();
+            let late = d.report.decided_at.is_some_and(|at| rec.created_at >= at);
+            context! {
+                index => i + 1, total, player, segments, late,
+                audio => (rec.local_path.is_some() && !audio_gone)
+                    .then(|| format!("/reports/{}/audio?recording={}", d.report.number, i + 1)),
+                received => local_time(rec.created_at).0,
+            }
+        })
+        .collect();
+    let segments = d
+        .transcript
+        .as_ref()
+        .map(|t| segments_of(t, "player"))
+        .unwrap_or_default();
+    let (prev, next) = neighbours(s, &d.report).await;
+    let (created, created_iso) = local_time(d.report.created_at);
+    let audit: Vec<minijinja::Value> = d
+        .audit
+        .iter()
+        .map(|e| context! { at => local_time(e.at).0, actor => e.actor, action => e.action })
+        .collect();
+    let has_audio =
+        d.recordings.iter().any(|r| r.local_path.is_some()) && d.report.audio_status != "deleted";
+    let candidates: Vec<minijinja::Value> = s
+        .store
+        .address_candidates(d.report.id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let address = match &c.house {
+                Some(h) => format!("{} {h}", c.street),
+                None => c.street.clone(),
+            };
+            context! { address, heard => c.heard, score => (c.score * 100.0).round() as i64 }
+        })
+        .collect();
+    let window = s.cfg.duplicate_window_days.max(0) * 24 * 3600 * 1000;
+    let duplicates: Vec<minijinja::Value> = s
+        .store
+        .likely_duplicates(&d.report, window)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
+        .collect();
+    let editable = d
+        .report
+        .status()
+        .is_some_and(crate::domain::lifecycle::may_edit);
+    let t = i18n::texts(lang.lang);
+    let notice = notice.unwrap_or(Notice {
+        flash: None,
+        kind: "ok",
+        conflict: false,
+        mine: None,
+    });
+    page.render_status(
+        status,
+        "report.html",
+        "report",
+        context! {
+            r => d.report, segments, parts, late => d.report.late_recording_at.map(|t| local_time(t).0), prev, next, created, created_iso, audit, has_audio, editable,
+            menu_path => d.call.menu_path, categories => categories(s, ui), counts => page.counts().await,
+            flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
+            conflict => notice.conflict, mine => notice.mine, candidates, duplicates,
+        },
+    )
+}
+
+/// The previous and next report in the same list (oldest waiting first).
+pub(super) async fn neighbours(s: &AppState, r: &Report) -> (Option<String>, Option<String>) {
+    let status = r
+        .status()
+        .filter(|st| matches!(st, ReportStatus::Draft | ReportStatus::MissedCall))
+        .unwrap_or(ReportStatus::Draft);
+    let list = s
+        .store
+        .list_reports(&ReportFilter {
+            status: Some(status),
+            oldest_first: true,
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default();
+    match list.iter().position(|x| x.id == r.id) {
+        Some(i) => (
+            i.checked_sub(1).map(|j| list[j].number.clone()),
+            list.get(i + 1).map(|x| x.number.clone()),
+        ),
+        // A decided report: offer the oldest waiting one.
+        None => (None, list.first().map(|x| x.number.clone())),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    version: i64,
+    text: Option<String>,
+    category: Option<String>,
+    address: Option<String>,
+    reason: Option<String>,
+    duplicate_of: Option<String>,
+}
+
+pub(super) async fn report_action(
+    State(s): State<Arc<AppState>>,
+    UiAgent(a): UiAgent,
+    lang: UiLang,
+    Path(number): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    let page = Page {
+        state: &s,
+        lang: &lang,
+        who: Some(&a),
+    };
+    if !a.csrf.as_deref().is_some_and(|c| same(c, &f.csrf)) {
+        warn!(agent = %a.agent.name, "report form without a valid CSRF token");
+        return page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed");
+    }
+    let Ok(num) = ReportNumber::parse(&number) else {
+        return page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body");
+    };
+    let report = match s.store.get_report(&num).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body"),
+        Err(e) => return internal(&page, e),
+    };
+    let actor = a.agent.name.clone();
+    let edit = ReportEdit {
+        text: f.text.clone().map(|t| t.trim().to_owned()),
+        category: f
+            .category
+            .clone()
+            .filter(|c| s.script.menu.category(c).is_some()),
+        address: f.address.clone().map(|t| t.trim().to_owned()),
+    }
+    .without_stray_controls();
+    let changed = edit.text.as_deref() != report.text.as_deref().or(Some(""))
+        && edit.text.is_some()
+        || edit
+            .category
+            .as_deref()
+            .is_some_and(|c| c != report.category)
+        || edit.address.as_deref() != report.address.as_deref().or(Some(""))
+            && edit.address.is_some();
+    let result: Result<(&'static str, Option<Report>), StoreError> = async {
+        let mut version = f.version;
+        if changed || f.action == "save" {
+            version = s
+                .store
+                .edit_report(report.id, version, &edit, &actor, crate::domain::now_ms())
+                .await?
+                .version;
+        }
+        match f.action.as_str() {
+            "confirm" => s
+                .store
+                .decide_report(
+                    report.id,
+                    version,
+                    &Decision::Confirm,
+                    &actor,
+                    crate::domain::now_ms(),
+                )
+                .await
+                .map(|r| ("confirmed_msg", Some(r))),
+            "reject" => {
+                let reason = f
+                    .reason
+                    .as_deref()
+                    .and_then(|r| r.parse::<crate::domain::RejectReason>().ok())
+                    .unwrap_or(crate::domain::RejectReason::Spam);
+                let dup = match f
+                    .duplicate_of
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                {
+                    Some(d) => match ReportNumber::parse(d).ok() {
+                        Some(n) => match s.store.get_report(&n).await? {
+                            Some(other) if other.id != report.id => Some(other.id),
+                            _ => return Ok(("bad_duplicate", None)),
+                        },
+                        None => return Ok(("bad_duplicate", None)),
+                    },
+                    None => None,
+                };
+                let reason = if dup.is_some() {
+                    crate::domain::RejectReason::Duplicate
+                } else {
+                    reason
+                };
+                s.store
+                    .decide_report(
+                        report.id,
+                        version,
+                        &Decision::Reject {
+                            reason,
+                            duplicate_of: dup,
+                        },
+                        &actor,
+                        crate::domain::now_ms(),
+                    )
+                    .await
+                    .map(|r| ("rejected_msg", Some(r)))
+            }
+            _ => Ok(("saved", None)),
+        }
+    }
+    .await;
+    match result {
+        Ok(("bad_duplicate", _)) => {
+            show_report(
+                &s,
+                &a,
+                &lang,
+                &number,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(Notice {
+                    flash: Some("bad_duplicate"),
+                    kind: "error",
+                    conflict: false,
+                    mine: None,
+                }),
+            )
+            .await
+        }
+        Ok((msg, decided)) => {
+            info!(agent = %actor, report = %number, action = %f.action, "report updated");
+            if decided.is_some() {
+                // On to the next waiting report, as an agent works through the queue.
+                let (_, next) = neighbours(&s, &report).await;
+                let to = next
+                    .filter(|n| n != &number)
+                    .map(|n| format!("/reports/{n}"))
+                    .unwrap_or_else(|| "/queue".into());
+                return Redirect::to(&to).into_response();
+            }
+            show_report(
+                &s,
+                &a,
+                &lang,
+                &number,
+                StatusCode::OK,
+                Some(Notice {
+                    flash: Some(msg),
+                    kind: "ok",
+                    conflict: false,
+                    mine: None,
+                }),
+            )
+            .await
+        }
+        Err(StoreError::Conflict(_)) => {
+            warn!(agent = %actor, report = %number, "edit conflict");
+            show_report(
+                &s,
+                &a,
+                &lang,
+                &number,
+                StatusCode::CONFLICT,
+                Some(Notice {
+                    flash: None,
+                    kind: "error",
+                    conflict: true,
+                    mine: f.text,
+                }),
+            )
+            .await
+        }
+        Err(e) => internal(&page, e),
+    }
+}
