@@ -14,6 +14,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, Search};
+use crate::jobs::kinds::RetentionSweep;
 use crate::jobs::{Worker, WorkerOptions};
 use crate::pipeline::Pipeline;
 use crate::prompts::WhisperPrompts;
@@ -276,8 +277,8 @@ fn worker(
     Ok(Arc::new(
         outbound
             .register(worker)
-            .handle(crate::retention::JOB_RETENTION, Arc::new(retention))
-            .periodic(crate::retention::hourly_job)
+            .register::<RetentionSweep, _>(Arc::new(retention))
+            .periodic(RetentionSweep::hourly)
             .chore(Arc::new(sweeper)),
     ))
 }

@@ -134,14 +134,7 @@ pub fn calls_swept(n: usize) {
 }
 
 /// The queue's job kinds (a gauge each, zero when none is queued).
-const JOB_KINDS: &[&str] = &[
-    crate::store::JOB_FETCH,
-    crate::store::JOB_TRANSCRIBE,
-    crate::store::JOB_FINALIZE_CALL,
-    crate::store::JOB_REPORT_DECIDED,
-    crate::outbound::JOB_DELIVER,
-    crate::retention::JOB_RETENTION,
-];
+const JOB_KINDS: &[&str] = crate::jobs::kinds::ALL;
 
 /// Refreshes the gauges read from the database, then renders everything.
 pub async fn render(store: &Store) -> String {

@@ -16,10 +16,9 @@ use sha2::Sha256;
 use tracing::{info, warn};
 
 use crate::config::WebhookTarget;
-use crate::jobs::{JobHandler, Outcome, Worker};
-use crate::store::{Job, NewJob, Report, Store, JOB_REPORT_DECIDED};
-
-pub const JOB_DELIVER: &str = "deliver_webhook";
+use crate::jobs::kinds::{DeliverWebhook, ReportDecided};
+use crate::jobs::{Outcome, Perform, Worker};
+use crate::store::{Job, Report, Store};
 
 /// `sha256=<hex>` over `"<timestamp>.<body>"`.
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -71,36 +70,22 @@ impl Outbound {
 
     pub fn register(self: &Arc<Self>, worker: Worker) -> Worker {
         worker
-            .handle(JOB_REPORT_DECIDED, Arc::new(FanOut(Arc::clone(self))))
-            .handle(JOB_DELIVER, Arc::new(Deliver(Arc::clone(self))))
+            .register::<ReportDecided, _>(Arc::clone(self))
+            .register::<DeliverWebhook, _>(Arc::clone(self))
     }
 }
 
-#[derive(serde::Deserialize, serde::Serialize)]
-struct Decided {
-    report_id: i64,
-    event: String,
-}
-
-struct FanOut(Arc<Outbound>);
-
+/// Fans a decision out: one delivery per configured target.
 #[async_trait]
-impl JobHandler for FanOut {
-    async fn run(&self, job: &Job) -> Outcome {
-        let Ok(d) = serde_json::from_str::<Decided>(&job.payload) else {
-            return Outcome::GiveUp("bad payload".into());
-        };
-        for (i, _) in self.0.targets.iter().enumerate() {
-            let job = NewJob {
-                kind: JOB_DELIVER.into(),
-                dedup_key: Some(format!("{}:{}:{i}", d.report_id, d.event)),
-                payload:
-                    serde_json::json!({ "report_id": d.report_id, "event": d.event, "target": i })
-                        .to_string(),
-                max_attempts: 8,
-                run_at: crate::domain::now_ms(),
+impl Perform<ReportDecided> for Outbound {
+    async fn perform(&self, d: ReportDecided, _: &Job) -> Outcome {
+        for target in 0..self.targets.len() {
+            let job = DeliverWebhook {
+                report_id: d.report_id,
+                event: d.event.clone(),
+                target,
             };
-            if let Err(e) = self.0.store.enqueue(&job).await {
+            if let Err(e) = self.store.enqueue_job(&job, crate::domain::now_ms()).await {
                 return Outcome::Retry(e.to_string());
             }
         }
@@ -108,24 +93,13 @@ impl JobHandler for FanOut {
     }
 }
 
-struct Deliver(Arc<Outbound>);
-
 #[async_trait]
-impl JobHandler for Deliver {
-    async fn run(&self, job: &Job) -> Outcome {
-        #[derive(serde::Deserialize)]
-        struct P {
-            report_id: i64,
-            event: String,
-            target: usize,
-        }
-        let Ok(p) = serde_json::from_str::<P>(&job.payload) else {
-            return Outcome::GiveUp("bad payload".into());
-        };
-        let Some(target) = self.0.targets.get(p.target) else {
+impl Perform<DeliverWebhook> for Outbound {
+    async fn perform(&self, p: DeliverWebhook, job: &Job) -> Outcome {
+        let Some(target) = self.targets.get(p.target) else {
             return Outcome::GiveUp("the target is no longer configured".into());
         };
-        let report = match self.0.store.get_report_by_id(p.report_id).await {
+        let report = match self.store.get_report_by_id(p.report_id).await {
             Ok(Some(r)) => r,
             Ok(None) => return Outcome::GiveUp("report gone".into()),
             Err(e) => return Outcome::Retry(e.to_string()),
@@ -133,7 +107,6 @@ impl JobHandler for Deliver {
         let body = payload(&p.event, &report, target.include_caller).to_string();
         let ts = crate::domain::now_ms() / 1000;
         let result = self
-            .0
             .http
             .post(&target.url)
             .header("content-type", "application/json")
@@ -156,7 +129,6 @@ impl JobHandler for Deliver {
             Err(e) => (None, Some(e.to_string())),
         };
         if let Err(e) = self
-            .0
             .store
             .log_delivery(
                 p.report_id,

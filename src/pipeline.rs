@@ -15,9 +15,9 @@ use crate::audio::{self, DecodeOptions};
 use crate::config::Config;
 use crate::domain::{now_ms, CallSid, Language};
 use crate::engine::{Engine, LanguageChoice};
-use crate::jobs::{JobHandler, Outcome, Worker};
+use crate::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
+use crate::jobs::{Outcome, Perform, Worker};
 use crate::store::{Job, NewTranscript, Recording, Store, StoredAudio};
-use crate::store::{JOB_FETCH, JOB_FINALIZE_CALL, JOB_TRANSCRIBE};
 
 /// Everything the pipeline's jobs need.
 pub struct Pipeline {
@@ -47,27 +47,20 @@ impl Pipeline {
     /// Registers the pipeline's handlers (transcription only with an engine).
     pub fn register(self: &Arc<Self>, worker: Worker) -> Worker {
         let worker = worker
-            .handle(JOB_FETCH, Arc::new(FetchRecording(Arc::clone(self))))
-            .handle(JOB_FINALIZE_CALL, Arc::new(FinalizeCall(Arc::clone(self))));
+            .register::<FetchRecording, _>(Arc::clone(self))
+            .register::<FinalizeCall, _>(Arc::clone(self));
         if self.engine.is_some() {
-            worker.handle(JOB_TRANSCRIBE, Arc::new(Transcribe(Arc::clone(self))))
+            worker.register::<Transcribe, _>(Arc::clone(self))
         } else {
             worker
         }
     }
 
-    async fn recording(&self, job: &Job) -> Result<Recording, Outcome> {
-        #[derive(serde::Deserialize)]
-        struct Payload {
-            recording_id: i64,
-        }
-        let p: Payload = serde_json::from_str(&job.payload)
-            .map_err(|e| Outcome::GiveUp(format!("bad payload: {e}")))?;
-        match self.store.get_recording(p.recording_id).await {
+    async fn recording(&self, recording_id: i64) -> Result<Recording, Outcome> {
+        match self.store.get_recording(recording_id).await {
             Ok(Some(r)) => Ok(r),
             Ok(None) => Err(Outcome::GiveUp(format!(
-                "recording {} does not exist",
-                p.recording_id
+                "recording {recording_id} does not exist"
             ))),
             Err(e) => Err(Outcome::Retry(e.to_string())),
         }
@@ -100,12 +93,10 @@ pub fn media_url(url: &str) -> String {
     }
 }
 
-struct FetchRecording(Arc<Pipeline>);
-
 #[async_trait]
-impl JobHandler for FetchRecording {
-    async fn run(&self, job: &Job) -> Outcome {
-        let rec = match self.0.recording(job).await {
+impl Perform<FetchRecording> for Pipeline {
+    async fn perform(&self, job: FetchRecording, _: &Job) -> Outcome {
+        let rec = match self.recording(job.recording_id).await {
             Ok(r) => r,
             Err(o) => return o,
         };
@@ -113,7 +104,7 @@ impl JobHandler for FetchRecording {
         if rec.fetch_status == "stored" {
             return Outcome::Done;
         }
-        match download(&self.0, &rec).await {
+        match download(self, &rec).await {
             Ok(stored) => {
                 info!(
                     recording_id = rec.id,
@@ -121,11 +112,11 @@ impl JobHandler for FetchRecording {
                     bytes = stored.bytes,
                     "recording stored"
                 );
-                if let Err(e) = self.0.store.recording_stored(rec.id, &stored).await {
+                if let Err(e) = self.store.recording_stored(rec.id, &stored).await {
                     return Outcome::Retry(e.to_string());
                 }
-                if self.0.cfg.recordings.delete_from_provider {
-                    delete_from_provider(&self.0, &rec.url).await;
+                if self.cfg.recordings.delete_from_provider {
+                    delete_from_provider(self, &rec.url).await;
                 }
                 Outcome::Done
             }
@@ -133,15 +124,15 @@ impl JobHandler for FetchRecording {
         }
     }
 
-    async fn gave_up(&self, job: &Job, error: &str) {
-        if let Ok(rec) = self.0.recording(job).await {
+    async fn gave_up(&self, job: FetchRecording, _: &Job, error: &str) {
+        if let Ok(rec) = self.recording(job.recording_id).await {
             warn!(
                 recording_id = rec.id,
                 report_id = rec.report_id,
                 error,
                 "recording unavailable: filing the report without audio"
             );
-            if let Err(e) = self.0.store.recording_unavailable(rec.id, error).await {
+            if let Err(e) = self.store.recording_unavailable(rec.id, error).await {
                 warn!(error = %e, "could not flag the report");
             }
         }
@@ -278,13 +269,11 @@ async fn delete_from_provider(p: &Pipeline, url: &str) {
     }
 }
 
-struct Transcribe(Arc<Pipeline>);
-
 #[async_trait]
-impl JobHandler for Transcribe {
-    async fn run(&self, job: &Job) -> Outcome {
-        let p = &self.0;
-        let rec = match p.recording(job).await {
+impl Perform<Transcribe> for Pipeline {
+    async fn perform(&self, job: Transcribe, _: &Job) -> Outcome {
+        let p = self;
+        let rec = match p.recording(job.recording_id).await {
             Ok(r) => r,
             Err(o) => return o,
         };
@@ -382,10 +371,9 @@ impl JobHandler for Transcribe {
         Outcome::Done
     }
 
-    async fn gave_up(&self, job: &Job, error: &str) {
-        if let Ok(rec) = self.0.recording(job).await {
+    async fn gave_up(&self, job: Transcribe, _: &Job, error: &str) {
+        if let Ok(rec) = self.recording(job.recording_id).await {
             if let Err(e) = self
-                .0
                 .store
                 .recording_undecodable(rec.id, &format!("transcription failed: {error}"))
                 .await
@@ -396,23 +384,13 @@ impl JobHandler for Transcribe {
     }
 }
 
-struct FinalizeCall(Arc<Pipeline>);
-
 #[async_trait]
-impl JobHandler for FinalizeCall {
-    async fn run(&self, job: &Job) -> Outcome {
-        #[derive(serde::Deserialize)]
-        struct Payload {
-            call_sid: String,
-        }
-        let sid = match serde_json::from_str::<Payload>(&job.payload)
-            .map(|p| CallSid::parse(&p.call_sid))
-        {
-            Ok(Ok(sid)) => sid,
-            _ => return Outcome::GiveUp("bad payload".into()),
+impl Perform<FinalizeCall> for Pipeline {
+    async fn perform(&self, job: FinalizeCall, _: &Job) -> Outcome {
+        let Ok(sid) = CallSid::parse(&job.call_sid) else {
+            return Outcome::GiveUp(format!("not a call id: {:?}", job.call_sid));
         };
         match self
-            .0
             .store
             .recording_absent(&sid, "no recording arrived after the call ended")
             .await

@@ -10,22 +10,11 @@ use async_trait::async_trait;
 use tracing::{info, warn};
 
 use crate::domain::{now_ms, Millis};
-use crate::jobs::{JobHandler, Outcome};
-use crate::store::{Job, NewJob, Store};
+use crate::jobs::kinds::RetentionSweep;
+use crate::jobs::{Outcome, Perform};
+use crate::store::{Job, Store};
 
-pub const JOB_RETENTION: &str = "retention";
-const HOUR: Millis = 3600 * 1000;
-
-/// The job for the current hour (enqueued by every worker; only the first counts).
-pub fn hourly_job(now: Millis) -> NewJob {
-    NewJob {
-        kind: JOB_RETENTION.into(),
-        dedup_key: Some(format!("h{}", now / HOUR)),
-        payload: "{}".into(),
-        max_attempts: 3,
-        run_at: now,
-    }
-}
+const DAY: Millis = 24 * 3600 * 1000;
 
 pub struct Retention {
     pub store: Arc<Store>,
@@ -39,7 +28,7 @@ impl Retention {
         if self.audio_days <= 0 {
             return Ok(0);
         }
-        let cutoff = now - self.audio_days * 24 * HOUR;
+        let cutoff = now - self.audio_days * DAY;
         let due = self.store.audio_past_retention(cutoff).await?;
         for rec in &due {
             let Some(rel) = &rec.local_path else { continue };
@@ -54,9 +43,7 @@ impl Retention {
                     }
                 }
             }
-            self.store
-                .audio_deleted(rec.id, crate::domain::now_ms())
-                .await?;
+            self.store.audio_deleted(rec.id, now).await?;
         }
         if !due.is_empty() {
             info!(
@@ -70,8 +57,8 @@ impl Retention {
 }
 
 #[async_trait]
-impl JobHandler for Retention {
-    async fn run(&self, _job: &Job) -> Outcome {
+impl Perform<RetentionSweep> for Retention {
+    async fn perform(&self, _: RetentionSweep, _: &Job) -> Outcome {
         match self.sweep(now_ms()).await {
             Ok(_) => Outcome::Done,
             Err(e) => Outcome::Retry(e.to_string()),

@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hotline::domain::{now_ms, Language, RecordingSid};
-use hotline::store::{NewRecording, JOB_TRANSCRIBE};
+use hotline::jobs::kinds::Transcribe;
+use hotline::jobs::BackgroundJob;
+use hotline::store::NewRecording;
 use support::db::TestDb;
 use support::media::{self, Behaviour};
 
@@ -44,7 +46,7 @@ async fn job_status(db: &TestDb, kind: &str) -> Vec<(String, i64)> {
 
 async fn wait_for(db: &TestDb, status: &str, timeout: Duration) {
     let t = Instant::now();
-    while !job_status(db, JOB_TRANSCRIBE)
+    while !job_status(db, Transcribe::NAME)
         .await
         .iter()
         .any(|(s, _)| s == status)
@@ -52,7 +54,7 @@ async fn wait_for(db: &TestDb, status: &str, timeout: Duration) {
         assert!(
             t.elapsed() < timeout,
             "transcription never became {status}: {:?}",
-            job_status(db, JOB_TRANSCRIBE).await
+            job_status(db, Transcribe::NAME).await
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -99,7 +101,7 @@ async fn killed_worker_mid_transcription(db: TestDb) {
     first.kill().unwrap();
     first.wait().unwrap();
     assert_eq!(
-        job_status(&db, JOB_TRANSCRIBE).await,
+        job_status(&db, Transcribe::NAME).await,
         vec![("running".to_owned(), 1)],
         "killed mid-job"
     );
@@ -138,7 +140,9 @@ async fn killed_worker_mid_transcription(db: TestDb) {
     assert_eq!(r.status, "draft");
     let jobs = db.store.job_counts().await.unwrap();
     assert_eq!(
-        jobs.iter().filter(|(k, _, _)| k == JOB_TRANSCRIBE).count(),
+        jobs.iter()
+            .filter(|(k, _, _)| k == Transcribe::NAME)
+            .count(),
         1,
         "one transcription job: {jobs:?}"
     );

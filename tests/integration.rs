@@ -335,7 +335,7 @@ async fn outbound_webhooks_are_signed_and_retried(db: TestDb) {
         reqwest::Client::new(),
     );
     let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(10));
-    opts.backoff = Duration::from_millis(10);
+    opts.backoff = Some(Duration::from_millis(10));
     let worker = outbound.register(Worker::new(w.db.store.clone(), opts));
 
     let (confirmed, rejected) = decide(&w.db, &w).await;

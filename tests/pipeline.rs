@@ -12,9 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hotline::config::{Config, Secret};
 use hotline::domain::{now_ms, Language, RecordingSid};
-use hotline::jobs::{JobHandler, Outcome, Step, Worker, WorkerOptions};
+use hotline::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
+use hotline::jobs::{BackgroundJob, Outcome, Perform, Step, Worker, WorkerOptions};
 use hotline::pipeline::Pipeline;
-use hotline::store::{Job, NewJob, NewRecording, Store, JOB_FETCH, JOB_TRANSCRIBE};
+use hotline::store::{Job, NewRecording, Store};
 use support::db::TestDb;
 use support::media::{self, Behaviour, MediaServer};
 
@@ -32,7 +33,7 @@ fn config(db: &TestDb) -> Config {
 fn worker(db: &TestDb, cfg: &Config) -> Worker {
     let pipeline = Pipeline::new(Arc::clone(&db.store), None, cfg.clone()).unwrap();
     let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(20));
-    opts.backoff = Duration::from_millis(10);
+    opts.backoff = Some(Duration::from_millis(10));
     pipeline.register(Worker::new(Arc::clone(&db.store), opts))
 }
 
@@ -86,7 +87,7 @@ async fn download_is_verified_stored_and_queued_for_transcription(db: TestDb) {
     let w = worker(&db, &cfg);
     let steps = drain(&w, 5).await;
     assert!(
-        matches!(&steps[..], [Step::Ran { kind, outcome: Outcome::Done, .. }] if kind == JOB_FETCH),
+        matches!(&steps[..], [Step::Ran { kind, outcome: Outcome::Done, .. }] if kind == FetchRecording::NAME),
         "{steps:?}"
     );
     assert_eq!(
@@ -117,7 +118,7 @@ async fn download_is_verified_stored_and_queued_for_transcription(db: TestDb) {
     );
     let counts = db.store.job_counts().await.unwrap();
     assert!(
-        counts.contains(&(JOB_TRANSCRIBE.to_owned(), "queued".to_owned(), 1)),
+        counts.contains(&(Transcribe::NAME.to_owned(), "queued".to_owned(), 1)),
         "{counts:?}"
     );
 }
@@ -161,7 +162,7 @@ async fn missing_recording_still_files_the_report(db: TestDb) {
         ("+48600100200", "lighting")
     );
     let counts = db.store.job_counts().await.unwrap();
-    assert!(counts.contains(&(JOB_FETCH.to_owned(), "failed".to_owned(), 1)));
+    assert!(counts.contains(&(FetchRecording::NAME.to_owned(), "failed".to_owned(), 1)));
 }
 
 async fn timeouts_are_retried(db: TestDb) {
@@ -215,11 +216,23 @@ async fn provider_copy_is_deleted_after_a_verified_download_when_asked(db: TestD
     assert_eq!(server.media.deletes.load(Ordering::SeqCst), 1);
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Panics;
 
+impl BackgroundJob for Panics {
+    const NAME: &'static str = "panics";
+    const MAX_ATTEMPTS: i64 = 3;
+
+    fn dedup_key(&self) -> Option<String> {
+        None
+    }
+}
+
+struct PanicsFirst;
+
 #[async_trait]
-impl JobHandler for Panics {
-    async fn run(&self, job: &Job) -> Outcome {
+impl Perform<Panics> for PanicsFirst {
+    async fn perform(&self, _: Panics, job: &Job) -> Outcome {
         if job.attempts == 1 {
             panic!("boom in attempt {}", job.attempts);
         }
@@ -229,17 +242,11 @@ impl JobHandler for Panics {
 
 async fn a_panicking_job_fails_its_attempt_not_the_worker(db: TestDb) {
     let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(10));
-    opts.backoff = Duration::from_millis(5);
-    let w = Worker::new(Arc::clone(&db.store), opts).handle("panics", Arc::new(Panics));
+    opts.backoff = Some(Duration::from_millis(5));
+    let w = Worker::new(Arc::clone(&db.store), opts).register::<Panics, _>(Arc::new(PanicsFirst));
     let id = db
         .store
-        .enqueue(&NewJob {
-            kind: "panics".into(),
-            dedup_key: None,
-            payload: "{}".into(),
-            max_attempts: 3,
-            run_at: now_ms(),
-        })
+        .enqueue_job(&Panics, now_ms())
         .await
         .unwrap()
         .unwrap();
@@ -258,6 +265,79 @@ async fn a_panicking_job_fails_its_attempt_not_the_worker(db: TestDb) {
     let job = db.store.get_job(id).await.unwrap().unwrap();
     assert_eq!((job.status.as_str(), job.attempts), ("done", 2));
     assert!(job.last_error.unwrap().contains("boom"));
+}
+
+/// Rows as an older hotline wrote them (the payloads' JSON by hand): a
+/// call's grace period runs the real `finalize_call` once the worker's
+/// clock has passed it, and the call becomes a missed call; a row that no
+/// longer fits its kind fails for good with a reason an operator can read.
+async fn queued_rows_of_an_older_binary_run_or_fail_clearly(db: TestDb) {
+    let ended = now_ms();
+    let mut calls = Vec::new();
+    for sid in ["CAgrace", "CAolder"] {
+        let sid = support::start_call(&db.store, sid, "+48600100200").await;
+        db.store
+            .open_report(&sid, "litter", Language::Pl)
+            .await
+            .unwrap();
+        db.store.call_ended(&sid, "completed", ended).await.unwrap();
+        calls.push(sid);
+    }
+    // The payload of a grace-period job as an older binary wrote it, due now.
+    let raw = |kind: &str, key: &str, payload: &str| hotline::jobs::NewJob {
+        kind: kind.into(),
+        dedup_key: Some(key.into()),
+        payload: payload.into(),
+        max_attempts: 5,
+        run_at: ended,
+    };
+    let older = raw("finalize_call", "older", r#"{"call_sid":"CAolder"}"#);
+    db.store.enqueue(&older).await.unwrap();
+    let broken = raw("fetch_recording", "broken", r#"{"recording":"RE1"}"#);
+    let broken = db.store.enqueue(&broken).await.unwrap().unwrap();
+    let pipeline = Pipeline::new(Arc::clone(&db.store), None, config(&db)).unwrap();
+    let opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(20));
+    let clock = opts.clock.clone();
+    let w = pipeline.register(Worker::new(Arc::clone(&db.store), opts));
+    let status = |i: usize| {
+        let (store, sid) = (Arc::clone(&db.store), calls[i].clone());
+        async move {
+            let call = store.get_call(&sid).await.unwrap().unwrap();
+            let reports = store
+                .list_reports(&hotline::store::ReportFilter {
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let r = reports.into_iter().find(|r| r.call_id == call.id).unwrap();
+            r.status
+        }
+    };
+
+    // The older row and the broken one run; the calls' own grace periods
+    // have not passed.
+    let steps = drain(&w, 5).await;
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert_eq!(status(1).await, "missed_call", "the older row ran");
+    assert_eq!(status(0).await, "open", "still within its grace period");
+    let job = db.store.get_job(broken).await.unwrap().unwrap();
+    assert_eq!(job.status, "failed");
+    let reason = job.last_error.unwrap();
+    assert!(
+        reason.contains("does not fit a fetch_recording job") && reason.contains("recording_id"),
+        "{reason}"
+    );
+
+    // Past the grace period the real job closes the call as missed.
+    clock.advance(hotline::jobs::kinds::RECORDING_GRACE_MS + 1_000);
+    let steps = drain(&w, 3).await;
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert!(
+        steps.iter().all(|s| matches!(s, Step::Ran { kind, outcome: Outcome::Done, .. } if kind == FinalizeCall::NAME)),
+        "{steps:?}"
+    );
+    assert_eq!(status(0).await, "missed_call");
 }
 
 /// A voicemail whose middle sentence the guards reject (made a known
@@ -328,4 +408,5 @@ both_backends!(
     wrong_credentials_are_not_accepted_silently,
     provider_copy_is_deleted_after_a_verified_download_when_asked,
     a_panicking_job_fails_its_attempt_not_the_worker,
+    queued_rows_of_an_older_binary_run_or_fail_clearly,
 );

@@ -6,10 +6,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use hotline::domain::{now_ms, CallSid, Language, RecordingSid, ReportNumber, ReportStatus};
-use hotline::store::{
-    IvrUpdate, NewJob, NewRecording, NewTranscript, ReportFilter, Store, StoredAudio, JOB_FETCH,
-    JOB_FINALIZE_CALL, JOB_TRANSCRIBE,
-};
+use hotline::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
+use hotline::jobs::{BackgroundJob, NewJob};
+use hotline::store::{IvrUpdate, NewRecording, NewTranscript, ReportFilter, Store, StoredAudio};
 use support::db::TestDb;
 
 fn sid(n: u32) -> CallSid {
@@ -126,7 +125,7 @@ async fn repeated_recording_callbacks_make_one_recording_and_one_job(db: TestDb)
         assert_eq!(a.report.audio_status, "pending");
     }
     assert_eq!(created, vec![true, false, false]);
-    assert_eq!(jobs_of(s, JOB_FETCH).await, 1);
+    assert_eq!(jobs_of(s, FetchRecording::NAME).await, 1);
     let all = s
         .list_reports(&ReportFilter {
             limit: 100,
@@ -150,7 +149,7 @@ async fn pipeline_moves_report_to_draft_once(db: TestDb) {
     s.recording_stored(a.recording.id, &stored).await.unwrap();
     s.recording_stored(a.recording.id, &stored).await.unwrap();
     assert_eq!(
-        jobs_of(s, JOB_TRANSCRIBE).await,
+        jobs_of(s, Transcribe::NAME).await,
         1,
         "transcription enqueued once"
     );
@@ -262,7 +261,7 @@ async fn hang_ups_become_missed_calls(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(r.status, "open");
-    assert_eq!(jobs_of(s, JOB_FINALIZE_CALL).await, 1);
+    assert_eq!(jobs_of(s, FinalizeCall::NAME).await, 1);
     let r = s
         .recording_absent(&c, "no recording arrived")
         .await

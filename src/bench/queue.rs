@@ -10,14 +10,29 @@ use async_trait::async_trait;
 use sqlx::{Connection, Executor};
 
 use crate::domain::now_ms;
-use crate::jobs::{JobHandler, Outcome, Step, Worker, WorkerOptions};
-use crate::store::{self, Job, NewJob};
+use crate::jobs::{BackgroundJob, Outcome, Perform, Step, Worker, WorkerOptions};
+use crate::store::{self, Job};
 
-struct Noop;
+/// A job that does nothing: what is measured is the queue.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Noop {
+    n: usize,
+}
+
+impl BackgroundJob for Noop {
+    const NAME: &'static str = "noop";
+    const MAX_ATTEMPTS: i64 = 3;
+
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("n{}", self.n))
+    }
+}
+
+struct Nothing;
 
 #[async_trait]
-impl JobHandler for Noop {
-    async fn run(&self, _job: &Job) -> Outcome {
+impl Perform<Noop> for Nothing {
+    async fn perform(&self, _: Noop, _: &Job) -> Outcome {
         Outcome::Done
     }
 }
@@ -62,15 +77,7 @@ pub async fn run(
     let store = store::open(url).await?;
     let t = Instant::now();
     for i in 0..jobs {
-        store
-            .enqueue(&NewJob {
-                kind: "noop".into(),
-                dedup_key: Some(format!("n{i}")),
-                payload: "{}".into(),
-                max_attempts: 3,
-                run_at: now_ms(),
-            })
-            .await?;
+        store.enqueue_job(&Noop { n: i }, now_ms()).await?;
     }
     let enqueue_secs = t.elapsed().as_secs_f64();
     // Steady state: planner statistics as autovacuum (PostgreSQL) or the
@@ -86,7 +93,7 @@ pub async fn run(
             Arc::clone(&store),
             WorkerOptions::new(1, Duration::from_secs(60), Duration::from_millis(1)),
         )
-        .handle("noop", Arc::new(Noop));
+        .register::<Noop, _>(Arc::new(Nothing));
         let (done, marks) = (Arc::clone(&done), Arc::clone(&marks));
         handles.push(tokio::spawn(async move {
             loop {

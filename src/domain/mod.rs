@@ -1,10 +1,12 @@
 //! Domain types: parsed once at the boundary, passed around typed.
 
+mod clock;
 mod ids;
 mod language;
 pub mod lifecycle;
 mod report;
 
+pub use self::clock::{now_ms, Clock};
 pub use ids::{CallSid, InvalidId, PhoneNumber, RecordingSid};
 pub use language::{Language, UnknownLanguage};
 pub use report::{
@@ -30,13 +32,6 @@ pub fn strip_stray_controls(s: &str) -> String {
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.
 pub type Millis = i64;
-
-pub fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// `2026-11-24 03:12` in Europe/Warsaw-agnostic UTC, for CLI tables.
 pub fn format_ms(ms: Millis) -> String {

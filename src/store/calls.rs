@@ -1,8 +1,10 @@
 //! Calls, the IVR's progress, report numbers and how calls end.
 
 use super::types::*;
-use super::{NewCall, Result, Store, StoreError, Tx, JOB_FINALIZE_CALL, RECORDING_GRACE_MS};
+use super::{NewCall, Result, Store, StoreError, Tx};
 use crate::domain::{CallSid, Language, Millis, ReportNumber, ReportStatus};
+use crate::jobs::kind::BackgroundJob;
+use crate::jobs::kinds::FinalizeCall;
 
 impl Store {
     // Calls.
@@ -186,17 +188,11 @@ impl Store {
             }
             // A recording may still be announced: decide after a grace period.
             Some(r) if r.status == ReportStatus::Open.as_str() => {
-                self.enqueue_in(
-                    &mut tx,
-                    &NewJob {
-                        kind: JOB_FINALIZE_CALL.into(),
-                        dedup_key: Some(sid.as_str().to_owned()),
-                        payload: serde_json::json!({ "call_sid": sid.as_str() }).to_string(),
-                        max_attempts: 5,
-                        run_at: at + RECORDING_GRACE_MS,
-                    },
-                )
-                .await?;
+                let job = FinalizeCall {
+                    call_sid: sid.as_str().to_owned(),
+                };
+                self.enqueue_in(&mut tx, &job.to_new_job(FinalizeCall::due(at)))
+                    .await?;
                 Some(r)
             }
             other => other,

@@ -1,9 +1,11 @@
 //! Agents' changes to reports (optimistic concurrency on `version`) and the audit trail.
 
 use super::types::*;
-use super::{Result, Store, StoreError, Tx, JOB_REPORT_DECIDED};
+use super::{Result, Store, StoreError, Tx};
 use crate::domain::lifecycle::{self, AgentAction};
 use crate::domain::Millis;
+use crate::jobs::kind::BackgroundJob;
+use crate::jobs::kinds::ReportDecided;
 
 impl Store {
     // Agent changes to reports: optimistic concurrency on `version`.
@@ -92,17 +94,11 @@ impl Store {
         self.audit_change(&mut tx, &before, &after, actor, action, at)
             .await?;
         // City systems hear of it through the queue, committed with the decision.
-        self.enqueue_in(
-            &mut tx,
-            &NewJob {
-                kind: JOB_REPORT_DECIDED.into(),
-                dedup_key: Some(format!("{}:{action}", after.id)),
-                payload: serde_json::json!({ "report_id": after.id, "event": format!("report.{action}") }).to_string(),
-                max_attempts: 5,
-                run_at: at,
-            },
-        )
-        .await?;
+        let job = ReportDecided {
+            report_id: after.id,
+            event: format!("report.{action}"),
+        };
+        self.enqueue_in(&mut tx, &job.to_new_job(at)).await?;
         tx.commit().await?;
         Ok(after)
     }

@@ -3,10 +3,22 @@
 use super::types::*;
 use super::{Result, Store, Tx};
 use crate::domain::Millis;
+use crate::jobs::kind::{BackgroundJob, NewJob};
 
 impl Store {
     // Jobs.
 
+    /// Enqueues a typed job due at `run_at`; `None` if one with the same
+    /// key is already queued.
+    pub async fn enqueue_job<J: BackgroundJob>(
+        &self,
+        job: &J,
+        run_at: Millis,
+    ) -> Result<Option<i64>> {
+        self.enqueue(&job.to_new_job(run_at)).await
+    }
+
+    /// Enqueues a row of any kind (periodic jobs, benchmarks).
     pub async fn enqueue(&self, job: &NewJob) -> Result<Option<i64>> {
         let mut tx = self.begin().await?;
         let id = self.enqueue_in(&mut tx, job).await?;

@@ -59,16 +59,6 @@ pub enum Backend {
     Postgres,
 }
 
-/// Job kinds the store itself enqueues.
-pub const JOB_FETCH: &str = "fetch_recording";
-pub const JOB_TRANSCRIBE: &str = "transcribe";
-pub const JOB_FINALIZE_CALL: &str = "finalize_call";
-pub const JOB_REPORT_DECIDED: &str = "report_decided";
-
-/// How long after a call ends a recording may still be announced before
-/// the call counts as missed.
-pub const RECORDING_GRACE_MS: Millis = 10 * 60 * 1000;
-
 /// Report statuses still waiting for the pipeline, as SQL.
 const PENDING: &str = "('open','awaiting_audio','awaiting_transcript')";
 

@@ -1,8 +1,10 @@
 //! Recordings: announced, fetched, stored or lost; retention and backups.
 
 use super::types::*;
-use super::{NewRecording, Result, Store, StoreError, Tx, JOB_FETCH, JOB_TRANSCRIBE, PENDING};
+use super::{NewRecording, Result, Store, StoreError, Tx, PENDING};
 use crate::domain::{AudioStatus, CallSid, Language, Millis, ReportStatus};
+use crate::jobs::kind::BackgroundJob;
+use crate::jobs::kinds::{FetchRecording, Transcribe};
 
 impl Store {
     // Recordings.
@@ -53,17 +55,11 @@ impl Store {
             .bind(rec.at)
             .execute(&mut *tx)
             .await?;
-            self.enqueue_in(
-                &mut tx,
-                &NewJob {
-                    kind: JOB_FETCH.into(),
-                    dedup_key: Some(rec.sid.as_str().to_owned()),
-                    payload: serde_json::json!({ "recording_id": recording.id }).to_string(),
-                    max_attempts: 6,
-                    run_at: rec.at,
-                },
-            )
-            .await?;
+            let job = FetchRecording {
+                recording_id: recording.id,
+                recording_sid: rec.sid.as_str().to_owned(),
+            };
+            self.enqueue_in(&mut tx, &job.to_new_job(rec.at)).await?;
         }
         let report = self
             .report_of_call(&mut tx, call.id)
@@ -152,17 +148,8 @@ impl Store {
             s.at,
         )
         .await?;
-        self.enqueue_in(
-            &mut tx,
-            &NewJob {
-                kind: JOB_TRANSCRIBE.into(),
-                dedup_key: Some(id.to_string()),
-                payload: serde_json::json!({ "recording_id": id }).to_string(),
-                max_attempts: 3,
-                run_at: s.at,
-            },
-        )
-        .await?;
+        let job = Transcribe { recording_id: id };
+        self.enqueue_in(&mut tx, &job.to_new_job(s.at)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -201,15 +201,6 @@ pub struct Job {
     pub updated_at: Millis,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub kind: String,
-    pub dedup_key: Option<String>,
-    pub payload: String,
-    pub max_attempts: i64,
-    pub run_at: Millis,
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AgentRow {
     pub id: i64,

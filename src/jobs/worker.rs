@@ -1,11 +1,6 @@
-//! The job queue's worker: claims jobs from the store under a lease, keeps
+//! The worker: claims jobs from the store under a lease, keeps
 //! the lease alive with a heartbeat while the job runs, and records the
 //! outcome (done, retry with exponential backoff, or give up).
-//!
-//! A job that panics fails that attempt, not the worker. A worker that dies
-//! (kill -9, power cut) leaves leases that expire; another worker then
-//! claims the job again. Handlers must therefore be idempotent, which the
-//! store's unique keys make them.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,7 +14,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn, Instrument};
 
-use crate::domain::{now_ms, Millis};
+use super::kind::{BackgroundJob, NewJob};
+use crate::domain::{Clock, Millis};
 use crate::store::{Job, Store};
 
 /// What became of one attempt.
@@ -32,13 +28,49 @@ pub enum Outcome {
     GiveUp(String),
 }
 
+/// Runs jobs of kind `J`: implemented by the service that owns the work
+/// (the pipeline, outbound webhooks, retention).
 #[async_trait]
-pub trait JobHandler: Send + Sync {
-    async fn run(&self, job: &Job) -> Outcome;
+pub trait Perform<J: BackgroundJob>: Send + Sync + 'static {
+    /// One attempt; `row` is the queued row (attempt number, kind).
+    async fn perform(&self, job: J, row: &Job) -> Outcome;
 
     /// Called once when the job fails for good (permanent error, attempts
     /// exhausted, or its worker died on the last attempt).
-    async fn gave_up(&self, _job: &Job, _error: &str) {}
+    async fn gave_up(&self, _job: J, _row: &Job, _error: &str) {}
+}
+
+/// A registered kind, its payload decoded before its handler runs.
+#[async_trait]
+trait Handler: Send + Sync {
+    fn retry_base(&self) -> Duration;
+    async fn run(&self, row: &Job) -> Outcome;
+    async fn gave_up(&self, row: &Job, error: &str);
+}
+
+struct Typed<J, H> {
+    handler: Arc<H>,
+    kind: std::marker::PhantomData<fn() -> J>,
+}
+
+#[async_trait]
+impl<J: BackgroundJob, H: Perform<J>> Handler for Typed<J, H> {
+    fn retry_base(&self) -> Duration {
+        J::RETRY_BASE
+    }
+
+    async fn run(&self, row: &Job) -> Outcome {
+        match J::decode(&row.payload) {
+            Ok(job) => self.handler.perform(job, row).await,
+            Err(e) => Outcome::GiveUp(e),
+        }
+    }
+
+    async fn gave_up(&self, row: &Job, error: &str) {
+        if let Ok(job) = J::decode(&row.payload) {
+            self.handler.gave_up(job, row, error).await;
+        }
+    }
 }
 
 /// Delay before attempt `attempt + 1`: `base`, 2×, 4×, … capped at 15 min,
@@ -56,8 +88,11 @@ pub struct WorkerOptions {
     pub concurrency: usize,
     pub lease: Duration,
     pub poll: Duration,
-    /// First retry delay (doubles with every attempt).
-    pub backoff: Duration,
+    /// Where the worker reads the time (due jobs, leases, retries).
+    pub clock: Clock,
+    /// Every kind's first retry delay, instead of the kind's own
+    /// ([`BackgroundJob::RETRY_BASE`]); tests shorten it.
+    pub backoff: Option<Duration>,
 }
 
 impl WorkerOptions {
@@ -75,7 +110,8 @@ impl WorkerOptions {
             concurrency: concurrency.max(1),
             lease,
             poll,
-            backoff: Duration::from_secs(5),
+            clock: Clock::system(),
+            backoff: None,
         }
     }
 }
@@ -93,11 +129,11 @@ pub enum Step {
 
 pub struct Worker {
     store: Arc<Store>,
-    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    handlers: HashMap<&'static str, Arc<dyn Handler>>,
     opts: WorkerOptions,
     /// Jobs to enqueue on every maintenance round (they de-duplicate
     /// themselves, e.g. one retention sweep per hour across all workers).
-    periodic: Vec<fn(Millis) -> crate::store::NewJob>,
+    periodic: Vec<fn(Millis) -> NewJob>,
     /// Idempotent scans run on every maintenance round by every worker
     /// (e.g. closing calls the provider never said were over).
     chores: Vec<Arc<dyn Chore>>,
@@ -122,12 +158,17 @@ impl Worker {
         }
     }
 
-    pub fn handle(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Self {
-        self.handlers.insert(kind.to_owned(), handler);
+    /// Runs jobs of kind `J` with `handler`.
+    pub fn register<J: BackgroundJob, H: Perform<J>>(mut self, handler: Arc<H>) -> Self {
+        let typed = Typed::<J, H> {
+            handler,
+            kind: std::marker::PhantomData,
+        };
+        self.handlers.insert(J::NAME, Arc::new(typed));
         self
     }
 
-    pub fn periodic(mut self, job: fn(Millis) -> crate::store::NewJob) -> Self {
+    pub fn periodic(mut self, job: fn(Millis) -> NewJob) -> Self {
         self.periodic.push(job);
         self
     }
@@ -142,13 +183,13 @@ impl Worker {
     }
 
     fn kinds(&self) -> Vec<&str> {
-        let mut k: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        let mut k: Vec<&str> = self.handlers.keys().copied().collect();
         k.sort_unstable();
         k
     }
 
     fn lease_until(&self) -> Millis {
-        now_ms() + self.opts.lease.as_millis() as Millis
+        self.opts.clock.now() + self.opts.lease.as_millis() as Millis
     }
 
     /// Claims and runs at most one job.
@@ -156,7 +197,12 @@ impl Worker {
         let kinds = self.kinds();
         let Some(job) = self
             .store
-            .claim_job(&self.opts.id, &kinds, now_ms(), self.lease_until())
+            .claim_job(
+                &self.opts.id,
+                &kinds,
+                self.opts.clock.now(),
+                self.lease_until(),
+            )
             .await?
         else {
             return Ok(Step::Idle);
@@ -173,7 +219,7 @@ impl Worker {
     async fn execute(&self, job: &Job) -> Outcome {
         let span = tracing::info_span!("job", job_id = job.id, kind = %job.kind, attempt = job.attempts, report_id = tracing::field::Empty);
         async {
-            let Some(handler) = self.handlers.get(&job.kind).cloned() else {
+            let Some(handler) = self.handlers.get(job.kind.as_str()).cloned() else {
                 let outcome = Outcome::GiveUp(format!("no handler for job kind {:?}", job.kind));
                 self.record(job, &outcome, None).await;
                 return outcome;
@@ -215,11 +261,12 @@ impl Worker {
         let store = Arc::clone(&self.store);
         let worker = self.opts.id.clone();
         let lease = self.opts.lease;
+        let clock = self.opts.clock.clone();
         tokio::spawn(async move {
             let every = (lease / 3).max(Duration::from_millis(100));
             loop {
                 tokio::time::sleep(every).await;
-                let until = now_ms() + lease.as_millis() as Millis;
+                let until = clock.now() + lease.as_millis() as Millis;
                 match store.heartbeat(id, &worker, until).await {
                     Ok(true) => {}
                     Ok(false) => {
@@ -235,13 +282,19 @@ impl Worker {
         })
     }
 
-    async fn record(&self, job: &Job, outcome: &Outcome, handler: Option<Arc<dyn JobHandler>>) {
+    async fn record(&self, job: &Job, outcome: &Outcome, handler: Option<Arc<dyn Handler>>) {
         let worker = &self.opts.id;
         let result = match outcome {
             Outcome::Done => self.store.complete_job(job.id, worker).await,
             Outcome::Retry(e) if job.attempts < job.max_attempts => {
-                let at = now_ms() + backoff(self.opts.backoff, job.attempts).as_millis() as Millis;
-                warn!(error = %e, retry_in_ms = at - now_ms(), "job failed, will retry");
+                let base = self
+                    .opts
+                    .backoff
+                    .or(handler.as_ref().map(|h| h.retry_base()))
+                    .unwrap_or(Duration::from_secs(5));
+                let delay = backoff(base, job.attempts).as_millis() as Millis;
+                let at = self.opts.clock.now() + delay;
+                warn!(error = %e, retry_in_ms = delay, "job failed, will retry");
                 self.store.fail_job(job.id, worker, e, Some(at)).await
             }
             Outcome::Retry(e) | Outcome::GiveUp(e) => {
@@ -261,10 +314,10 @@ impl Worker {
     /// Fails jobs whose worker died on their last attempt, running their
     /// give-up handling.
     pub async fn reap(&self) -> crate::store::Result<usize> {
-        let dead = self.store.reap_dead_jobs(now_ms()).await?;
+        let dead = self.store.reap_dead_jobs(self.opts.clock.now()).await?;
         for job in &dead {
             warn!(job_id = job.id, kind = %job.kind, "job's worker died on its last attempt");
-            if let Some(h) = self.handlers.get(&job.kind) {
+            if let Some(h) = self.handlers.get(job.kind.as_str()) {
                 h.gave_up(job, job.last_error.as_deref().unwrap_or("worker died"))
                     .await;
             }
@@ -291,12 +344,12 @@ impl Worker {
                     warn!(error = %e, "store maintenance failed");
                 }
                 for job in &self.periodic {
-                    if let Err(e) = self.store.enqueue(&job(now_ms())).await {
+                    if let Err(e) = self.store.enqueue(&job(self.opts.clock.now())).await {
                         warn!(error = %e, "could not schedule a periodic job");
                     }
                 }
                 for chore in &self.chores {
-                    if let Err(e) = chore.run(now_ms()).await {
+                    if let Err(e) = chore.run(self.opts.clock.now()).await {
                         warn!(
                             chore = chore.name(),
                             error = format!("{e:#}"),
@@ -310,7 +363,12 @@ impl Worker {
                 let kinds = self.kinds();
                 match self
                     .store
-                    .claim_job(&self.opts.id, &kinds, now_ms(), self.lease_until())
+                    .claim_job(
+                        &self.opts.id,
+                        &kinds,
+                        self.opts.clock.now(),
+                        self.lease_until(),
+                    )
                     .await
                 {
                     Ok(Some(job)) => {

@@ -1,0 +1,22 @@
+//! One signed webhook to one city system, retried on its own.
+
+use serde::{Deserialize, Serialize};
+
+use crate::jobs::kind::BackgroundJob;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverWebhook {
+    pub report_id: i64,
+    pub event: String,
+    /// The target's position in the configuration.
+    pub target: usize,
+}
+
+impl BackgroundJob for DeliverWebhook {
+    const NAME: &'static str = "deliver_webhook";
+    const MAX_ATTEMPTS: i64 = 8;
+
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("{}:{}:{}", self.report_id, self.event, self.target))
+    }
+}
