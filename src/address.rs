@@ -35,25 +35,7 @@ impl Street {
     }
 }
 
-/// A street recognised in a text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub street: String,
-    pub house: Option<String>,
-    /// 0–1.
-    pub score: f64,
-    /// The words it was recognised from.
-    pub heard: String,
-}
-
-impl Candidate {
-    pub fn address(&self) -> String {
-        match &self.house {
-            Some(h) => format!("{} {h}", self.street),
-            None => self.street.clone(),
-        }
-    }
-}
+pub use crate::domain::AddressCandidate as Candidate;
 
 #[derive(Debug, Clone, Default)]
 pub struct Streets {

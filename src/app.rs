@@ -15,11 +15,11 @@ use tracing::info;
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, Search};
 use crate::jobs::kinds::RetentionSweep;
-use crate::jobs::{Worker, WorkerOptions};
 use crate::pipeline::Pipeline;
 use crate::prompts::WhisperPrompts;
 use crate::store::{self, Store};
 use crate::web::AppState;
+use crate::worker::{Worker, WorkerOptions};
 
 /// A built process: the HTTP server (with the job worker inside it unless
 /// `worker.in_server` is off), or a job worker alone.

@@ -15,7 +15,7 @@
 //! - [`engine`]: whisper.cpp behind a bounded pool, with hallucination guards.
 //! - [`fuzzing`]: entry points of the fuzz targets.
 //! - [`ivr`]: the phone menu as a pure state machine.
-//! - [`jobs`]: the durable queue's worker, periodic jobs and chores.
+//! - [`jobs`]: the job kinds of the durable queue, one file each.
 //! - [`metrics`]: Prometheus families, described and zeroed at start.
 //! - [`model`]: fetching Whisper models and converting CTranslate2 → ggml.
 //! - [`outbound`]: signed webhooks to city systems.
@@ -28,6 +28,7 @@
 //! - [`telemetry`]: logging, human-readable or JSON.
 //! - [`telephony`]: webhook forms, strict checks, signatures, TwiML.
 //! - [`web`]: the HTTP server: webhooks, the agents' workspace, Open311, health, metrics.
+//! - [`worker`]: claims and runs queued jobs under a lease; periodic jobs and chores.
 //! - [`xml`]: XML text escaping (TwiML, Open311).
 
 pub mod accounts;
@@ -56,4 +57,5 @@ pub mod sweeper;
 pub mod telemetry;
 pub mod telephony;
 pub mod web;
+pub mod worker;
 pub mod xml;

@@ -17,8 +17,8 @@ use tracing::{info, warn};
 
 use crate::config::WebhookTarget;
 use crate::jobs::kinds::{DeliverWebhook, ReportDecided};
-use crate::jobs::{Outcome, Perform, Worker};
 use crate::store::{Job, Report, Store};
+use crate::worker::{Outcome, Perform, Worker};
 
 /// `sha256=<hex>` over `"<timestamp>.<body>"`.
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {

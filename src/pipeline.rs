@@ -16,8 +16,8 @@ use crate::config::Config;
 use crate::domain::{now_ms, CallSid, Language};
 use crate::engine::{Engine, LanguageChoice};
 use crate::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
-use crate::jobs::{Outcome, Perform, Worker};
 use crate::store::{Job, NewTranscript, Recording, Store, StoredAudio};
+use crate::worker::{Outcome, Perform, Worker};
 
 /// Everything the pipeline's jobs need.
 pub struct Pipeline {

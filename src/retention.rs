@@ -11,8 +11,8 @@ use tracing::{info, warn};
 
 use crate::domain::{now_ms, Millis};
 use crate::jobs::kinds::RetentionSweep;
-use crate::jobs::{Outcome, Perform};
 use crate::store::{Job, Store};
+use crate::worker::{Outcome, Perform};
 
 const DAY: Millis = 24 * 3600 * 1000;
 

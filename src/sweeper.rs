@@ -10,8 +10,8 @@ use std::sync::Arc;
 use tracing::{info, info_span, Instrument};
 
 use crate::domain::Millis;
-use crate::jobs::Chore;
 use crate::store::Store;
+use crate::worker::Chore;
 
 /// The outcome recorded for calls closed this way.
 pub const LOST: &str = "lost";

@@ -13,9 +13,10 @@ use async_trait::async_trait;
 use hotline::config::{Config, Secret};
 use hotline::domain::{now_ms, Language, RecordingSid};
 use hotline::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
-use hotline::jobs::{BackgroundJob, Outcome, Perform, Step, Worker, WorkerOptions};
+use hotline::jobs::BackgroundJob;
 use hotline::pipeline::Pipeline;
 use hotline::store::{Job, NewRecording, Store};
+use hotline::worker::{Outcome, Perform, Step, Worker, WorkerOptions};
 use support::db::TestDb;
 use support::media::{self, Behaviour, MediaServer};
 

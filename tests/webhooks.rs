@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use hotline::config::{Config, Secret};
 use hotline::domain::ReportNumber;
-use hotline::jobs::{Outcome, Step, Worker, WorkerOptions};
 use hotline::simulator::{self, CallLog, CallOptions};
 use hotline::store::ReportFilter;
 use hotline::telephony::signature;
+use hotline::worker::{Outcome, Step, Worker, WorkerOptions};
 use support::db::TestDb;
 
 const ACCOUNT: &str = "AC11111111111111111111111111111111";

@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use sqlx::{Connection, Executor};
 
 use crate::domain::now_ms;
-use crate::jobs::{BackgroundJob, Outcome, Perform, Step, Worker, WorkerOptions};
+use crate::jobs::BackgroundJob;
 use crate::store::{self, Job};
+use crate::worker::{Outcome, Perform, Step, Worker, WorkerOptions};
 
 /// A job that does nothing: what is measured is the queue.
 #[derive(serde::Serialize, serde::Deserialize)]

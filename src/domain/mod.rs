@@ -1,5 +1,6 @@
 //! Domain types: parsed once at the boundary, passed around typed.
 
+mod address;
 mod clock;
 mod ids;
 mod language;
@@ -7,6 +8,7 @@ pub mod lifecycle;
 mod report;
 
 pub use self::clock::{now_ms, Clock};
+pub use address::AddressCandidate;
 pub use ids::{CallSid, InvalidId, PhoneNumber, RecordingSid};
 pub use language::{Language, UnknownLanguage};
 pub use report::{

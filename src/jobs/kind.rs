@@ -1,8 +1,8 @@
 //! What a job kind is: its name in the queue, its payload (serde), its
 //! de-duplication key and its retry policy. One file per kind under
 //! `kinds/`; the service that runs a kind implements
-//! [`Perform`](super::Perform) for it and registers it with
-//! [`Worker::register`](super::Worker::register).
+//! [`Perform`](crate::worker::Perform) for it and registers it with
+//! [`Worker::register`](crate::worker::Worker::register).
 //!
 //! Kinds are enqueued by the store inside the transaction that causes them
 //! (a recording stored → its transcription), so this file and the kinds
@@ -22,7 +22,7 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Attempts before the job fails for good.
     const MAX_ATTEMPTS: i64;
     /// The first retry's delay; it doubles with every attempt (see
-    /// [`super::backoff`]).
+    /// [`crate::worker::backoff`]).
     const RETRY_BASE: Duration = Duration::from_secs(5);
 
     /// Jobs of this kind with the same key are enqueued once (a provider's

@@ -218,7 +218,7 @@ impl Store {
     pub async fn save_address_candidates(
         &self,
         report_id: i64,
-        found: &[crate::address::Candidate],
+        found: &[crate::domain::AddressCandidate],
         at: Millis,
     ) -> Result<()> {
         let mut tx = self.begin().await?;

@@ -1,6 +1,11 @@
-//! The worker: claims jobs from the store under a lease, keeps
+//! The job worker: claims jobs from the store under a lease, keeps
 //! the lease alive with a heartbeat while the job runs, and records the
 //! outcome (done, retry with exponential backoff, or give up).
+//!
+//! A job that panics fails that attempt, not the worker. A worker that dies
+//! (kill -9, power cut) leaves leases that expire; another worker then
+//! claims the job again. Handlers must therefore be idempotent, which the
+//! store's unique keys make them.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,8 +19,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn, Instrument};
 
-use super::kind::{BackgroundJob, NewJob};
 use crate::domain::{Clock, Millis};
+use crate::jobs::{BackgroundJob, NewJob};
 use crate::store::{Job, Store};
 
 /// What became of one attempt.
