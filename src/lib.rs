@@ -1,8 +1,10 @@
 //! hotline: the after-hours phone line of the Kraków Contact Centre.
 //!
-//! Modules, one line each (layers: `web` → application (`pipeline`,
-//! `jobs`, `sweeper`, `retention`, `outbound`) → `domain` ← `store`,
-//! `engine`):
+//! Modules, one line each. Layers, imports pointing down only (README,
+//! "Architecture"): `cli` → `app` (the composition root) → `web` →
+//! application (`pipeline`, `worker`, `outbound`, `retention`, `sweeper`,
+//! `accounts`) → adapters (`store`, `engine`, `telephony`) → `domain`,
+//! `ivr`, `jobs`.
 //! - [`accounts`]: unlocking, disabling and enabling agents, audited.
 //! - [`address`]: street mentions in transcripts matched to the register.
 //! - [`app`]: the composition root: [`app::Application`] builds the server or a worker.
