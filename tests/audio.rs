@@ -253,7 +253,7 @@ fn loud_phone_audio_stays_within_full_scale_without_clipping() {
 
 #[test]
 fn the_bench_phone_line_keeps_speech_band_and_cuts_above_4_khz() {
-    use hotline::bench::transcribe::through_phone_line;
+    use hotline::bench::channel::through_phone_line;
     // Away from the edges, where the resamplers ramp in and out.
     let mid = |x: &[f32]| rms(&x[x.len() / 10..x.len() * 9 / 10]);
     let voice = tone(&[1_000.0], 1.0, 0.3);

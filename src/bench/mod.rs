@@ -8,6 +8,7 @@
 //! recordings on a machine whose cores are shared.
 
 pub mod calls;
+pub mod channel;
 pub mod contention;
 pub mod kernels;
 pub mod peer;

@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 
-use super::transcribe::{result, Channel, RefClip, RunReport};
+use super::channel::Channel;
+use super::transcribe::{result, RefClip, RunReport};
 use crate::model::{cache_dir, fetch};
 
 const SCRIPT: &str = include_str!("peer.py");
@@ -75,7 +76,7 @@ pub fn run(
     let mut job_clips = Vec::new();
     let mut lengths = Vec::with_capacity(clips.len());
     for (i, clip) in clips.iter().enumerate() {
-        let samples = super::transcribe::decode(clip, channel)?;
+        let samples = super::channel::decode(clip, channel)?;
         lengths.push(samples.len());
         let raw = tmp.path().join(format!("{i}.f32"));
         let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();

@@ -139,7 +139,7 @@ pub(super) async fn bench_transcribe(a: BenchTranscribeArgs) -> anyhow::Result<E
     let cfg = a.engine.config()?;
     let threads = cfg.threads;
     let busy = a.contention;
-    let channel = bench::transcribe::Channel {
+    let channel = bench::channel::Channel {
         noise_snr_db: a.noise_snr,
         phone: a.phone,
     };
