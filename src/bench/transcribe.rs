@@ -10,60 +10,11 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 use super::channel::{decode, Channel};
+pub use super::channel::{Assembly, RefClip, Source};
 use super::{char_errors, peak_rss_bytes, word_errors, Errors};
 use crate::audio;
 use crate::domain::Language;
 use crate::engine::{Coverage, Engine, EngineConfig, LanguageChoice};
-
-/// One reference clip: a file, or a voicemail-length recording assembled
-/// from files with pauses between them.
-#[derive(Debug, Clone)]
-pub struct RefClip {
-    /// The file's name, or the assembled recording's.
-    pub name: String,
-    pub source: Source,
-    pub reference: String,
-    pub language: Language,
-}
-
-#[derive(Debug, Clone)]
-pub enum Source {
-    File(PathBuf),
-    Assembled(Assembly),
-}
-
-/// Sentences joined as a caller leaves them: lead-in silence, the parts
-/// with pauses between them, trailing silence, faint line noise, then the
-/// telephone line (as `pl_call_*` were made).
-#[derive(Debug, Clone)]
-pub struct Assembly {
-    pub parts: Vec<PathBuf>,
-    /// Silence before the first part, between parts and after the last
-    /// (parts + 1 values), in ms.
-    pub pauses_ms: Vec<u32>,
-    /// Line noise this many dB below the speech's mean power.
-    pub noise_below_db: f32,
-    pub seed: u64,
-}
-
-impl RefClip {
-    pub fn file(path: PathBuf, reference: String, language: Language) -> Self {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Self {
-            name,
-            source: Source::File(path),
-            reference,
-            language,
-        }
-    }
-
-    fn is_nemo(&self) -> bool {
-        self.name.starts_with("pl_nemo_")
-    }
-}
 
 /// Which clips of the reference files a benchmark runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
