@@ -1,6 +1,7 @@
 //! The store's contract, run against SQLite and PostgreSQL alike.
 
-mod support;
+use crate::both_backends;
+use crate::support;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! the text → confirm → the report is confirmed in the store. Screenshots of
 //! the queue and the draft view are saved in target/browser/.
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

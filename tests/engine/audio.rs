@@ -1,7 +1,7 @@
 //! Audio in: every WAV flavour decodes to 16 kHz mono, resampling keeps
 //! frequencies, and bad files get typed errors.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //! field), signed outbound webhooks with retries, address hints, metrics,
 //! retention and backups. Both backends where a database is involved.
 
-mod support;
+use crate::both_backends;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,7 +2,8 @@
 //! the caller simulator, retries that change nothing, hang-ups and empty
 //! recordings. Both backends; no transcription engine needed here.
 
-mod support;
+use crate::both_backends;
+use crate::support;
 
 use std::time::Duration;
 

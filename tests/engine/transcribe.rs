@@ -2,7 +2,7 @@
 //! into hotline's cache, or named by HOTLINE_MODEL): the CLI, the speech
 //! gate, the hallucination guards and the Polish dev set.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;

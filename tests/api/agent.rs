@@ -2,7 +2,8 @@
 //! roles, login throttling, conflicts, the audit trail, audio ranges and
 //! the JSON API. Both backends.
 
-mod support;
+use crate::both_backends;
+use crate::support;
 
 use reqwest::header;
 use reqwest::redirect::Policy;

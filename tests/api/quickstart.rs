@@ -3,7 +3,7 @@
 //! placed with `hotline call`, the draft seen in `hotline reports list`, and
 //! a graceful shutdown on SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

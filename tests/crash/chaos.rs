@@ -4,7 +4,7 @@
 //! (a draft or a missed call), every recording a transcript or a flagged
 //! failure, and no job is stuck. Uses the fast tiny.en model (English calls).
 
-mod support;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

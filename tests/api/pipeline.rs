@@ -3,7 +3,8 @@
 //! without audio when the provider never delivers, panics that fail an
 //! attempt but not the worker. Both backends.
 
-mod support;
+use crate::both_backends;
+use crate::support;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -3,7 +3,8 @@
 //! and there is exactly one transcript and one report result. Real model,
 //! real processes, both backends.
 
-mod support;
+use crate::both_backends;
+use crate::support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,0 +1,9 @@
+//! Processes killed mid-work (kill -9 of server and worker): nothing is lost.
+//!
+//! One test binary (linking whisper.cpp once) with a module per area.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod chaos;
+mod crash_test;
