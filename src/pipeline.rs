@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use crate::audio::{self, DecodeOptions};
 use crate::config::Config;
-use crate::domain::{now_ms, CallSid, Language};
+use crate::domain::{now_ms, CallSid};
 use crate::engine::{Engine, LanguageChoice};
 use crate::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
 use crate::store::{Job, NewTranscript, Recording, Store, StoredAudio};
@@ -285,7 +285,7 @@ impl Perform<Transcribe> for Pipeline {
             return Outcome::GiveUp("recording has no stored file".into());
         };
         let language = match p.store.get_report_by_id(rec.report_id).await {
-            Ok(Some(r)) => r.language().unwrap_or(Language::DEFAULT),
+            Ok(Some(r)) => r.language,
             Ok(None) => return Outcome::GiveUp(format!("report {} is gone", rec.report_id)),
             Err(e) => return Outcome::Retry(e.to_string()),
         };

@@ -35,7 +35,7 @@ impl Sweeper {
                 .instrument(info_span!("sweep", call = %sid))
                 .await?;
             crate::metrics::call_ended(LOST);
-            info!(call = %sid, report = closed.map(|r| r.number).unwrap_or_default(), "call without a final status closed");
+            info!(call = %sid, report = closed.map(|r| r.number.to_string()).unwrap_or_default(), "call without a final status closed");
         }
         crate::metrics::calls_swept(stale.len());
         Ok(stale.len())

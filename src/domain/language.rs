@@ -28,6 +28,11 @@ impl Language {
         }
     }
 
+    /// The code, as stored.
+    pub fn as_str(self) -> &'static str {
+        self.code()
+    }
+
     /// BCP 47 tag for text-to-speech (`<Say language=…>`).
     pub fn tts_tag(self) -> &'static str {
         match self {
@@ -47,6 +52,20 @@ impl fmt::Display for Language {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown language {0:?} (expected pl, uk or en)")]
 pub struct UnknownLanguage(pub String);
+
+impl TryFrom<String> for Language {
+    type Error = UnknownLanguage;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl PartialEq<&str> for Language {
+    fn eq(&self, other: &&str) -> bool {
+        self.code() == *other
+    }
+}
 
 impl FromStr for Language {
     type Err = UnknownLanguage;

@@ -187,7 +187,7 @@ impl Store {
                 Some(r)
             }
             // A recording may still be announced: decide after a grace period.
-            Some(r) if r.status == ReportStatus::Open.as_str() => {
+            Some(r) if r.status == ReportStatus::Open => {
                 let job = FinalizeCall {
                     call_sid: sid.as_str().to_owned(),
                 };

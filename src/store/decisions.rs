@@ -22,10 +22,8 @@ impl Store {
     ) -> Result<Report> {
         let mut tx = self.begin().await?;
         let before = self.report_for_change(&mut tx, id, version).await?;
-        if let Some(status) = before.status() {
-            lifecycle::apply(status, AgentAction::Edit)
-                .map_err(|e| StoreError::Conflict(e.to_string()))?;
-        }
+        lifecycle::apply(before.status, AgentAction::Edit)
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
         let after: Report = self
             .query_as(
                 "UPDATE reports SET text = COALESCE($3, text), category = COALESCE($4, category), address = COALESCE($5, address),
@@ -69,11 +67,8 @@ impl Store {
                 *duplicate_of,
             ),
         };
-        let current = before
-            .status()
-            .ok_or_else(|| StoreError::Conflict(format!("unknown status {}", before.status)))?;
-        let next =
-            lifecycle::apply(current, act).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let next = lifecycle::apply(before.status, act)
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
         let (status, action) = (next.as_str(), next.as_str());
         let after: Report = self
             .query_as(

@@ -36,9 +36,7 @@ impl Store {
                 .bind(rec.report_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let status = report
-                .status()
-                .ok_or_else(|| StoreError::NotFound(format!("status of report {}", report.id)))?;
+            let status = report.status;
             let new_text = t.no_speech.is_none().then_some(t.text.as_str());
             match crate::domain::transcript_arrives(status, report.text.as_deref(), new_text) {
                 TranscriptEffect::Draft { text, status } => {

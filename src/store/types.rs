@@ -32,13 +32,17 @@ pub struct IvrUpdate {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Report {
     pub id: i64,
-    pub number: String,
+    #[sqlx(try_from = "String")]
+    pub number: ReportNumber,
     pub call_id: i64,
     pub category: String,
-    pub language: String,
+    #[sqlx(try_from = "String")]
+    pub language: Language,
     pub caller: String,
-    pub status: String,
-    pub audio_status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ReportStatus,
+    #[sqlx(try_from = "String")]
+    pub audio_status: AudioStatus,
     pub text: Option<String>,
     pub address: Option<String>,
     pub note: Option<String>,
@@ -51,24 +55,6 @@ pub struct Report {
     pub decided_by: Option<String>,
     /// A recording arrived after the decision (kept, for an agent to see).
     pub late_recording_at: Option<Millis>,
-}
-
-impl Report {
-    pub fn status(&self) -> Option<ReportStatus> {
-        self.status.parse().ok()
-    }
-
-    pub fn audio_status(&self) -> Option<AudioStatus> {
-        self.audio_status.parse().ok()
-    }
-
-    pub fn number(&self) -> Option<ReportNumber> {
-        ReportNumber::parse(&self.number).ok()
-    }
-
-    pub fn language(&self) -> Option<Language> {
-        self.language.parse().ok()
-    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

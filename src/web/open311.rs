@@ -204,14 +204,14 @@ async fn originals(s: &AppState, reports: &[Report]) -> std::collections::HashMa
     let mut out = std::collections::HashMap::new();
     for id in reports.iter().filter_map(|r| r.duplicate_of) {
         if let Ok(Some(o)) = s.store.get_report_by_id(id).await {
-            out.insert(id, o.number);
+            out.insert(id, o.number.to_string());
         }
     }
     out
 }
 
 fn request_row(s: &AppState, r: &Report, original: Option<&str>) -> Vec<(&'static str, Value)> {
-    let open = r.status == ReportStatus::Confirmed.as_str();
+    let open = r.status == ReportStatus::Confirmed;
     let (notes, description, address) = if open {
         (
             "Zgłoszenie przyjęte przez konsultanta KCK.".to_owned(),
@@ -319,7 +319,7 @@ async fn requests(s: &AppState, f: Format, q: RequestsQuery) -> Response {
     }
     reports.retain(|r| {
         (codes.is_empty() || codes.contains(&r.category))
-            && (ids.is_empty() || ids.contains(&r.number))
+            && (ids.is_empty() || ids.iter().any(|id| r.number == *id))
     });
     reports.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     reports.truncate(1000);
@@ -346,7 +346,7 @@ async fn one(State(s): State<Arc<AppState>>, Path(file): Path<String>) -> Respon
         return error(f, StatusCode::NOT_FOUND, "no such service request");
     };
     match s.store.get_report(&number).await {
-        Ok(Some(r)) if matches!(r.status.as_str(), "confirmed" | "rejected") => {
+        Ok(Some(r)) if r.status.is_decided() => {
             let originals = originals(&s, std::slice::from_ref(&r)).await;
             let original = r.duplicate_of.and_then(|id| originals.get(&id));
             respond(

@@ -285,7 +285,7 @@ async fn advance(
             Effect::OpenReport { category, language } => {
                 let r = s.store.open_report(sid, category, *language).await?;
                 tracing::Span::current().record("report_id", r.id);
-                number = r.number();
+                number = Some(r.number);
             }
             Effect::MissedCall => {
                 s.store
@@ -310,7 +310,7 @@ async fn advance(
             )
             .await?;
         tracing::Span::current().record("report_id", announced.report.id);
-        number = announced.report.number();
+        number = Some(announced.report.number);
     }
     let body = Render {
         script: &s.script,

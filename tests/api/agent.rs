@@ -451,7 +451,7 @@ async fn confirm_reject_and_duplicate_are_audited(db: TestDb) {
     );
     let d =
         w.db.store
-            .report_detail(&confirmed.number().unwrap())
+            .report_detail(&confirmed.number)
             .await
             .unwrap()
             .unwrap();

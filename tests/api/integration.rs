@@ -136,7 +136,7 @@ async fn open311_output_follows_georeport_v2(db: TestDb) {
     assert_eq!(list.len(), 2, "only decided reports: {body}");
     let open = list
         .iter()
-        .find(|r| r["service_request_id"] == confirmed.number)
+        .find(|r| r["service_request_id"] == confirmed.number.as_str())
         .unwrap();
     let fields = [
         "service_request_id",
@@ -173,7 +173,7 @@ async fn open311_output_follows_georeport_v2(db: TestDb) {
     );
     let closed = list
         .iter()
-        .find(|r| r["service_request_id"] == rejected.number)
+        .find(|r| r["service_request_id"] == rejected.number.as_str())
         .unwrap();
     assert_eq!(closed["status"], "closed");
     // A rejected report carries its public reason, not the caller's words.
@@ -254,7 +254,7 @@ async fn open311_output_follows_georeport_v2(db: TestDb) {
             .unwrap_or("")
             .to_owned()
     };
-    assert_eq!(text("service_request_id"), confirmed.number);
+    assert_eq!(text("service_request_id"), confirmed.number.as_str());
     assert_eq!(text("status"), "open");
     assert_eq!(text("address"), "Długa 12");
     let (status, _, body) = get(&format!("{}/open311/v2/requests/{}.json", w.base, w.missed)).await;
@@ -553,7 +553,7 @@ async fn retention_deletes_only_what_it_should(db: TestDb) {
     let confirmed_file =
         w.db.dir
             .path()
-            .join(path_of(confirmed.number.clone()).await.unwrap());
+            .join(path_of(confirmed.number.to_string()).await.unwrap());
     let draft_file = w.db.dir.path().join(path_of(third.clone()).await.unwrap());
     let r = hotline::retention::Retention {
         store: w.db.store.clone(),
@@ -577,14 +577,14 @@ async fn retention_deletes_only_what_it_should(db: TestDb) {
         draft_file.exists(),
         "audio of a draft waiting for an agent is kept"
     );
-    let c = report(&w.db, &confirmed.number).await;
+    let c = report(&w.db, confirmed.number.as_str()).await;
     assert_eq!(
         (c.audio_status.as_str(), c.text.as_deref()),
         ("deleted", Some("Dziura w jezdni na Długiej 12")),
         "text stays"
     );
     assert_eq!(
-        report(&w.db, &rejected.number).await.audio_status,
+        report(&w.db, rejected.number.as_str()).await.audio_status,
         "deleted"
     );
     assert_eq!(report(&w.db, &third).await.audio_status, "stored");
@@ -598,7 +598,7 @@ async fn retention_deletes_only_what_it_should(db: TestDb) {
     );
     let d =
         w.db.store
-            .report_detail(&ReportNumber::parse(&confirmed.number).unwrap())
+            .report_detail(&confirmed.number)
             .await
             .unwrap()
             .unwrap();

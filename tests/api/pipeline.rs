@@ -104,7 +104,7 @@ async fn download_is_verified_stored_and_queued_for_transcription(db: TestDb) {
     );
     let rec = &db
         .store
-        .report_detail(&r.number().unwrap())
+        .report_detail(&r.number)
         .await
         .unwrap()
         .unwrap()
@@ -380,12 +380,7 @@ async fn speech_without_text_is_marked_in_the_draft(db: TestDb) {
         "{text}"
     );
     assert!(!text.contains("kosztuje"), "{text}");
-    let detail = db
-        .store
-        .report_detail(&r.number().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let detail = db.store.report_detail(&r.number).await.unwrap().unwrap();
     let segments: serde_json::Value =
         serde_json::from_str(&detail.transcript.unwrap().segments).unwrap();
     let (start, end) = spans[1];

@@ -97,8 +97,12 @@ async fn report_numbers_are_unique_and_sequential(db: TestDb) {
     let mut numbers = HashSet::new();
     for h in handles {
         let r = h.await.unwrap();
-        assert!(ReportNumber::parse(&r.number).is_ok(), "{}", r.number);
-        numbers.insert(r.number);
+        assert!(
+            ReportNumber::parse(r.number.as_str()).is_ok(),
+            "{}",
+            r.number
+        );
+        numbers.insert(r.number.to_string());
     }
     assert_eq!(numbers.len(), 20, "every report got its own number");
     let year = time::OffsetDateTime::now_utc().year() % 100;
@@ -170,7 +174,7 @@ async fn pipeline_moves_report_to_draft_once(db: TestDb) {
         .transcript_saved(a.recording.id, &transcript("something else", None))
         .await
         .unwrap());
-    let number = ReportNumber::parse(&r.number).unwrap();
+    let number = ReportNumber::parse(r.number.as_str()).unwrap();
     let d = s.report_detail(&number).await.unwrap().unwrap();
     assert_eq!(d.report.status, "draft");
     assert_eq!(

@@ -166,12 +166,7 @@ async fn fifty_calls_survive_killed_server_and_worker() {
     numbers.dedup();
     assert_eq!(numbers.len(), 50, "unique numbers");
     for r in &reports {
-        let d = db
-            .store
-            .report_detail(&r.number().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let d = db.store.report_detail(&r.number).await.unwrap().unwrap();
         assert_eq!(d.recordings.len(), 1, "{}: one recording", r.number);
         let transcripts = db.store.transcripts_for_report(r.id).await.unwrap();
         let flagged = matches!(r.audio_status.as_str(), "unavailable" | "undecodable");

@@ -73,7 +73,7 @@ pub async fn draft(store: &Arc<Store>, data: &std::path::Path, n: u32, text: &st
         )
         .await
         .unwrap();
-    a.report.number
+    a.report.number.to_string()
 }
 
 pub async fn start(db: TestDb) -> Workspace {
@@ -109,7 +109,8 @@ pub async fn start_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Workspac
         .await
         .unwrap()
         .unwrap()
-        .number;
+        .number
+        .to_string();
 
     let mut cfg = Config {
         data_dir: data,

@@ -205,7 +205,7 @@ async fn update(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    if !r.status().is_some_and(lifecycle::may_edit) {
+    if !lifecycle::may_edit(r.status) {
         return problem(
             StatusCode::CONFLICT,
             "conflict",

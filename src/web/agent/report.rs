@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use super::i18n;
 use super::page::{categories, internal, local_time, Page, UiLang};
 use super::session::{same, Authenticated, UiAgent};
-use crate::domain::{Language, ReportNumber, ReportStatus};
+use crate::domain::{AudioStatus, Language, ReportNumber, ReportStatus};
 use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
 use crate::web::state::AppState;
 
@@ -86,7 +86,7 @@ pub(super) async fn show_report(
     };
     // One part per recording: its player and its own segments. A second
     // recording is never merged into the first one's list.
-    let audio_gone = d.report.audio_status == "deleted";
+    let audio_gone = d.report.audio_status == AudioStatus::Deleted;
     let total = d.recordings.len();
     let parts: Vec<minijinja::Value> = d
         .recordings
@@ -150,10 +150,7 @@ pub(super) async fn show_report(
         .iter()
         .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
         .collect();
-    let editable = d
-        .report
-        .status()
-        .is_some_and(crate::domain::lifecycle::may_edit);
+    let editable = crate::domain::lifecycle::may_edit(d.report.status);
     let t = i18n::texts(lang.lang);
     let notice = notice.unwrap_or(Notice {
         flash: None,
@@ -176,10 +173,10 @@ pub(super) async fn show_report(
 
 /// The previous and next report in the same list (oldest waiting first).
 pub(super) async fn neighbours(s: &AppState, r: &Report) -> (Option<String>, Option<String>) {
-    let status = r
-        .status()
-        .filter(|st| matches!(st, ReportStatus::Draft | ReportStatus::MissedCall))
-        .unwrap_or(ReportStatus::Draft);
+    let status = match r.status {
+        ReportStatus::MissedCall => ReportStatus::MissedCall,
+        _ => ReportStatus::Draft,
+    };
     let list = s
         .store
         .list_reports(&ReportFilter {
@@ -192,11 +189,11 @@ pub(super) async fn neighbours(s: &AppState, r: &Report) -> (Option<String>, Opt
         .unwrap_or_default();
     match list.iter().position(|x| x.id == r.id) {
         Some(i) => (
-            i.checked_sub(1).map(|j| list[j].number.clone()),
-            list.get(i + 1).map(|x| x.number.clone()),
+            i.checked_sub(1).map(|j| list[j].number.to_string()),
+            list.get(i + 1).map(|x| x.number.to_string()),
         ),
         // A decided report: offer the oldest waiting one.
-        None => (None, list.first().map(|x| x.number.clone())),
+        None => (None, list.first().map(|x| x.number.to_string())),
     }
 }
 
