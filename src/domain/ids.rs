@@ -1,3 +1,6 @@
+//! Identifiers from the provider (call and recording ids, by provider shape)
+//! and phone numbers, masked in logs.
+
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,3 +1,5 @@
+//! A language hotline speaks with callers and transcribes, and its codes.
+
 use std::fmt;
 use std::str::FromStr;
 

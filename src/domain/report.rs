@@ -1,3 +1,6 @@
+//! The report's values: its number, statuses, audio states, reject reasons,
+//! and the draft text made of transcribed words and unclear spans.
+
 use std::fmt;
 use std::str::FromStr;
 
