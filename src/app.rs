@@ -42,9 +42,10 @@ impl Application {
         })
     }
 
-    /// The server on a store already open (and left open when it stops): binds `cfg.listen` (the public
-    /// URL defaults to the bound address), installs the metrics, and loads
-    /// the engine and the worker when the worker runs in the server.
+    /// The server on a store already open (and left open when it stops):
+    /// binds `cfg.listen` (the public URL defaults to the bound address),
+    /// installs the metrics, and loads the engine and the worker when the
+    /// worker runs in the server.
     pub async fn serve_on(mut cfg: Config, store: Arc<Store>) -> anyhow::Result<Self> {
         if cfg.ensure_dev_credentials()? {
             tracing::warn!(
