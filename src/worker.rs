@@ -197,19 +197,21 @@ impl Worker {
         self.opts.clock.now() + self.opts.lease.as_millis() as Millis
     }
 
-    /// Claims and runs at most one job.
-    pub async fn step(&self) -> crate::store::Result<Step> {
-        let kinds = self.kinds();
-        let Some(job) = self
-            .store
+    /// Claims the next runnable job of this worker's kinds, under a lease.
+    async fn claim(&self) -> crate::store::Result<Option<Job>> {
+        self.store
             .claim_job(
                 &self.opts.id,
-                &kinds,
+                &self.kinds(),
                 self.opts.clock.now(),
                 self.lease_until(),
             )
-            .await?
-        else {
+            .await
+    }
+
+    /// Claims and runs at most one job.
+    pub async fn step(&self) -> crate::store::Result<Step> {
+        let Some(job) = self.claim().await? else {
             return Ok(Step::Idle);
         };
         let outcome = self.execute(&job).await;
@@ -365,17 +367,7 @@ impl Worker {
             }
             let mut claimed = false;
             if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
-                let kinds = self.kinds();
-                match self
-                    .store
-                    .claim_job(
-                        &self.opts.id,
-                        &kinds,
-                        self.opts.clock.now(),
-                        self.lease_until(),
-                    )
-                    .await
-                {
+                match self.claim().await {
                     Ok(Some(job)) => {
                         claimed = true;
                         let me = Arc::clone(&self);

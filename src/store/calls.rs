@@ -107,6 +107,19 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("report of call {}", call.call_sid)))
     }
 
+    /// The call's report as a missed call, created if the caller never
+    /// reached the menu's choices (filed under "other", in Polish).
+    pub(super) async fn ensure_missed(
+        &self,
+        tx: &mut Tx,
+        call: &Call,
+        at: Millis,
+    ) -> Result<Report> {
+        let status = ReportStatus::MissedCall;
+        self.ensure_report(tx, call, "other", Language::DEFAULT, status, at)
+            .await
+    }
+
     /// Next report number of the year of `at` (`26-00001`, `26-00002`, …).
     pub(super) async fn next_number(&self, tx: &mut Tx, at: Millis) -> Result<ReportNumber> {
         let year = time::OffsetDateTime::from_unix_timestamp(at / 1000)
@@ -164,16 +177,7 @@ impl Store {
         let report = match self.report_of_call(&mut tx, call.id).await? {
             // The caller hung up before recording: a missed call, at once.
             None => {
-                let r = self
-                    .ensure_report(
-                        &mut tx,
-                        &call,
-                        "other",
-                        Language::DEFAULT,
-                        ReportStatus::MissedCall,
-                        at,
-                    )
-                    .await?;
+                let r = self.ensure_missed(&mut tx, &call, at).await?;
                 self.audit_in(
                     &mut tx,
                     Some(r.id),

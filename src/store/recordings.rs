@@ -2,7 +2,7 @@
 
 use super::types::*;
 use super::{NewRecording, Result, Store, StoreError, Tx, PENDING};
-use crate::domain::{AudioStatus, CallSid, Language, Millis, ReportStatus};
+use crate::domain::{AudioStatus, CallSid, Millis, ReportStatus};
 use crate::jobs::kind::BackgroundJob;
 use crate::jobs::kinds::{FetchRecording, Transcribe};
 
@@ -77,16 +77,7 @@ impl Store {
         let now = crate::domain::now_ms();
         let mut tx = self.begin().await?;
         let call = self.call_in(&mut tx, sid, now).await?;
-        let report = self
-            .ensure_report(
-                &mut tx,
-                &call,
-                "other",
-                Language::DEFAULT,
-                ReportStatus::MissedCall,
-                now,
-            )
-            .await?;
+        let report = self.ensure_missed(&mut tx, &call, now).await?;
         let changed = self
             .query(
                 "UPDATE reports SET status = 'missed_call', note = $2, version = version + 1, updated_at = $3
@@ -165,17 +156,8 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
         let note = format!("audio unavailable: {error}");
-        self.set_audio(
-            &mut tx,
-            rec.report_id,
-            AudioStatus::Unavailable,
-            Some(ReportStatus::Draft),
-            Some(&note),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.audio_lost(tx, rec.report_id, AudioStatus::Unavailable, &note, now)
+            .await
     }
 
     pub async fn recording_undecodable(&self, id: i64, error: &str) -> Result<()> {
@@ -184,17 +166,24 @@ impl Store {
             .get_recording(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
-        let mut tx = self.begin().await?;
+        let tx = self.begin().await?;
         let note = format!("recording could not be transcribed: {error}");
-        self.set_audio(
-            &mut tx,
-            rec.report_id,
-            AudioStatus::Undecodable,
-            Some(ReportStatus::Draft),
-            Some(&note),
-            now,
-        )
-        .await?;
+        self.audio_lost(tx, rec.report_id, AudioStatus::Undecodable, &note, now)
+            .await
+    }
+
+    /// The report goes to the agents without (usable) audio, with a note.
+    async fn audio_lost(
+        &self,
+        mut tx: Tx,
+        report_id: i64,
+        audio: AudioStatus,
+        note: &str,
+        now: Millis,
+    ) -> Result<()> {
+        let draft = Some(ReportStatus::Draft);
+        self.set_audio(&mut tx, report_id, audio, draft, Some(note), now)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -31,11 +31,7 @@ pub(super) async fn admin_agent(
     Path(name): Path<String>,
     Form(f): Form<AccountForm>,
 ) -> Response {
-    let page = Page {
-        state: &s,
-        lang: &lang,
-        who: Some(&a),
-    };
+    let page = Page::new(&s, &lang, Some(&a));
     if !a.csrf.as_deref().is_some_and(|c| same(c, &f.csrf)) {
         return page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed");
     }
@@ -60,11 +56,7 @@ pub(super) async fn admin(
     UiAgent(a): UiAgent,
     lang: UiLang,
 ) -> Response {
-    let page = Page {
-        state: &s,
-        lang: &lang,
-        who: Some(&a),
-    };
+    let page = Page::new(&s, &lang, Some(&a));
     if !a.agent.is_admin() {
         return page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body");
     }

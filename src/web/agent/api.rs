@@ -24,8 +24,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/reports", get(list))
         .route("/api/v1/reports/{number}", get(get_one).patch(update))
         .route("/api/v1/reports/{number}/audio", get(audio))
-        .route("/api/v1/reports/{number}/confirm", post(confirm))
-        .route("/api/v1/reports/{number}/reject", post(reject))
+        .route("/api/v1/reports/{number}/confirm", post(decision::<true>))
+        .route("/api/v1/reports/{number}/reject", post(decision::<false>))
 }
 
 fn store_problem(e: StoreError) -> Response {
@@ -251,22 +251,14 @@ struct DecideBody {
     duplicate_of: Option<String>,
 }
 
-async fn confirm(
+/// `/confirm` (`CONFIRM`) or `/reject`.
+async fn decision<const CONFIRM: bool>(
     State(s): State<Arc<AppState>>,
     ApiAgent(a): ApiAgent,
     Path(number): Path<String>,
     body: Result<Json<DecideBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    decide(&s, &a.agent.name, &number, body, true).await
-}
-
-async fn reject(
-    State(s): State<Arc<AppState>>,
-    ApiAgent(a): ApiAgent,
-    Path(number): Path<String>,
-    body: Result<Json<DecideBody>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    decide(&s, &a.agent.name, &number, body, false).await
+    decide(&s, &a.agent.name, &number, body, CONFIRM).await
 }
 
 async fn decide(

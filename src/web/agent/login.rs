@@ -44,11 +44,7 @@ pub(super) fn login_form(
     let (token, _) = auth::new_token();
     let t = i18n::texts(lang.lang);
     let flash = flash.map(|(k, until)| t.get(k).copied().unwrap_or(k).replace("{until}", until));
-    let page = Page {
-        state: s,
-        lang,
-        who: None,
-    };
+    let page = Page::new(s, lang, None);
     let mut resp = page.render_status(
         status,
         "login.html",
@@ -96,11 +92,7 @@ pub(super) async fn login(
         crate::accounts::address_key(client),
         crate::accounts::name_key(&name),
     ];
-    let page = Page {
-        state: &s,
-        lang: &lang,
-        who: None,
-    };
+    let page = Page::new(&s, &lang, None);
     let mut last_attempt = Vec::new();
     for key in &keys {
         match s

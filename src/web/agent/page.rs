@@ -46,7 +46,15 @@ pub(super) struct Page<'a> {
     pub(super) who: Option<&'a Authenticated>,
 }
 
-impl Page<'_> {
+impl<'a> Page<'a> {
+    pub(super) fn new(
+        state: &'a AppState,
+        lang: &'a UiLang,
+        who: Option<&'a Authenticated>,
+    ) -> Self {
+        Self { state, lang, who }
+    }
+
     pub(super) fn render(&self, template: &str, page: &str, extra: minijinja::Value) -> Response {
         self.render_status(StatusCode::OK, template, page, extra)
     }

@@ -27,40 +27,19 @@ pub(super) fn day_start(s: &str) -> Option<Millis> {
     crate::domain::parse_instant(s)
 }
 
-pub(super) async fn queue(
+/// The queue of drafts, or (`MISSED`) the list of missed calls.
+pub(super) async fn listing<const MISSED: bool>(
     State(s): State<Arc<AppState>>,
     UiAgent(a): UiAgent,
     lang: UiLang,
     Query(q): Query<QueueQuery>,
 ) -> Response {
-    list_page(
-        &s,
-        &a,
-        &lang,
-        q,
-        ReportStatus::Draft,
-        "queue",
-        "drafts_title",
-    )
-    .await
-}
-
-pub(super) async fn missed(
-    State(s): State<Arc<AppState>>,
-    UiAgent(a): UiAgent,
-    lang: UiLang,
-    Query(q): Query<QueueQuery>,
-) -> Response {
-    list_page(
-        &s,
-        &a,
-        &lang,
-        q,
-        ReportStatus::MissedCall,
-        "missed",
-        "missed_title",
-    )
-    .await
+    let (status, page_id, heading) = if MISSED {
+        (ReportStatus::MissedCall, "missed", "missed_title")
+    } else {
+        (ReportStatus::Draft, "queue", "drafts_title")
+    };
+    list_page(&s, &a, &lang, q, status, page_id, heading).await
 }
 
 pub(super) async fn list_page(
@@ -72,11 +51,7 @@ pub(super) async fn list_page(
     page_id: &str,
     heading: &str,
 ) -> Response {
-    let page = Page {
-        state: s,
-        lang,
-        who: Some(a),
-    };
+    let page = Page::new(s, lang, Some(a));
     let status = q
         .status
         .as_deref()

@@ -42,11 +42,7 @@ pub(super) async fn show_report(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Response {
-    let page = Page {
-        state: s,
-        lang,
-        who: Some(a),
-    };
+    let page = Page::new(s, lang, Some(a));
     let Ok(number) = ReportNumber::parse(number) else {
         return page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body");
     };
@@ -219,11 +215,7 @@ pub(super) async fn report_action(
     Path(number): Path<String>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    let page = Page {
-        state: &s,
-        lang: &lang,
-        who: Some(&a),
-    };
+    let page = Page::new(&s, &lang, Some(&a));
     if !a.csrf.as_deref().is_some_and(|c| same(c, &f.csrf)) {
         warn!(agent = %a.agent.name, "report form without a valid CSRF token");
         return page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed");
