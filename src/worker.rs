@@ -135,6 +135,8 @@ pub enum Step {
 pub struct Worker {
     store: Arc<Store>,
     handlers: HashMap<&'static str, Arc<dyn Handler>>,
+    /// The registered kinds, sorted (what every claim asks for).
+    kinds: Vec<&'static str>,
     opts: WorkerOptions,
     /// Jobs to enqueue on every maintenance round (they de-duplicate
     /// themselves, e.g. one retention sweep per hour across all workers).
@@ -157,6 +159,7 @@ impl Worker {
         Self {
             store,
             handlers: HashMap::new(),
+            kinds: Vec::new(),
             opts,
             periodic: Vec::new(),
             chores: Vec::new(),
@@ -170,6 +173,8 @@ impl Worker {
             kind: std::marker::PhantomData,
         };
         self.handlers.insert(J::NAME, Arc::new(typed));
+        self.kinds = self.handlers.keys().copied().collect();
+        self.kinds.sort_unstable();
         self
     }
 
@@ -187,12 +192,6 @@ impl Worker {
         &self.opts.id
     }
 
-    fn kinds(&self) -> Vec<&str> {
-        let mut k: Vec<&str> = self.handlers.keys().copied().collect();
-        k.sort_unstable();
-        k
-    }
-
     fn lease_until(&self) -> Millis {
         self.opts.clock.now() + self.opts.lease.as_millis() as Millis
     }
@@ -202,7 +201,7 @@ impl Worker {
         self.store
             .claim_job(
                 &self.opts.id,
-                &self.kinds(),
+                &self.kinds,
                 self.opts.clock.now(),
                 self.lease_until(),
             )
@@ -335,7 +334,7 @@ impl Worker {
     /// Runs until `shutdown` resolves, then lets running jobs finish (up to
     /// `grace`) and gives back the leases of those that did not.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>, grace: Duration) {
-        info!(worker = %self.opts.id, kinds = ?self.kinds(), concurrency = self.opts.concurrency, "worker started");
+        info!(worker = %self.opts.id, kinds = ?self.kinds, concurrency = self.opts.concurrency, "worker started");
         let permits = Arc::new(Semaphore::new(self.opts.concurrency));
         let mut running = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
