@@ -25,20 +25,14 @@ pub enum AuthError {
     Hash(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Agent,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Agent => "agent",
-            Self::Admin => "admin",
-        }
+crate::domain::string_enum!(
+    /// What an account may do: agents work the queue; administrators also
+    /// manage accounts.
+    Role {
+        Agent = "agent",
+        Admin = "admin",
     }
-}
+);
 
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
     if password.chars().count() < MIN_PASSWORD_LEN {

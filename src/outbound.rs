@@ -85,7 +85,7 @@ impl Perform<ReportDecided> for Outbound {
                 event: d.event.clone(),
                 target,
             };
-            if let Err(e) = self.store.enqueue_job(&job, crate::domain::now_ms()).await {
+            if let Err(e) = self.store.enqueue_job(&job, self.store.now()).await {
                 return Outcome::Retry(e.to_string());
             }
         }
@@ -105,7 +105,7 @@ impl Perform<DeliverWebhook> for Outbound {
             Err(e) => return Outcome::Retry(e.to_string()),
         };
         let body = payload(&p.event, &report, target.include_caller).to_string();
-        let ts = crate::domain::now_ms() / 1000;
+        let ts = self.store.now() / 1000;
         let result = self
             .http
             .post(&target.url)
@@ -137,7 +137,7 @@ impl Perform<DeliverWebhook> for Outbound {
                 job.attempts,
                 status,
                 error.as_deref(),
-                crate::domain::now_ms(),
+                self.store.now(),
             )
             .await
         {

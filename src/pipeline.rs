@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use crate::audio::{self, DecodeOptions};
 use crate::config::Config;
-use crate::domain::{now_ms, CallSid};
+use crate::domain::CallSid;
 use crate::engine::{Engine, LanguageChoice};
 use crate::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
 use crate::store::{Job, NewTranscript, Recording, Store, StoredAudio};
@@ -26,6 +26,9 @@ pub struct Pipeline {
     pub http: reqwest::Client,
     pub cfg: Config,
     pub streets: crate::address::Streets,
+    /// The menu's default category: a call that ends without a choice and
+    /// without a recording is filed under it.
+    pub unchosen: String,
 }
 
 impl Pipeline {
@@ -35,12 +38,14 @@ impl Pipeline {
         cfg: Config,
     ) -> anyhow::Result<Arc<Self>> {
         let streets = crate::address::Streets::load(&cfg.prompt_source())?;
+        let unchosen = crate::ivr::Menu::load(&cfg.prompt_source())?.default_category;
         Ok(Arc::new(Self {
             store,
             engine,
             http: http_client(&cfg)?,
             cfg,
             streets,
+            unchosen,
         }))
     }
 
@@ -215,7 +220,7 @@ async fn download(p: &Pipeline, rec: &Recording) -> Result<StoredAudio, Outcome>
         sha256: sha,
         bytes: bytes as i64,
         local_path: rel.to_string_lossy().into_owned(),
-        at: now_ms(),
+        at: p.store.now(),
     })
 }
 
@@ -351,7 +356,7 @@ impl Perform<Transcribe> for Pipeline {
             avg_logprob: t.avg_logprob.map(f64::from),
             no_speech: t.no_speech.clone(),
             quality_json: quality.to_string(),
-            at: now_ms(),
+            at: self.store.now(),
         };
         crate::metrics::transcribed(&t);
         if let Err(e) = p.store.transcript_saved(rec.id, &new).await {
@@ -362,7 +367,7 @@ impl Perform<Transcribe> for Pipeline {
         if !found.is_empty() {
             if let Err(e) = p
                 .store
-                .save_address_candidates(rec.report_id, &found, crate::domain::now_ms())
+                .save_address_candidates(rec.report_id, &found, self.store.now())
                 .await
             {
                 warn!(error = %e, "could not save address hints");
@@ -392,7 +397,11 @@ impl Perform<FinalizeCall> for Pipeline {
         };
         match self
             .store
-            .recording_absent(&sid, "no recording arrived after the call ended")
+            .recording_absent(
+                &sid,
+                "no recording arrived after the call ended",
+                &self.unchosen,
+            )
             .await
         {
             Ok(_) => Outcome::Done,

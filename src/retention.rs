@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tracing::{info, warn};
 
-use crate::domain::{now_ms, Millis};
+use crate::domain::Millis;
 use crate::jobs::kinds::RetentionSweep;
 use crate::store::{Job, Store};
 use crate::worker::{Outcome, Perform};
@@ -59,7 +59,7 @@ impl Retention {
 #[async_trait]
 impl Perform<RetentionSweep> for Retention {
     async fn perform(&self, _: RetentionSweep, _: &Job) -> Outcome {
-        match self.sweep(now_ms()).await {
+        match self.sweep(self.store.now()).await {
             Ok(_) => Outcome::Done,
             Err(e) => Outcome::Retry(e.to_string()),
         }

@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn, Instrument};
 
-use crate::domain::{Clock, Millis};
+use crate::domain::Millis;
 use crate::jobs::{BackgroundJob, NewJob};
 use crate::store::{Job, Store};
 
@@ -93,8 +93,6 @@ pub struct WorkerOptions {
     pub concurrency: usize,
     pub lease: Duration,
     pub poll: Duration,
-    /// Where the worker reads the time (due jobs, leases, retries).
-    pub clock: Clock,
     /// Every kind's first retry delay, instead of the kind's own
     /// ([`BackgroundJob::RETRY_BASE`]); tests shorten it.
     pub backoff: Option<Duration>,
@@ -115,7 +113,6 @@ impl WorkerOptions {
             concurrency: concurrency.max(1),
             lease,
             poll,
-            clock: Clock::system(),
             backoff: None,
         }
     }
@@ -193,7 +190,7 @@ impl Worker {
     }
 
     fn lease_until(&self) -> Millis {
-        self.opts.clock.now() + self.opts.lease.as_millis() as Millis
+        self.store.now() + self.opts.lease.as_millis() as Millis
     }
 
     /// Claims the next runnable job of this worker's kinds, under a lease.
@@ -202,7 +199,7 @@ impl Worker {
             .claim_job(
                 &self.opts.id,
                 &self.kinds,
-                self.opts.clock.now(),
+                self.store.now(),
                 self.lease_until(),
             )
             .await
@@ -267,12 +264,11 @@ impl Worker {
         let store = Arc::clone(&self.store);
         let worker = self.opts.id.clone();
         let lease = self.opts.lease;
-        let clock = self.opts.clock.clone();
         tokio::spawn(async move {
             let every = (lease / 3).max(Duration::from_millis(100));
             loop {
                 tokio::time::sleep(every).await;
-                let until = clock.now() + lease.as_millis() as Millis;
+                let until = store.now() + lease.as_millis() as Millis;
                 match store.heartbeat(id, &worker, until).await {
                     Ok(true) => {}
                     Ok(false) => {
@@ -299,7 +295,7 @@ impl Worker {
                     .or(handler.as_ref().map(|h| h.retry_base()))
                     .unwrap_or(Duration::from_secs(5));
                 let delay = backoff(base, job.attempts).as_millis() as Millis;
-                let at = self.opts.clock.now() + delay;
+                let at = self.store.now() + delay;
                 warn!(error = %e, retry_in_ms = delay, "job failed, will retry");
                 self.store.fail_job(job.id, worker, e, Some(at)).await
             }
@@ -320,7 +316,7 @@ impl Worker {
     /// Fails jobs whose worker died on their last attempt, running their
     /// give-up handling.
     pub async fn reap(&self) -> crate::store::Result<usize> {
-        let dead = self.store.reap_dead_jobs(self.opts.clock.now()).await?;
+        let dead = self.store.reap_dead_jobs(self.store.now()).await?;
         for job in &dead {
             warn!(job_id = job.id, kind = %job.kind, "job's worker died on its last attempt");
             if let Some(h) = self.handlers.get(job.kind.as_str()) {
@@ -350,12 +346,12 @@ impl Worker {
                     warn!(error = %e, "store maintenance failed");
                 }
                 for job in &self.periodic {
-                    if let Err(e) = self.store.enqueue(&job(self.opts.clock.now())).await {
+                    if let Err(e) = self.store.enqueue(&job(self.store.now())).await {
                         warn!(error = %e, "could not schedule a periodic job");
                     }
                 }
                 for chore in &self.chores {
-                    if let Err(e) = chore.run(self.opts.clock.now()).await {
+                    if let Err(e) = chore.run(self.store.now()).await {
                         warn!(
                             chore = chore.name(),
                             error = format!("{e:#}"),

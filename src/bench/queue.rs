@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use sqlx::{Connection, Executor};
 
-use crate::domain::now_ms;
 use crate::jobs::BackgroundJob;
 use crate::store::{self, Job};
 use crate::worker::{Outcome, Perform, Step, Worker, WorkerOptions};
@@ -52,7 +51,7 @@ pub async fn fresh_pg(admin_url: &str) -> anyhow::Result<(String, String)> {
     let mut conn = sqlx::PgConnection::connect(admin_url).await?;
     let name = format!(
         "hotline_bench_{}_{:04x}",
-        now_ms() / 1000,
+        crate::domain::now_ms() / 1000,
         rand::random::<u16>()
     );
     conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
@@ -78,7 +77,7 @@ pub async fn run(
     let store = store::open(url).await?;
     let t = Instant::now();
     for i in 0..jobs {
-        store.enqueue_job(&Noop { n: i }, now_ms()).await?;
+        store.enqueue_job(&Noop { n: i }, store.now()).await?;
     }
     let enqueue_secs = t.elapsed().as_secs_f64();
     // Steady state: planner statistics as autovacuum (PostgreSQL) or the

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use crate::accounts::AccountAction;
 use crate::app::{self};
 use crate::config::Config;
-use crate::domain::{format_ms, now_ms};
+use crate::domain::format_ms;
 
 use super::ServerArgs;
 
@@ -116,7 +116,7 @@ pub(super) async fn agent_command(c: AgentCommand) -> anyhow::Result<ExitCode> {
                 crate::auth::Role::Agent
             };
             let a = store
-                .create_agent(&name, &hash, role.as_str(), crate::domain::now_ms())
+                .create_agent(&name, &hash, role.as_str(), store.now())
                 .await?;
             println!("agent {} created ({})", a.name, a.role);
             store.close().await;
@@ -176,7 +176,7 @@ pub(super) async fn account(
     done: &str,
 ) -> anyhow::Result<()> {
     let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
-    let found = crate::accounts::apply(store.as_ref(), name, action, "cli", now_ms()).await;
+    let found = crate::accounts::apply(store.as_ref(), name, action, "cli", store.now()).await;
     store.close().await;
     anyhow::ensure!(found?, "no agent {name}");
     println!("agent {name} {done}");
@@ -197,7 +197,7 @@ pub(super) async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
                 .ok_or_else(|| anyhow::anyhow!("no agent {agent}"))?;
             let (token, hash) = crate::auth::new_token();
             let id = store
-                .create_api_token(a.id, &hash, &label, crate::domain::now_ms())
+                .create_api_token(a.id, &hash, &label, store.now())
                 .await?;
             eprintln!("token {id} for {agent} (shown once; keep it secret):");
             println!("{token}");
@@ -206,7 +206,7 @@ pub(super) async fn token_command(c: TokenCommand) -> anyhow::Result<ExitCode> {
         TokenCommand::Revoke { id, server } => {
             let store = app::open_store(&Config::load(server.config.as_deref())?).await?;
             anyhow::ensure!(
-                store.revoke_api_token(id, crate::domain::now_ms()).await?,
+                store.revoke_api_token(id, store.now()).await?,
                 "no active token {id}"
             );
             println!("token {id} revoked");

@@ -11,6 +11,7 @@ pub use self::clock::{now_ms, Clock};
 pub use address::AddressCandidate;
 pub use ids::{CallSid, InvalidId, PhoneNumber, RecordingSid};
 pub use language::{Language, UnknownLanguage};
+pub(crate) use report::string_enum;
 pub use report::{
     clock, draft_text, transcript_arrives, AudioStatus, DraftPiece, RejectReason, ReportNumber,
     ReportStatus, TranscriptEffect, UnknownStatus,

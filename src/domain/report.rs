@@ -2,7 +2,6 @@
 //! and the draft text made of transcribed words and unclear spans.
 
 use std::fmt;
-use std::str::FromStr;
 
 /// The number a caller writes down: two digits of the year and a five-digit
 /// sequence (`26-00042`), read back digit by digit.
@@ -126,8 +125,8 @@ macro_rules! string_enum {
         }
 
         impl TryFrom<String> for $name {
-            type Error = UnknownStatus;
-            fn try_from(s: String) -> Result<Self, UnknownStatus> {
+            type Error = $crate::domain::UnknownStatus;
+            fn try_from(s: String) -> Result<Self, $crate::domain::UnknownStatus> {
                 s.parse()
             }
         }
@@ -144,20 +143,24 @@ macro_rules! string_enum {
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownStatus;
-            fn from_str(s: &str) -> Result<Self, UnknownStatus> {
-                match s { $($text => Ok($name::$variant),)+ _ => Err(UnknownStatus(s.to_owned())) }
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownStatus;
+            fn from_str(s: &str) -> Result<Self, $crate::domain::UnknownStatus> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err($crate::domain::UnknownStatus(s.to_owned())) }
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+
+/// A closed set of words stored as text (statuses, roles, reasons):
+/// parsed from and shown as its words, compared with them in tests.
+pub(crate) use string_enum;
 
 string_enum!(
     /// Where a report is in its life.

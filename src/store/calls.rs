@@ -43,7 +43,7 @@ impl Store {
         .bind(u.language.map(|l| l.code().to_owned()))
         .bind(u.category.clone())
         .bind(u.menu_path.clone())
-        .bind(crate::domain::now_ms())
+        .bind(self.clock.now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -96,7 +96,7 @@ impl Store {
         .bind(number.as_str().to_owned())
         .bind(call.id)
         .bind(call.category.clone().unwrap_or_else(|| category.to_owned()))
-        .bind(call.language.clone().unwrap_or_else(|| language.code().to_owned()))
+        .bind(call.language.unwrap_or(language).code())
         .bind(call.caller.clone())
         .bind(status.as_str())
         .bind(at)
@@ -108,15 +108,17 @@ impl Store {
     }
 
     /// The call's report as a missed call, created if the caller never
-    /// reached the menu's choices (filed under "other", in Polish).
+    /// reached the menu's choices (filed under `unchosen`, the menu's default
+    /// category, in the default language).
     pub(super) async fn ensure_missed(
         &self,
         tx: &mut Tx,
         call: &Call,
+        unchosen: &str,
         at: Millis,
     ) -> Result<Report> {
         let status = ReportStatus::MissedCall;
-        self.ensure_report(tx, call, "other", Language::DEFAULT, status, at)
+        self.ensure_report(tx, call, unchosen, Language::DEFAULT, status, at)
             .await
     }
 
@@ -147,7 +149,7 @@ impl Store {
         category: &str,
         language: Language,
     ) -> Result<Report> {
-        let now = crate::domain::now_ms();
+        let now = self.clock.now();
         let mut tx = self.begin().await?;
         let call = self.call_in(&mut tx, sid, now).await?;
         let report = self
@@ -157,10 +159,14 @@ impl Store {
         Ok(report)
     }
 
+    /// The call is over (`outcome` as the provider says it). Without a
+    /// report yet the caller hung up before recording: a missed call filed
+    /// under `unchosen` (the menu's default category).
     pub async fn call_ended(
         &self,
         sid: &CallSid,
         outcome: &str,
+        unchosen: &str,
         at: Millis,
     ) -> Result<Option<Report>> {
         let mut tx = self.begin().await?;
@@ -177,7 +183,7 @@ impl Store {
         let report = match self.report_of_call(&mut tx, call.id).await? {
             // The caller hung up before recording: a missed call, at once.
             None => {
-                let r = self.ensure_missed(&mut tx, &call, at).await?;
+                let r = self.ensure_missed(&mut tx, &call, unchosen, at).await?;
                 self.audit_in(
                     &mut tx,
                     Some(r.id),

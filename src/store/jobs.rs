@@ -27,7 +27,7 @@ impl Store {
     }
 
     pub(super) async fn enqueue_in(&self, tx: &mut Tx, job: &NewJob) -> Result<Option<i64>> {
-        let now = crate::domain::now_ms();
+        let now = self.clock.now();
         let row: Option<(i64,)> = self
             .query_as(
                 "INSERT INTO jobs (kind, dedup_key, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
@@ -91,7 +91,7 @@ impl Store {
             .bind(id)
             .bind(worker.to_owned())
             .bind(lease_until)
-            .bind(crate::domain::now_ms())
+            .bind(self.clock.now())
             .execute(&self.pool)
             .await?
             .rows_affected()
@@ -105,7 +105,7 @@ impl Store {
         )
         .bind(id)
         .bind(worker.to_owned())
-        .bind(crate::domain::now_ms())
+        .bind(self.clock.now())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -119,7 +119,7 @@ impl Store {
         retry_at: Option<Millis>,
     ) -> Result<()> {
         let error: String = error.chars().take(2000).collect();
-        let now = crate::domain::now_ms();
+        let now = self.clock.now();
         let q = match retry_at {
             Some(at) => self
                 .query(
@@ -165,7 +165,7 @@ impl Store {
                  WHERE locked_by = $1 AND status = 'running'",
             )
             .bind(worker.to_owned())
-            .bind(crate::domain::now_ms())
+            .bind(self.clock.now())
             .execute(&self.pool)
             .await?
             .rows_affected())

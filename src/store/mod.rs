@@ -33,7 +33,7 @@ use sqlx::{Any, AnyPool, Transaction};
 
 pub use types::*;
 
-use crate::domain::{CallSid, Language, Millis, PhoneNumber, RecordingSid};
+use crate::domain::{CallSid, Clock, Language, Millis, PhoneNumber, RecordingSid};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -64,10 +64,13 @@ const PENDING: &str = "('open','awaiting_audio','awaiting_transcript')";
 
 type Tx = Transaction<'static, Any>;
 
-/// The store: one pool on one engine.
+/// The store: one pool on one engine, and the clock every component that
+/// shares the store reads "now" from (the web handlers, the workers, the
+/// pipeline), so a test or a rehearsal moves time in one place.
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    clock: Clock,
 }
 
 /// Opens the store named by `url` and brings its schema up to date.
@@ -87,7 +90,27 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl(url.chars().take(40).collect()));
         };
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            clock: Clock::system(),
+        })
+    }
+
+    /// This store reading "now" from `clock` (shared with its clones).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock of everything that shares this store.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, by [`Store::clock`].
+    pub fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     pub fn pool(&self) -> &AnyPool {

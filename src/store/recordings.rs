@@ -73,11 +73,18 @@ impl Store {
         })
     }
 
-    pub async fn recording_absent(&self, sid: &CallSid, reason: &str) -> Result<Option<Report>> {
-        let now = crate::domain::now_ms();
+    /// No recording will come for the call: its open report becomes a missed
+    /// call (one is filed under `unchosen` if it has none).
+    pub async fn recording_absent(
+        &self,
+        sid: &CallSid,
+        reason: &str,
+        unchosen: &str,
+    ) -> Result<Option<Report>> {
+        let now = self.clock.now();
         let mut tx = self.begin().await?;
         let call = self.call_in(&mut tx, sid, now).await?;
-        let report = self.ensure_missed(&mut tx, &call, now).await?;
+        let report = self.ensure_missed(&mut tx, &call, unchosen, now).await?;
         let changed = self
             .query(
                 "UPDATE reports SET status = 'missed_call', note = $2, version = version + 1, updated_at = $3
@@ -146,7 +153,7 @@ impl Store {
     }
 
     pub async fn recording_unavailable(&self, id: i64, error: &str) -> Result<()> {
-        let now = crate::domain::now_ms();
+        let now = self.clock.now();
         let mut tx = self.begin().await?;
         let rec: Recording = self
             .query_as("UPDATE recordings SET fetch_status = 'failed', fetch_error = $2 WHERE id = $1 RETURNING *")
@@ -161,7 +168,7 @@ impl Store {
     }
 
     pub async fn recording_undecodable(&self, id: i64, error: &str) -> Result<()> {
-        let now = crate::domain::now_ms();
+        let now = self.clock.now();
         let rec = self
             .get_recording(id)
             .await?

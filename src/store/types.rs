@@ -2,23 +2,88 @@
 
 use serde::Serialize;
 
-use crate::domain::{AudioStatus, Language, Millis, ReportNumber, ReportStatus};
+use sqlx::{any::AnyRow, FromRow, Row};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+use crate::auth::Role;
+use crate::domain::{
+    string_enum, AudioStatus, CallSid, Language, Millis, ReportNumber, ReportStatus,
+};
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Call {
     pub id: i64,
-    pub call_sid: String,
+    pub call_sid: CallSid,
     pub caller: String,
     pub called: String,
     pub started_at: Millis,
     pub ended_at: Option<Millis>,
-    pub language: Option<String>,
+    /// The caller's language, once chosen.
+    pub language: Option<Language>,
+    /// The caller's category, once chosen.
     pub category: Option<String>,
     pub menu_path: String,
     pub ivr_state: String,
+    /// How the call ended, in the provider's words (`completed`, `busy`, …).
     pub outcome: Option<String>,
     pub updated_at: Millis,
 }
+
+fn corrupt(column: &str, e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    }
+}
+
+// By hand: sqlx's `try_from` cannot read a nullable column into an
+// `Option` of a domain type.
+impl FromRow<'_, AnyRow> for Call {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        let sid: String = row.try_get("call_sid")?;
+        let language: Option<String> = row.try_get("language")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            call_sid: CallSid::parse(&sid).map_err(|e| corrupt("call_sid", e))?,
+            caller: row.try_get("caller")?,
+            called: row.try_get("called")?,
+            started_at: row.try_get("started_at")?,
+            ended_at: row.try_get("ended_at")?,
+            language: language
+                .map(|l| l.parse::<Language>())
+                .transpose()
+                .map_err(|e| corrupt("language", e))?,
+            category: row.try_get("category")?,
+            menu_path: row.try_get("menu_path")?,
+            ivr_state: row.try_get("ivr_state")?,
+            outcome: row.try_get("outcome")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+string_enum!(
+    /// Where a job is in the queue.
+    JobStatus {
+        /// Waiting for its time and a worker.
+        Queued = "queued",
+        /// Leased by a worker.
+        Running = "running",
+        Done = "done",
+        /// Gave up (out of attempts, or could never succeed).
+        Failed = "failed",
+    }
+);
+
+string_enum!(
+    /// Where a recording's download is.
+    FetchStatus {
+        Pending = "pending",
+        /// Downloaded and verified.
+        Stored = "stored",
+        /// Failed for good.
+        Failed = "failed",
+    }
+);
 
 /// What the IVR saves after each step.
 #[derive(Debug, Clone, Default)]
@@ -67,7 +132,8 @@ pub struct Recording {
     pub sha256: Option<String>,
     pub bytes: Option<i64>,
     pub local_path: Option<String>,
-    pub fetch_status: String,
+    #[sqlx(try_from = "String")]
+    pub fetch_status: FetchStatus,
     pub fetch_error: Option<String>,
     pub created_at: Millis,
     pub fetched_at: Option<Millis>,
@@ -176,7 +242,8 @@ pub struct Job {
     pub kind: String,
     pub dedup_key: Option<String>,
     pub payload: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: JobStatus,
     pub attempts: i64,
     pub max_attempts: i64,
     pub run_at: Millis,
@@ -193,14 +260,15 @@ pub struct AgentRow {
     pub name: String,
     #[serde(skip)]
     pub password_hash: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub created_at: Millis,
     pub disabled_at: Option<Millis>,
 }
 
 impl AgentRow {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
     }
 }
 

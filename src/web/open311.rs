@@ -289,7 +289,7 @@ async fn requests(s: &AppState, f: Format, q: RequestsQuery) -> Response {
     // The spec's default window: the last 90 days.
     let start = start.or_else(|| {
         if ids.is_empty() && end.is_none() {
-            Some(crate::domain::now_ms() - 90 * 24 * 3600 * 1000)
+            Some(s.store.now() - 90 * 24 * 3600 * 1000)
         } else {
             None
         }

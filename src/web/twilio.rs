@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tracing::{error, info, warn, Instrument};
 
 use super::{AppError, AppState};
-use crate::domain::{now_ms, CallSid, Language, ReportNumber};
+use crate::domain::{CallSid, Language, ReportNumber};
 use crate::ivr::{self, Effect, Event, IvrState};
 use crate::store::{IvrUpdate, NewCall, NewRecording};
 use crate::telephony::twiml::{self, Render};
@@ -100,7 +100,7 @@ async fn verify(
         header("telnyx-signature-ed25519"),
         header("telnyx-timestamp"),
     ) {
-        let now = now_ms();
+        let now = state.store.now();
         if t.telnyx_public_key.is_empty()
             || !signature::verify_telnyx(
                 &t.telnyx_public_key,
@@ -178,7 +178,7 @@ async fn voice(State(s): State<Arc<AppState>>, Signed(form): Signed) -> Result<R
                 sid: call.sid.clone(),
                 caller: call.from.clone(),
                 called: call.to.clone(),
-                at: now_ms(),
+                at: s.store.now(),
             })
             .await?;
         if !row.ivr_state.is_empty() {
@@ -289,7 +289,11 @@ async fn advance(
             }
             Effect::MissedCall => {
                 s.store
-                    .recording_absent(sid, "no recording after two attempts")
+                    .recording_absent(
+                        sid,
+                        "no recording after two attempts",
+                        &s.script.menu.default_category,
+                    )
                     .await?;
             }
         }
@@ -305,7 +309,7 @@ async fn advance(
                     duration_secs: rec.duration_secs,
                     category,
                     language: lang,
-                    at: now_ms(),
+                    at: s.store.now(),
                 },
             )
             .await?;
@@ -345,7 +349,16 @@ async fn status(
     async move {
         if call_is_over(&status) {
             crate::metrics::call_ended(&status);
-            if let Some(r) = s.store.call_ended(&sid, &status, now_ms()).await? {
+            if let Some(r) = s
+                .store
+                .call_ended(
+                    &sid,
+                    &status,
+                    &s.script.menu.default_category,
+                    s.store.now(),
+                )
+                .await?
+            {
                 tracing::Span::current().record("report_id", r.id);
                 info!(report_status = %r.status, "call ended");
             }
@@ -387,8 +400,7 @@ async fn recording(
         }
         let lang = call
             .as_ref()
-            .and_then(|c| c.language.as_deref())
-            .and_then(|l| l.parse().ok())
+            .and_then(|c| c.language)
             .unwrap_or(Language::DEFAULT);
         let category = call
             .and_then(|c| c.category)
@@ -403,7 +415,7 @@ async fn recording(
                     duration_secs: rec.duration_secs,
                     category,
                     language: lang,
-                    at: now_ms(),
+                    at: s.store.now(),
                 },
             )
             .await

@@ -282,7 +282,10 @@ async fn queued_rows_of_an_older_binary_run_or_fail_clearly(db: TestDb) {
             .open_report(&sid, "litter", Language::Pl)
             .await
             .unwrap();
-        db.store.call_ended(&sid, "completed", ended).await.unwrap();
+        db.store
+            .call_ended(&sid, "completed", "other", ended)
+            .await
+            .unwrap();
         calls.push(sid);
     }
     // The payload of a grace-period job as an older binary wrote it, due now.
@@ -299,7 +302,6 @@ async fn queued_rows_of_an_older_binary_run_or_fail_clearly(db: TestDb) {
     let broken = db.store.enqueue(&broken).await.unwrap().unwrap();
     let pipeline = Pipeline::new(Arc::clone(&db.store), None, config(&db)).unwrap();
     let opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(20));
-    let clock = opts.clock.clone();
     let w = pipeline.register(Worker::new(Arc::clone(&db.store), opts));
     let status = |i: usize| {
         let (store, sid) = (Arc::clone(&db.store), calls[i].clone());
@@ -332,7 +334,9 @@ async fn queued_rows_of_an_older_binary_run_or_fail_clearly(db: TestDb) {
     );
 
     // Past the grace period the real job closes the call as missed.
-    clock.advance(hotline::jobs::kinds::RECORDING_GRACE_MS + 1_000);
+    db.store
+        .clock()
+        .advance(hotline::jobs::kinds::RECORDING_GRACE_MS + 1_000);
     let steps = drain(&w, 3).await;
     assert_eq!(steps.len(), 2, "{steps:?}");
     assert!(

@@ -76,7 +76,7 @@ async fn calls_are_idempotent(db: TestDb) {
     let c = s.get_call(&a).await.unwrap().unwrap();
     assert_eq!(
         (
-            c.language.as_deref(),
+            c.language.map(|l| l.code()),
             c.category.as_deref(),
             c.menu_path.as_str()
         ),
@@ -249,7 +249,7 @@ async fn hang_ups_become_missed_calls(db: TestDb) {
     .await
     .unwrap();
     let r = s
-        .call_ended(&c, "completed", now_ms())
+        .call_ended(&c, "completed", "other", now_ms())
         .await
         .unwrap()
         .unwrap();
@@ -261,14 +261,14 @@ async fn hang_ups_become_missed_calls(db: TestDb) {
     let c = call(s, 7).await;
     s.open_report(&c, "litter", Language::Pl).await.unwrap();
     let r = s
-        .call_ended(&c, "completed", now_ms())
+        .call_ended(&c, "completed", "other", now_ms())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(r.status, "open");
     assert_eq!(jobs_of(s, FinalizeCall::NAME).await, 1);
     let r = s
-        .recording_absent(&c, "no recording arrived")
+        .recording_absent(&c, "no recording arrived", "other")
         .await
         .unwrap()
         .unwrap();
@@ -276,6 +276,18 @@ async fn hang_ups_become_missed_calls(db: TestDb) {
     // A late recording rescues it.
     let a = s.recording_announced(&c, &recording(7)).await.unwrap();
     assert_eq!(a.report.status, "awaiting_audio");
+    // Hung up before choosing: filed under the category the caller of the
+    // store names (the menu's default), in the default language.
+    let c = call(s, 8).await;
+    let r = s
+        .call_ended(&c, "no-answer", "unsorted", now_ms())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.category.as_str(), r.language.as_str()),
+        ("missed_call", "unsorted", "pl")
+    );
 }
 
 async fn job_leases_expire_and_attempts_count(db: TestDb) {

@@ -209,14 +209,15 @@ async fn hanging_up_in_the_menu_leaves_a_missed_call(db: TestDb) {
         counts.contains(&("finalize_call".to_owned(), "queued".to_owned(), 1)),
         "{counts:?}"
     );
-    // The grace period passes on the worker's clock; the real job runs.
+    // The grace period passes on the store's clock; the real job runs.
     let cfg = Config {
         data_dir: s.db.dir.path().to_owned(),
         ..Default::default()
     };
     let pipeline = hotline::pipeline::Pipeline::new(s.db.store.clone(), None, cfg).unwrap();
     let opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(20));
-    opts.clock
+    s.db.store
+        .clock()
         .advance(hotline::jobs::kinds::RECORDING_GRACE_MS + 1_000);
     let worker = pipeline.register(Worker::new(s.db.store.clone(), opts));
     assert!(matches!(

@@ -105,7 +105,7 @@ pub async fn start_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Workspac
     ];
     let missed_sid = super::start_call(&store, "CAwsmissed", "+48600999888").await;
     let missed = store
-        .call_ended(&missed_sid, "completed", now_ms())
+        .call_ended(&missed_sid, "completed", "other", now_ms())
         .await
         .unwrap()
         .unwrap()

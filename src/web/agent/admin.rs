@@ -12,7 +12,7 @@ use tracing::info;
 
 use super::page::{internal, local_time, Page, UiLang};
 use super::session::{same, UiAgent};
-use crate::domain::now_ms;
+
 use crate::web::state::AppState;
 
 #[derive(Deserialize)]
@@ -41,7 +41,15 @@ pub(super) async fn admin_agent(
     let Some(action) = crate::accounts::AccountAction::parse(&f.action) else {
         return page.error(StatusCode::BAD_REQUEST, "bad_request", "bad_request_body");
     };
-    match crate::accounts::apply(s.store.as_ref(), &name, action, &a.agent.name, now_ms()).await {
+    match crate::accounts::apply(
+        s.store.as_ref(),
+        &name,
+        action,
+        &a.agent.name,
+        s.store.now(),
+    )
+    .await
+    {
         Ok(true) => {
             info!(agent = %name, action = %f.action, by = %a.agent.name, "account changed");
             Redirect::to("/admin").into_response()

@@ -214,13 +214,7 @@ async fn update(
     }
     match s
         .store
-        .edit_report(
-            r.id,
-            body.version,
-            &body.edit,
-            &a.agent.name,
-            crate::domain::now_ms(),
-        )
+        .edit_report(r.id, body.version, &body.edit, &a.agent.name, s.store.now())
         .await
     {
         Ok(r) => Json(json!({ "report": r })).into_response(),
@@ -326,13 +320,7 @@ async fn decide(
     };
     match s
         .store
-        .decide_report(
-            r.id,
-            body.version,
-            &decision,
-            actor,
-            crate::domain::now_ms(),
-        )
+        .decide_report(r.id, body.version, &decision, actor, s.store.now())
         .await
     {
         Ok(r) => Json(json!({ "report": r })).into_response(),

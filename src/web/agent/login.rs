@@ -14,7 +14,7 @@ use super::i18n;
 use super::page::{internal, Page, UiLang};
 use super::session::{same, set_cookie, UiAgent, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::auth;
-use crate::domain::{now_ms, Millis};
+use crate::domain::Millis;
 use crate::store::{LoginAttempt, SessionRow};
 use crate::web::state::AppState;
 
@@ -84,7 +84,7 @@ pub(super) async fn login(
             Some(("login_expired", "")),
         );
     }
-    let now = now_ms();
+    let now = s.store.now();
     let name = f.name.trim().to_owned();
     // The address first: a locked-out address does not use up the
     // account's attempts.
@@ -199,7 +199,7 @@ pub(super) fn locked(s: &AppState, lang: &UiLang, name: &str, until: Millis) -> 
         name,
         Some(("login_locked", hhmm)),
     );
-    let secs = ((until - now_ms()) / 1000).max(1);
+    let secs = ((until - s.store.now()) / 1000).max(1);
     if let Ok(v) = secs.to_string().parse() {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }

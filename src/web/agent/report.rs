@@ -251,7 +251,7 @@ pub(super) async fn report_action(
         if changed || f.action == "save" {
             version = s
                 .store
-                .edit_report(report.id, version, &edit, &actor, crate::domain::now_ms())
+                .edit_report(report.id, version, &edit, &actor, s.store.now())
                 .await?
                 .version;
         }
@@ -263,7 +263,7 @@ pub(super) async fn report_action(
                     version,
                     &Decision::Confirm,
                     &actor,
-                    crate::domain::now_ms(),
+                    s.store.now(),
                 )
                 .await
                 .map(|r| ("confirmed_msg", Some(r))),
@@ -302,7 +302,7 @@ pub(super) async fn report_action(
                             duplicate_of: dup,
                         },
                         &actor,
-                        crate::domain::now_ms(),
+                        s.store.now(),
                     )
                     .await
                     .map(|r| ("rejected_msg", Some(r)))

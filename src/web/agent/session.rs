@@ -9,7 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::auth;
-use crate::domain::now_ms;
+
 use crate::store::AgentRow;
 use crate::web::state::AppState;
 
@@ -42,7 +42,7 @@ async fn authenticate(
     parts: &Parts,
     state: &AppState,
 ) -> Result<Option<Authenticated>, crate::store::StoreError> {
-    let now = now_ms();
+    let now = state.store.now();
     if let Some(token) = parts
         .headers
         .get(header::AUTHORIZATION)

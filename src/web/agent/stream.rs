@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 
 use super::session::UiAgent;
-use crate::domain::{now_ms, ReportNumber};
+use crate::domain::ReportNumber;
 use crate::web::state::AppState;
 
 /// The recording, with HTTP Range support (seeking in the player).
@@ -90,7 +90,7 @@ pub(super) async fn events(
                 if last.is_some() {
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
-                match s.store.session(&session, now_ms()).await {
+                match s.store.session(&session, s.store.now()).await {
                     Ok(Some(_)) => {}
                     Ok(None) => return None,
                     Err(_) => {
