@@ -307,54 +307,30 @@ fn plan(hp: &Hparams) -> Vec<Planned> {
 
 fn block(p: &mut Vec<Planned>, d: usize, to: &str, from: &str, cross: bool) {
     let mut b = Block { p, d, to, from };
-    // Self-attention: q, k, v fused in linear_0, output in linear_1.
+    // Self-attention: q, k, v fused in linear_0, output in linear_1 (the
+    // key has no bias in Whisper).
     b.norm("attn_ln", "self_attention");
-    b.linear(
-        "attn.query",
-        b.rows("self_attention/linear_0", 0),
-        true,
-        [d, d],
-    );
-    b.linear(
-        "attn.key",
-        b.rows("self_attention/linear_0", 1),
-        false,
-        [d, d],
-    );
-    b.linear(
-        "attn.value",
-        b.rows("self_attention/linear_0", 2),
-        true,
-        [d, d],
-    );
-    b.linear("attn.out", b.whole("self_attention/linear_1"), true, [d, d]);
+    let attention = [
+        ("attn.query", b.rows("self_attention/linear_0", 0), true),
+        ("attn.key", b.rows("self_attention/linear_0", 1), false),
+        ("attn.value", b.rows("self_attention/linear_0", 2), true),
+        ("attn.out", b.whole("self_attention/linear_1"), true),
+    ];
+    for (dst, src, bias) in attention {
+        b.linear(dst, src, bias, [d, d]);
+    }
     if cross {
         // Cross-attention: q in linear_0, k and v fused in linear_1, output in linear_2.
         b.norm("cross_attn_ln", "attention");
-        b.linear(
-            "cross_attn.query",
-            b.whole("attention/linear_0"),
-            true,
-            [d, d],
-        );
-        b.linear(
-            "cross_attn.key",
-            b.rows("attention/linear_1", 0),
-            false,
-            [d, d],
-        );
-        b.linear(
-            "cross_attn.value",
-            b.rows("attention/linear_1", 1),
-            true,
-            [d, d],
-        );
-        b.linear(
-            "cross_attn.out",
-            b.whole("attention/linear_2"),
-            true,
-            [d, d],
-        );
+        let cross_attention = [
+            ("cross_attn.query", b.whole("attention/linear_0"), true),
+            ("cross_attn.key", b.rows("attention/linear_1", 0), false),
+            ("cross_attn.value", b.rows("attention/linear_1", 1), true),
+            ("cross_attn.out", b.whole("attention/linear_2"), true),
+        ];
+        for (dst, src, bias) in cross_attention {
+            b.linear(dst, src, bias, [d, d]);
+        }
     }
     b.norm("mlp_ln", "ffn");
     b.linear("mlp.0", b.whole("ffn/linear_0"), true, [4 * d, d]);

@@ -107,10 +107,7 @@ fn fetch_blocking(opts: &Options) -> Result<Fetched, ModelError> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().trim_start_matches("ggml-").to_owned())
                 .unwrap_or_else(|| "custom".into());
-            let out = opts
-                .out
-                .clone()
-                .unwrap_or_else(|| models_dir().join(format!("ggml-{name}.bin")));
+            let out = copy_path(opts, &name);
             if let Some(done) = up_to_date(&out, opts.sha256.as_deref(), opts.force) {
                 return Ok(done);
             }
@@ -136,6 +133,13 @@ fn unreachable_source() -> Result<Fetched, ModelError> {
     Err(ModelError::Download(
         "URL sources are fetched asynchronously".into(),
     ))
+}
+
+/// Where a model file or URL named `name` is copied as it is.
+fn copy_path(opts: &Options, name: &str) -> PathBuf {
+    opts.out
+        .clone()
+        .unwrap_or_else(|| models_dir().join(format!("ggml-{name}.bin")))
 }
 
 fn output_path(opts: &Options, name: &str) -> PathBuf {
@@ -441,10 +445,7 @@ async fn fetch_url(url: String, opts: &Options) -> Result<Fetched, ModelError> {
         })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "remote".into());
-    let out = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| models_dir().join(format!("ggml-{name}.bin")));
+    let out = copy_path(opts, &name);
     if let Some(done) = up_to_date(&out, opts.sha256.as_deref(), opts.force) {
         return Ok(done);
     }

@@ -301,17 +301,7 @@ async fn advance(
     if let Some(rec) = &recording {
         let announced = s
             .store
-            .recording_announced(
-                sid,
-                &NewRecording {
-                    sid: rec.sid.clone(),
-                    url: rec.url.clone(),
-                    duration_secs: rec.duration_secs,
-                    category,
-                    language: lang,
-                    at: s.store.now(),
-                },
-            )
+            .recording_announced(sid, &new_recording(s, rec, category, lang))
             .await?;
         tracing::Span::current().record("report_id", announced.report.id);
         number = Some(announced.report.number);
@@ -407,17 +397,7 @@ async fn recording(
             .unwrap_or_else(|| s.script.menu.default_category.clone());
         let a = s
             .store
-            .recording_announced(
-                &sid,
-                &NewRecording {
-                    sid: rec.sid.clone(),
-                    url: rec.url.clone(),
-                    duration_secs: rec.duration_secs,
-                    category,
-                    language: lang,
-                    at: s.store.now(),
-                },
-            )
+            .recording_announced(&sid, &new_recording(&s, &rec, category, lang))
             .await
             .map_err(|e| {
                 error!(error = %e, "could not store the recording");
@@ -429,4 +409,21 @@ async fn recording(
     }
     .instrument(span)
     .await
+}
+
+/// The recording a provider announced, filed under the caller's choices.
+fn new_recording(
+    s: &AppState,
+    rec: &RecordingEvent,
+    category: String,
+    language: Language,
+) -> NewRecording {
+    NewRecording {
+        sid: rec.sid.clone(),
+        url: rec.url.clone(),
+        duration_secs: rec.duration_secs,
+        category,
+        language,
+        at: s.store.now(),
+    }
 }

@@ -63,6 +63,24 @@ async fn login(w: &Workspace, who: (&str, &str)) -> reqwest::Client {
     c
 }
 
+/// An API request with the bearer `token` and an optional JSON body.
+async fn api(
+    w: &Workspace,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", w.base))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap()
+}
+
 async fn page(c: &reqwest::Client, url: &str) -> (u16, String) {
     let r = c.get(url).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
@@ -397,13 +415,14 @@ async fn second_save_on_the_same_draft_is_a_conflict(db: TestDb) {
     // The API detects it as well.
     let token = api_token(&w, AGENT2.0).await;
     let stale_version = field(&pb, "version");
-    let stale = reqwest::Client::new()
-        .patch(format!("{}/api/v1/reports/{n}", w.base))
-        .bearer_auth(&token)
-        .json(&json!({"version": stale_version.parse::<i64>().unwrap(), "text": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let stale = api(
+        &w,
+        &token,
+        "PATCH",
+        &format!("/api/v1/reports/{n}"),
+        Some(json!({"version": stale_version.parse::<i64>().unwrap(), "text": "x"})),
+    )
+    .await;
     assert_eq!(stale.status(), 409);
 }
 
@@ -498,31 +517,34 @@ async fn confirm_reject_and_duplicate_are_audited(db: TestDb) {
     );
     // A decided report cannot be confirmed again.
     let token = api_token(&w, AGENT.0).await;
-    let again = reqwest::Client::new()
-        .post(format!("{}/api/v1/reports/{n0}/confirm", w.base))
-        .bearer_auth(&token)
-        .json(&json!({"version": confirmed.version}))
-        .send()
-        .await
-        .unwrap();
+    let again = api(
+        &w,
+        &token,
+        "POST",
+        &format!("/api/v1/reports/{n0}/confirm"),
+        Some(json!({"version": confirmed.version})),
+    )
+    .await;
     assert_eq!(again.status(), 409);
     // Missed calls can be rejected through the API.
     let m = report(&w, &w.missed).await;
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/reports/{}/reject", w.base, w.missed))
-        .bearer_auth(&token)
-        .json(&json!({"version": m.version, "reason": "silence"}))
-        .send()
-        .await
-        .unwrap();
+    let r = api(
+        &w,
+        &token,
+        "POST",
+        &format!("/api/v1/reports/{}/reject", w.missed),
+        Some(json!({"version": m.version, "reason": "silence"})),
+    )
+    .await;
     assert_eq!(r.status(), 200);
-    let bad = reqwest::Client::new()
-        .post(format!("{}/api/v1/reports/{}/reject", w.base, n1))
-        .bearer_auth(&token)
-        .json(&json!({"version": 99, "reason": "because"}))
-        .send()
-        .await
-        .unwrap();
+    let bad = api(
+        &w,
+        &token,
+        "POST",
+        &format!("/api/v1/reports/{}/reject", n1),
+        Some(json!({"version": 99, "reason": "because"})),
+    )
+    .await;
     assert_eq!(bad.status(), 400);
 }
 
@@ -530,49 +552,37 @@ async fn api_lists_filters_and_serves_audio_ranges(db: TestDb) {
     let w = workspace::start(db).await;
     let token = api_token(&w, AGENT.0).await;
     let c = reqwest::Client::new();
-    let list: Value = c
-        .get(format!("{}/api/v1/reports?status=draft", w.base))
-        .bearer_auth(&token)
-        .send()
+    let list: Value = api(&w, &token, "GET", "/api/v1/reports?status=draft", None)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(list["reports"].as_array().unwrap().len(), 2);
-    let bad = c
-        .get(format!("{}/api/v1/reports?status=lost", w.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let bad = api(&w, &token, "GET", "/api/v1/reports?status=lost", None).await;
     assert_eq!(bad.status(), 400);
-    let hostile = c
-        .get(format!(
-            "{}/api/v1/reports?category=x%27%20OR%201%3D1",
-            w.base
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let hostile = api(
+        &w,
+        &token,
+        "GET",
+        "/api/v1/reports?category=x%27%20OR%201%3D1",
+        None,
+    )
+    .await;
     assert_eq!(hostile.status(), 400);
-    let one: Value = c
-        .get(format!("{}/api/v1/reports/{}", w.base, w.drafts[0]))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = api(
+        &w,
+        &token,
+        "GET",
+        &format!("/api/v1/reports/{}", w.drafts[0]),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(one["transcript"]["segments"][1]["start_ms"], 1200);
-    let spec: Value = c
-        .get(format!("{}/api/v1/openapi.json", w.base))
-        .bearer_auth(&token)
-        .send()
+    let spec: Value = api(&w, &token, "GET", "/api/v1/openapi.json", None)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -591,20 +601,24 @@ async fn api_lists_filters_and_serves_audio_ranges(db: TestDb) {
         .unwrap()
         .starts_with("bytes 0-99/"));
     assert_eq!(range.bytes().await.unwrap().len(), 100);
-    let whole = c
-        .get(format!("{}/api/v1/reports/{}/audio", w.base, w.drafts[0]))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let whole = api(
+        &w,
+        &token,
+        "GET",
+        &format!("/api/v1/reports/{}/audio", w.drafts[0]),
+        None,
+    )
+    .await;
     assert_eq!(whole.headers()[header::CONTENT_TYPE], "audio/wav");
     assert!(whole.bytes().await.unwrap().starts_with(b"RIFF"));
-    let none = c
-        .get(format!("{}/api/v1/reports/{}/audio", w.base, w.missed))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let none = api(
+        &w,
+        &token,
+        "GET",
+        &format!("/api/v1/reports/{}/audio", w.missed),
+        None,
+    )
+    .await;
     assert_eq!(none.status(), 404);
     // A revoked token stops working.
     let id = w.db.store.list_api_tokens().await.unwrap()[0].id;
@@ -613,11 +627,8 @@ async fn api_lists_filters_and_serves_audio_ranges(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        c.get(format!("{}/api/v1/reports", w.base))
-            .bearer_auth(&token)
-            .send()
+        api(&w, &token, "GET", "/api/v1/reports", None)
             .await
-            .unwrap()
             .status(),
         401
     );
@@ -766,13 +777,8 @@ async fn disabling_and_new_passwords_end_sessions_and_streams(db: TestDb) {
     stream_ends_within(stream, 5).await;
     let (status, _) = page(&agent, &format!("{}/reports/{n}", w.base)).await;
     assert_eq!(status, 303, "the session is gone");
-    let api = reqwest::Client::new()
-        .get(format!("{}/api/v1/reports", w.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(api.status(), 401, "and the token stops");
+    let listed = api(&w, &token, "GET", "/api/v1/reports", None).await;
+    assert_eq!(listed.status(), 401, "and the token stops");
     let (status, _, _) = support::server::login(&w.base, AGENT.0, AGENT.1, None).await;
     assert_eq!(status, 401, "a disabled agent cannot log in");
     let (_, html) = page(&admin, &format!("{}/admin", w.base)).await;
@@ -830,13 +836,16 @@ async fn control_characters_never_reach_the_database(db: TestDb) {
     let n = &w.drafts[0];
     let token = api_token(&w, AGENT.0).await;
     let version = report(&w, n).await.version;
-    let r = reqwest::Client::new()
-        .patch(format!("{}/api/v1/reports/{n}", w.base))
-        .bearer_auth(&token)
-        .json(&json!({"version": version, "text": "Dziura\u{0} w jezdni", "address": "Długa\u{1b}12"}))
-        .send()
-        .await
-        .unwrap();
+    let r = api(
+        &w,
+        &token,
+        "PATCH",
+        &format!("/api/v1/reports/{n}"),
+        Some(
+            json!({"version": version, "text": "Dziura\u{0} w jezdni", "address": "Długa\u{1b}12"}),
+        ),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let c = login(&w, AGENT).await;
@@ -903,12 +912,8 @@ async fn api_errors_are_problem_documents(db: TestDb) {
         let p: Value = r.json().await.unwrap();
         assert_eq!(p["status"], status);
     }
-    let spec: Value = c
-        .get(format!("{}/api/v1/openapi.json", w.base))
-        .bearer_auth(&token)
-        .send()
+    let spec: Value = api(&w, &token, "GET", "/api/v1/openapi.json", None)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -932,13 +937,14 @@ async fn late_recordings_never_rewrite_decisions(db: TestDb) {
     let token = api_token(&w, AGENT.0).await;
     let c = reqwest::Client::new();
     let confirmed_text = report(&w, n0).await.text.unwrap();
-    let r = c
-        .post(format!("{}/api/v1/reports/{n0}/confirm", w.base))
-        .bearer_auth(&token)
-        .json(&json!({ "version": report(&w, n0).await.version }))
-        .send()
-        .await
-        .unwrap();
+    let r = api(
+        &w,
+        &token,
+        "POST",
+        &format!("/api/v1/reports/{n0}/confirm"),
+        Some(json!({ "version": report(&w, n0).await.version })),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let decided = report(&w, n0).await;
     let second = |n: u32, text: &'static str| {
@@ -996,12 +1002,8 @@ async fn late_recordings_never_rewrite_decisions(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(open311[0]["description"], confirmed_text.as_str());
-    let detail: Value = c
-        .get(format!("{}/api/v1/reports/{n0}", w.base))
-        .bearer_auth(&token)
-        .send()
+    let detail: Value = api(&w, &token, "GET", &format!("/api/v1/reports/{n0}"), None)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -1034,13 +1036,7 @@ async fn late_recordings_never_rewrite_decisions(db: TestDb) {
 
     // Rejected as a duplicate: Open311 says so and names the original,
     // never the caller's words.
-    let r = c
-        .post(format!("{}/api/v1/reports/{n1}/reject", w.base))
-        .bearer_auth(&token)
-        .json(&json!({ "version": report(&w, n1).await.version, "reason": "duplicate", "duplicate_of": n0 }))
-        .send()
-        .await
-        .unwrap();
+    let r = api(&w, &token, "POST", &format!("/api/v1/reports/{n1}/reject"), Some(json!({ "version": report(&w, n1).await.version, "reason": "duplicate", "duplicate_of": n0 }))).await;
     assert_eq!(r.status(), 200);
     let all = c
         .get(format!("{}/open311/v2/requests.json", w.base))

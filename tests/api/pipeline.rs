@@ -307,13 +307,7 @@ async fn queued_rows_of_an_older_binary_run_or_fail_clearly(db: TestDb) {
         let (store, sid) = (Arc::clone(&db.store), calls[i].clone());
         async move {
             let call = store.get_call(&sid).await.unwrap().unwrap();
-            let reports = store
-                .list_reports(&hotline::store::ReportFilter {
-                    limit: 10,
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
+            let reports = support::reports(&store).await;
             let r = reports.into_iter().find(|r| r.call_id == call.id).unwrap();
             r.status
         }

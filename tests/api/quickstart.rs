@@ -201,13 +201,7 @@ async fn graceful_shutdown_leaves_no_job_stuck() {
         !counts.iter().any(|(_, s, _)| s == "running"),
         "a job was left leased: {counts:?}"
     );
-    let reports = store
-        .list_reports(&hotline::store::ReportFilter {
-            limit: 5,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let reports = support::reports(&store).await;
     assert!(
         matches!(reports[0].status.as_str(), "draft" | "awaiting_transcript"),
         "{}",

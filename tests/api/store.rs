@@ -131,13 +131,7 @@ async fn repeated_recording_callbacks_make_one_recording_and_one_job(db: TestDb)
     }
     assert_eq!(created, vec![true, false, false]);
     assert_eq!(jobs_of(s, FetchRecording::NAME).await, 1);
-    let all = s
-        .list_reports(&ReportFilter {
-            limit: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let all = support::reports(s).await;
     assert_eq!(all.len(), 1);
 }
 

@@ -10,7 +10,6 @@ use std::time::Duration;
 use hotline::config::{Config, Secret};
 use hotline::domain::ReportNumber;
 use hotline::simulator::{self, CallLog, CallOptions};
-use hotline::store::ReportFilter;
 use hotline::telephony::signature;
 use hotline::worker::{Outcome, Step, Worker, WorkerOptions};
 use support::db::TestDb;
@@ -169,14 +168,7 @@ async fn hanging_up_in_the_menu_leaves_a_missed_call(db: TestDb) {
     let mut o = options(&s, &["3", "5"], false);
     o.hangup_after = Some(3);
     simulator::call(o).await.unwrap();
-    let reports =
-        s.db.store
-            .list_reports(&ReportFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+    let reports = support::reports(&s.db.store).await;
     assert_eq!(reports.len(), 1);
     assert_eq!(
         (
@@ -191,15 +183,7 @@ async fn hanging_up_in_the_menu_leaves_a_missed_call(db: TestDb) {
     let mut o = options(&s, &["3", "4"], false);
     o.hangup_after = Some(3);
     simulator::call(o).await.unwrap();
-    let r =
-        s.db.store
-            .list_reports(&ReportFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .remove(0);
+    let r = support::reports(&s.db.store).await.remove(0);
     assert_eq!(
         (r.status.as_str(), r.category.as_str()),
         ("open", "greenery")
@@ -227,15 +211,7 @@ async fn hanging_up_in_the_menu_leaves_a_missed_call(db: TestDb) {
             ..
         }
     ));
-    let r =
-        s.db.store
-            .list_reports(&ReportFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .remove(0);
+    let r = support::reports(&s.db.store).await.remove(0);
     assert_eq!(
         (r.status.as_str(), r.category.as_str()),
         ("missed_call", "greenery")
@@ -249,14 +225,7 @@ async fn empty_recordings_get_a_retry_then_a_missed_call(db: TestDb) {
         .unwrap();
     assert!(heard(&log, "Nie usłyszeliśmy wiadomości"));
     assert!(heard(&log, "Nie udało się nagrać"));
-    let reports =
-        s.db.store
-            .list_reports(&ReportFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+    let reports = support::reports(&s.db.store).await;
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].status, "missed_call");
     // The retry can work.
@@ -332,14 +301,7 @@ async fn retried_webhooks_change_nothing(db: TestDb) {
         "same answer every time"
     );
     assert!(answers[0].contains("<Record"));
-    let reports =
-        s.db.store
-            .list_reports(&ReportFilter {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+    let reports = support::reports(&s.db.store).await;
     assert_eq!(reports.len(), 1, "one report, one number");
     assert_eq!(
         reports[0].number,
@@ -650,13 +612,7 @@ async fn boundary_shifted_forgeries_are_refused(db: TestDb) {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(s
-        .db
-        .store
-        .list_reports(&ReportFilter::default())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(support::reports(&s.db.store).await.is_empty());
     assert!(s
         .db
         .store
@@ -726,13 +682,7 @@ async fn boundary_shifted_forgeries_are_refused(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "no recording was offered on this call");
-    assert!(s
-        .db
-        .store
-        .list_reports(&ReportFilter::default())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(support::reports(&s.db.store).await.is_empty());
     // A repeated parameter with the same value is valid (signed as Twilio does).
     let repeated = [
         ("CallSid", ca),
@@ -790,11 +740,7 @@ async fn calls_without_a_final_status_are_swept(db: TestDb) {
     stop.cancel();
     let _ = running.await;
     assert_eq!(call.outcome.as_deref(), Some("lost"));
-    let reports =
-        s.db.store
-            .list_reports(&ReportFilter::default())
-            .await
-            .unwrap();
+    let reports = support::reports(&s.db.store).await;
     let missed = reports
         .iter()
         .find(|r| r.call_id == call.id)

@@ -10,7 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hotline::simulator::{self, CallOptions};
-use hotline::store::ReportFilter;
 
 const ACCOUNT: &str = "ACchaos";
 const TOKEN: &str = "chaos-token";
@@ -152,14 +151,7 @@ async fn fifty_calls_survive_killed_server_and_worker() {
     drop(worker);
     drop(server);
 
-    let reports = db
-        .store
-        .list_reports(&ReportFilter {
-            limit: 500,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let reports = support::reports(&db.store).await;
     assert_eq!(reports.len(), 50, "exactly one report per call");
     let mut numbers: Vec<&str> = reports.iter().map(|r| r.number.as_str()).collect();
     numbers.sort_unstable();

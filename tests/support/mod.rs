@@ -70,3 +70,13 @@ pub async fn start_call(
         .unwrap();
     sid
 }
+
+/// Every report in the store (up to a thousand), newest first.
+#[allow(dead_code)]
+pub async fn reports(store: &hotline::store::Store) -> Vec<hotline::store::Report> {
+    let all = hotline::store::ReportFilter {
+        limit: 1000,
+        ..Default::default()
+    };
+    store.list_reports(&all).await.unwrap()
+}

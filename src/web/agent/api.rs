@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::problem::problem;
 use super::session::ApiAgent;
-use crate::domain::{lifecycle, Language, RejectReason, ReportNumber, ReportStatus};
+use crate::domain::{lifecycle, RejectReason, ReportNumber, ReportStatus};
 use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
 use crate::web::state::AppState;
 
@@ -51,28 +51,27 @@ struct ListQuery {
     offset: Option<i64>,
 }
 
+/// An optional query parameter read as `T`, or why it cannot be.
+fn parsed<T>(value: Option<&str>) -> Result<Option<T>, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value
+        .map(str::parse::<T>)
+        .transpose()
+        .map_err(|e| e.to_string())
+}
+
 async fn list(
     State(s): State<Arc<AppState>>,
     ApiAgent(_a): ApiAgent,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let status = match q
-        .status
-        .as_deref()
-        .map(str::parse::<ReportStatus>)
-        .transpose()
-    {
-        Ok(s) => s,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad status", &e.to_string()),
-    };
-    let language = match q
-        .language
-        .as_deref()
-        .map(str::parse::<Language>)
-        .transpose()
-    {
-        Ok(l) => l,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad language", &e.to_string()),
+    let (status, language) = match (parsed(q.status.as_deref()), parsed(q.language.as_deref())) {
+        (Ok(s), Ok(l)) => (s, l),
+        (Err(e), _) => return problem(StatusCode::BAD_REQUEST, "bad status", &e),
+        (_, Err(e)) => return problem(StatusCode::BAD_REQUEST, "bad language", &e),
     };
     if q.category
         .as_deref()

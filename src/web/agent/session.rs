@@ -72,6 +72,14 @@ async fn authenticate(
     Ok(None)
 }
 
+/// [`authenticate`], a store failure answered 503 (logged, not shown).
+async fn authenticated(parts: &Parts, state: &AppState) -> Result<Option<Authenticated>, Response> {
+    authenticate(parts, state).await.map_err(|e| {
+        tracing::error!(error = %e, "authentication failed");
+        StatusCode::SERVICE_UNAVAILABLE.into_response()
+    })
+}
+
 /// An agent of the UI; anyone else is sent to the login page.
 pub struct UiAgent(pub Authenticated);
 
@@ -82,13 +90,9 @@ impl FromRequestParts<Arc<AppState>> for UiAgent {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        match authenticate(parts, state).await {
-            Ok(Some(a)) if a.csrf.is_some() => Ok(UiAgent(a)),
-            Ok(_) => Err(Redirect::to("/login").into_response()),
-            Err(e) => {
-                tracing::error!(error = %e, "authentication failed");
-                Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
-            }
+        match authenticated(parts, state).await? {
+            Some(a) if a.csrf.is_some() => Ok(UiAgent(a)),
+            _ => Err(Redirect::to("/login").into_response()),
         }
     }
 }
@@ -103,8 +107,8 @@ impl FromRequestParts<Arc<AppState>> for ApiAgent {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        match authenticate(parts, state).await {
-            Ok(Some(a)) => {
+        match authenticated(parts, state).await? {
+            Some(a) => {
                 // Cookie-authenticated API writes need the CSRF header.
                 let writes = !matches!(
                     parts.method,
@@ -128,19 +132,11 @@ impl FromRequestParts<Arc<AppState>> for ApiAgent {
                 }
                 Ok(ApiAgent(a))
             }
-            Ok(None) => Err(super::problem::problem(
+            None => Err(super::problem::problem(
                 StatusCode::UNAUTHORIZED,
                 "authentication required",
                 "use a session or an API bearer token",
             )),
-            Err(e) => {
-                tracing::error!(error = %e, "authentication failed");
-                Err(super::problem::problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database unavailable",
-                    "",
-                ))
-            }
         }
     }
 }
