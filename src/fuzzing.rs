@@ -102,6 +102,8 @@ pub fn twiml_render(data: &[u8]) {
         step: 1,
         report_number: None,
         max_record_secs: 180,
+        ring_secs: 25,
+        caller_id: None,
     }
     .render(&[Action::Gather(vec![line.clone()]), Action::Hangup]);
     let verbs =

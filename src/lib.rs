@@ -3,7 +3,7 @@
 //! Modules, one line each. Layers, imports pointing down only (README,
 //! "Architecture"): `cli` → `app` (the composition root) → `web` →
 //! application (`pipeline`, `worker`, `outbound`, `retention`, `sweeper`,
-//! `accounts`) → adapters (`store`, `engine`, `telephony`) → `domain`,
+//! `accounts`, `line`) → adapters (`store`, `engine`, `telephony`) → `domain`,
 //! `ivr`, `jobs`.
 //! - [`accounts`]: unlocking, disabling and enabling agents, audited.
 //! - [`address`]: street mentions in transcripts matched to the register.
@@ -13,11 +13,12 @@
 //! - [`bench`]: word/character error rates and the benchmarks.
 //! - [`cli`]: the `hotline` command.
 //! - [`config`]: defaults → TOML → environment.
-//! - [`domain`]: typed values and the report's rules (lifecycle, drafts).
+//! - [`domain`]: typed values and the report's rules (lifecycle, drafts, schedule and holidays).
 //! - [`engine`]: whisper.cpp behind a bounded pool, with hallucination guards.
 //! - [`fuzzing`]: entry points of the fuzz targets.
 //! - [`ivr`]: the phone menu as a pure state machine.
 //! - [`jobs`]: the job kinds of the durable queue, one file each.
+//! - [`line`]: what the line does now (schedule, override), announcements checked.
 //! - [`metrics`]: Prometheus families, described and zeroed at start.
 //! - [`model`]: fetching Whisper models and converting CTranslate2 → ggml.
 //! - [`outbound`]: signed webhooks to city systems.
@@ -47,6 +48,7 @@ pub mod engine;
 pub mod fuzzing;
 pub mod ivr;
 pub mod jobs;
+pub mod line;
 pub mod metrics;
 pub mod model;
 pub mod outbound;

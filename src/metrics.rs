@@ -55,6 +55,7 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
     ("hotline_login_checks_total", Kind::Counter, "Agents' passwords checked, by result."),
     ("hotline_logins_refused_total", Kind::Counter, "Logins refused without a password check: locked (too many attempts) or busy (password checks saturated)."),
     ("hotline_calls_swept_total", Kind::Counter, "Calls closed by the sweeper after no webhook for stale_call_secs."),
+    ("hotline_dials_total", Kind::Counter, "Calls connected onwards with <Dial>, by kind (consultants, referral) and outcome (completed, no-answer, busy, failed, canceled)."),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +117,12 @@ fn describe_and_zero() {
     for reason in ["locked", "busy"] {
         metrics::counter!("hotline_logins_refused_total", "reason" => reason).absolute(0);
     }
+    for kind in ["consultants", "referral"] {
+        for outcome in ["completed", "no-answer", "busy", "failed", "canceled"] {
+            metrics::counter!("hotline_dials_total", "kind" => kind, "outcome" => outcome)
+                .absolute(0);
+        }
+    }
     // Histograms are exported once observed; their families are described.
     let _ = metrics::histogram!("hotline_transcription_rtf");
 }
@@ -166,6 +173,10 @@ pub async fn render(store: &Store) -> String {
         }
     }
     h.render()
+}
+
+pub fn dial_ended(kind: &'static str, outcome: &'static str) {
+    metrics::counter!("hotline_dials_total", "kind" => kind, "outcome" => outcome).increment(1);
 }
 
 pub fn call_ended(outcome: &str) {

@@ -42,6 +42,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("pl/ivr.toml", include_str!("../prompts/pl/ivr.toml")),
     ("uk/ivr.toml", include_str!("../prompts/uk/ivr.toml")),
     ("en/ivr.toml", include_str!("../prompts/en/ivr.toml")),
+    ("pl/privacy.txt", include_str!("../prompts/pl/privacy.txt")),
+    ("uk/privacy.txt", include_str!("../prompts/uk/privacy.txt")),
+    ("en/privacy.txt", include_str!("../prompts/en/privacy.txt")),
+    ("schedule.toml", include_str!("../prompts/schedule.toml")),
 ];
 
 /// Where prompt files come from.

@@ -1,9 +1,10 @@
 //! `hotline call`: a caller simulator that behaves as the provider does.
 //! It POSTs signed webhooks, follows the TwiML it gets back (Say, Play,
-//! Gather, Record, Redirect, Hangup), presses the keys it was given (or that
-//! the user types), serves the WAV file as the recording from a local media
-//! endpoint behind basic auth, and sends the recording and call status
-//! callbacks.
+//! Gather, Record, Redirect, Dial, Hangup), presses the keys it was given
+//! (or that the user types), serves the WAV file as the recording from a
+//! local media endpoint behind basic auth, ends every `<Dial>` with the
+//! outcome it was told (never dialling anything), and sends the recording
+//! and call status callbacks.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -45,7 +46,13 @@ pub struct CallOptions {
     /// Retry a webhook the server did not answer for up to this long, as a
     /// provider with retries configured does (0: no retries).
     pub retry_for: Duration,
+    /// How every `<Dial>` ends: `completed`, `no-answer`, `busy` or `failed`.
+    pub dial_outcome: String,
 }
+
+/// `<Say>` text spoken per second, for estimates (TTS reads about 14
+/// characters a second).
+pub const SAY_CHARS_PER_SEC: f64 = 14.0;
 
 /// What happened during the call.
 #[derive(Debug, Default)]
@@ -57,6 +64,11 @@ pub struct CallLog {
     pub webhooks: usize,
     /// Each webhook's route (`voice`, `ivr:digits`, …) and round-trip time.
     pub timings: Vec<(String, std::time::Duration)>,
+    /// Estimated seconds of speech before the caller can first press a key
+    /// (the `<Say>` text ahead of the first `<Gather>`).
+    pub secs_before_first_key: Option<f64>,
+    /// Each `<Dial>`: whom it called and how it ended.
+    pub transfers: Vec<(String, String)>,
 }
 
 struct Media {
@@ -184,6 +196,17 @@ impl Caller {
     /// Plays one TwiML document; returns the next document, or `None` when the call ends.
     async fn play(&mut self, doc: &str) -> anyhow::Result<Option<String>> {
         let verbs = twiml::parse(doc)?;
+        if self.log.secs_before_first_key.is_none() {
+            let chars: usize = verbs
+                .iter()
+                .take_while(|v| !matches!(v, Verb::Gather { .. }))
+                .map(|v| match v {
+                    Verb::Say { text, .. } => text.chars().count(),
+                    _ => 0,
+                })
+                .sum();
+            self.log.secs_before_first_key = Some(chars as f64 / SAY_CHARS_PER_SEC);
+        }
         for verb in verbs {
             if self
                 .opts
@@ -260,6 +283,19 @@ impl Caller {
                 Verb::Redirect(url) => {
                     let p = self.params(&[("CallStatus", "in-progress".into())]);
                     return Ok(Some(self.post(&url, p).await?));
+                }
+                Verb::Dial { action, to, .. } => {
+                    let outcome = self.opts.dial_outcome.clone();
+                    self.say(format!("[dials {to}] ({outcome})"));
+                    self.log.transfers.push((to, outcome.clone()));
+                    let secs = if outcome == "completed" { "42" } else { "0" };
+                    let p = self.params(&[
+                        ("CallStatus", "in-progress".into()),
+                        ("DialCallStatus", outcome),
+                        ("DialCallDuration", secs.into()),
+                        ("DialCallSid", format!("CA{:032x}", rand::random::<u128>())),
+                    ]);
+                    return Ok(Some(self.post(&action, p).await?));
                 }
                 Verb::Hangup => {
                     self.say("[hangs up]".into());

@@ -104,6 +104,9 @@ struct CallArgs {
     /// Seconds to keep serving the recording after the call.
     #[arg(long, default_value_t = 30)]
     wait: u64,
+    /// How every `<Dial>` (consultants, 24/7 services) ends; nothing is dialled.
+    #[arg(long, value_parser = ["completed", "no-answer", "busy", "failed"], default_value = "no-answer")]
+    dial_outcome: String,
     #[command(flatten)]
     server_args: ServerArgs,
 }
@@ -182,8 +185,18 @@ async fn call(a: CallArgs) -> anyhow::Result<ExitCode> {
         wait: Duration::from_secs(a.wait),
         quiet: false,
         retry_for: Duration::ZERO,
+        dial_outcome: a.dial_outcome,
     })
     .await?;
+    for (to, outcome) in &log.transfers {
+        println!("(transfer to {to}: {outcome})");
+    }
+    if let Some(secs) = log.secs_before_first_key {
+        println!(
+            "(about {secs:.1} s of speech before the first key can be pressed, at {} characters a second)",
+            crate::simulator::SAY_CHARS_PER_SEC
+        );
+    }
     println!(
         "(call {} ended after {} webhooks)",
         log.call_sid, log.webhooks

@@ -91,6 +91,12 @@ impl Config {
         if let Some(v) = get("HOTLINE_AUDIO_RETENTION_DAYS") {
             self.retention.audio_days = parse("HOTLINE_AUDIO_RETENTION_DAYS", &v)?;
         }
+        if let Some(v) = get("HOTLINE_CONSULTANTS_DESTINATION") {
+            self.consultants.destination = Some(v).filter(|d| !d.trim().is_empty());
+        }
+        if let Some(v) = get("HOTLINE_CONSULTANTS_RING_SECS") {
+            self.consultants.ring_secs = parse("HOTLINE_CONSULTANTS_RING_SECS", &v)?;
+        }
         if let Some(v) = get("HOTLINE_METRICS_LISTEN") {
             self.metrics_listen = Some(parse("HOTLINE_METRICS_LISTEN", &v)?);
         }

@@ -114,6 +114,28 @@ pub struct Config {
     /// missed call, or its recording filed, as if the provider had said it
     /// ended.
     pub stale_call_secs: i64,
+    /// Where calls go in staffed hours (`prompts/schedule.toml`).
+    pub consultants: Consultants,
+}
+
+/// KCK's consultants, reached with `<Dial>` in staffed hours.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Consultants {
+    /// A phone number (`+48126165555`) or SIP URI (`sip:kck@pbx.example`);
+    /// none: every call leaves a report, staffed or not.
+    pub destination: Option<String>,
+    /// How long it rings before the caller is told all consultants are busy.
+    pub ring_secs: u32,
+}
+
+impl Default for Consultants {
+    fn default() -> Self {
+        Self {
+            destination: None,
+            ring_secs: 25,
+        }
+    }
 }
 
 /// What Open311 says of rejected reports, by reject reason (`spam`,
@@ -191,6 +213,7 @@ impl Default for Config {
             max_connections: 1024,
             trusted_proxies: Vec::new(),
             stale_call_secs: 30 * 60,
+            consultants: Consultants::default(),
         }
     }
 }
@@ -371,6 +394,21 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "model.lexicon_penalty must be 0 (off) to {}, not {penalty}",
                 crate::engine::lexicon::MAX_PENALTY
+            )));
+        }
+        if let Some(d) = &self.consultants.destination {
+            let number = d.starts_with('+') && d.len() > 4 && d[1..].bytes().all(|b| b.is_ascii_digit());
+            let sip = d.starts_with("sip:") && d.len() > 4 && !d.contains(char::is_whitespace);
+            if !(number || sip) {
+                return Err(ConfigError::Invalid(format!(
+                    "consultants.destination {d:?} must be an E.164 number (+48…) or a sip: URI"
+                )));
+            }
+        }
+        if !(5..=120).contains(&self.consultants.ring_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "consultants.ring_secs must be 5 to 120, not {}",
+                self.consultants.ring_secs
             )));
         }
         if self.max_connections == 0 || self.header_timeout_secs == 0 {

@@ -6,6 +6,7 @@ mod ids;
 mod language;
 pub mod lifecycle;
 mod report;
+pub mod schedule;
 
 pub use self::clock::{now_ms, Clock};
 pub use address::AddressCandidate;

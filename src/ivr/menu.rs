@@ -26,9 +26,45 @@ fn invalid(file: &str, message: impl Into<String>) -> MenuError {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Category {
     pub code: String,
+    /// The service that acts on this around the clock, if any.
+    #[serde(default)]
+    pub referral: Option<Referral>,
     #[serde(flatten)]
     pub names: BTreeMap<Language, String>,
 }
+
+/// A 24/7 service a caller is told of (and, with `transfer`, offered a
+/// connection to) after choosing a category.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Referral {
+    /// As dialled and spoken: `994`, `12 616 75 55`.
+    pub number: String,
+    /// Whether hotline offers to connect the caller.
+    #[serde(default)]
+    pub transfer: bool,
+    /// What `<Dial>` calls, when it is not `number` without spaces (an
+    /// E.164 number or a SIP URI).
+    #[serde(default)]
+    pub dial: Option<String>,
+    #[serde(flatten)]
+    pub names: BTreeMap<Language, String>,
+}
+
+impl Referral {
+    pub fn name(&self, lang: Language) -> &str {
+        self.names.get(&lang).map(String::as_str).unwrap_or("")
+    }
+
+    /// What `<Dial>` calls.
+    pub fn dial_target(&self) -> String {
+        self.dial
+            .clone()
+            .unwrap_or_else(|| self.number.chars().filter(|c| !c.is_whitespace()).collect())
+    }
+}
+
+/// The key that reads the full privacy notice in every menu.
+pub const PRIVACY_KEY: &str = "9";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct MenuOption {
@@ -103,6 +139,22 @@ impl Menu {
                     ));
                 }
             }
+            if let Some(r) = &c.referral {
+                let number_ok = !r.number.trim().is_empty()
+                    && r.number.chars().all(|ch| ch.is_ascii_digit() || ch == ' ');
+                if !number_ok {
+                    return Err(invalid(
+                        f,
+                        format!("category {}: referral number {:?} must be digits (and spaces)", c.code, r.number),
+                    ));
+                }
+                if let Some(lang) = Language::ALL.into_iter().find(|l| r.name(*l).trim().is_empty()) {
+                    return Err(invalid(
+                        f,
+                        format!("category {}: the referral has no {lang} name", c.code),
+                    ));
+                }
+            }
         }
         if self.level(Self::ROOT).is_none() {
             return Err(invalid(f, "no menu with id \"main\""));
@@ -119,12 +171,16 @@ impl Menu {
                 ));
             }
             for o in &m.options {
-                let digit_ok =
-                    o.digit.len() == 1 && o.digit.chars().all(|c| c.is_ascii_digit() && c != '0');
+                let digit_ok = o.digit.len() == 1
+                    && o.digit.chars().all(|c| c.is_ascii_digit() && c != '0')
+                    && o.digit != PRIVACY_KEY;
                 if !digit_ok {
                     return Err(invalid(
                         f,
-                        format!("menu {}: key {:?} must be 1–9", m.id, o.digit),
+                        format!(
+                            "menu {}: key {:?} must be 1–8 (9 reads the privacy notice)",
+                            m.id, o.digit
+                        ),
                     ));
                 }
                 match (&o.category, &o.menu) {
@@ -176,6 +232,11 @@ impl Menu {
         }
     }
 
+    /// The 24/7 service of a category, if it names one.
+    pub fn referral(&self, code: &str) -> Option<&Referral> {
+        self.category(code).and_then(|c| c.referral.as_ref())
+    }
+
     pub fn category_name(&self, code: &str, lang: Language) -> String {
         self.category(code)
             .and_then(|c| c.names.get(&lang))
@@ -184,90 +245,82 @@ impl Menu {
     }
 }
 
-/// The IVR's phrases in one language.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Phrases {
-    pub greeting: String,
-    pub language_option: String,
-    pub menu_intro: String,
-    pub option: String,
-    pub back: String,
-    pub repeat_hint: String,
-    pub invalid: String,
-    pub no_input: String,
-    pub filed_as: String,
-    pub instructions: String,
-    pub no_recording_retry: String,
-    pub no_recording_final: String,
-    pub number_intro: String,
-    pub number_repeat: String,
-    pub goodbye: String,
-}
-
-impl Phrases {
-    pub fn get(&self, key: Phrase) -> &str {
-        match key {
-            Phrase::Greeting => &self.greeting,
-            Phrase::LanguageOption => &self.language_option,
-            Phrase::MenuIntro => &self.menu_intro,
-            Phrase::Option => &self.option,
-            Phrase::Back => &self.back,
-            Phrase::RepeatHint => &self.repeat_hint,
-            Phrase::Invalid => &self.invalid,
-            Phrase::NoInput => &self.no_input,
-            Phrase::FiledAs => &self.filed_as,
-            Phrase::Instructions => &self.instructions,
-            Phrase::NoRecordingRetry => &self.no_recording_retry,
-            Phrase::NoRecordingFinal => &self.no_recording_final,
-            Phrase::NumberIntro => &self.number_intro,
-            Phrase::NumberRepeat => &self.number_repeat,
-            Phrase::Goodbye => &self.goodbye,
+macro_rules! phrases {
+    ($($(#[$m:meta])* $variant:ident => $field:ident),+ $(,)?) => {
+        /// The IVR's phrases in one language (`prompts/<lang>/ivr.toml`).
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Phrases {
+            $(pub $field: String,)+
+            /// The full privacy notice (`prompts/<lang>/privacy.txt`).
+            #[serde(skip)]
+            pub privacy_full: String,
         }
-    }
-}
 
-/// Keys of [`Phrases`]; also the file names of recorded replacements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phrase {
-    Greeting,
-    LanguageOption,
-    MenuIntro,
-    Option,
-    Back,
-    RepeatHint,
-    Invalid,
-    NoInput,
-    FiledAs,
-    Instructions,
-    NoRecordingRetry,
-    NoRecordingFinal,
-    NumberIntro,
-    NumberRepeat,
-    Goodbye,
-}
-
-impl Phrase {
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Greeting => "greeting",
-            Self::LanguageOption => "language_option",
-            Self::MenuIntro => "menu_intro",
-            Self::Option => "option",
-            Self::Back => "back",
-            Self::RepeatHint => "repeat_hint",
-            Self::Invalid => "invalid",
-            Self::NoInput => "no_input",
-            Self::FiledAs => "filed_as",
-            Self::Instructions => "instructions",
-            Self::NoRecordingRetry => "no_recording_retry",
-            Self::NoRecordingFinal => "no_recording_final",
-            Self::NumberIntro => "number_intro",
-            Self::NumberRepeat => "number_repeat",
-            Self::Goodbye => "goodbye",
+        /// Keys of [`Phrases`]; also the file names of recorded replacements.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Phrase {
+            $($(#[$m])* $variant,)+
+            PrivacyFull,
         }
-    }
+
+        impl Phrases {
+            pub fn get(&self, key: Phrase) -> &str {
+                match key {
+                    $(Phrase::$variant => &self.$field,)+
+                    Phrase::PrivacyFull => &self.privacy_full,
+                }
+            }
+        }
+
+        impl Phrase {
+            pub fn key(self) -> &'static str {
+                match self {
+                    $(Self::$variant => stringify!($field),)+
+                    Self::PrivacyFull => "privacy_full",
+                }
+            }
+        }
+    };
+}
+
+phrases! {
+    /// The first words of every call: call 112 when it is dangerous now.
+    Emergency => emergency,
+    StateClosed => state_closed,
+    /// `{name}`: the holiday.
+    StateHoliday => state_holiday,
+    StateClosure => state_closure,
+    StateBusy => state_busy,
+    StateStaffed => state_staffed,
+    /// `{days}`: how long recordings are kept.
+    PrivacyShort => privacy_short,
+    PrivacyBack => privacy_back,
+    TextChannels => text_channels,
+    /// `{text}`: a staff announcement.
+    Announcement => announcement,
+    LanguageOption => language_option,
+    MenuIntro => menu_intro,
+    Option => option,
+    Back => back,
+    RepeatHint => repeat_hint,
+    Invalid => invalid,
+    NoInput => no_input,
+    FiledAs => filed_as,
+    Instructions => instructions,
+    NoRecordingRetry => no_recording_retry,
+    NoRecordingFinal => no_recording_final,
+    NumberIntro => number_intro,
+    NumberRepeat => number_repeat,
+    Goodbye => goodbye,
+    Connecting => connecting,
+    /// `{service}`.
+    ReferralOffer => referral_offer,
+    /// `{service}`, `{number}`.
+    ReferralInfo => referral_info,
+    ConnectingService => connecting_service,
+    TransferFailed => transfer_failed,
 }
 
 /// Menu and phrases for every language.
@@ -286,7 +339,15 @@ impl Script {
         for lang in Language::ALL {
             let file = format!("{lang}/ivr.toml");
             let text = src.read(&file)?.ok_or_else(|| invalid(&file, "missing"))?;
-            let p: Phrases = toml::from_str(&text).map_err(|e| invalid(&file, e.to_string()))?;
+            let mut p: Phrases =
+                toml::from_str(&text).map_err(|e| invalid(&file, e.to_string()))?;
+            let notice = format!("{lang}/privacy.txt");
+            p.privacy_full = src
+                .read(&notice)?
+                .ok_or_else(|| invalid(&notice, "missing"))?
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             phrases.insert(lang, p);
         }
         Ok(Self {

@@ -1,11 +1,22 @@
-//! The IVR: a pure state machine from (state, event) to (state, actions,
-//! effects). It knows nothing of HTTP or TwiML: the telephony layer turns
-//! webhooks into [`Event`]s and renders [`Action`]s in the provider's
-//! dialect, and the web layer carries out [`Effect`]s on the store.
+//! The IVR: a pure state machine from (state, event, context) to (state,
+//! actions, effects). It knows nothing of HTTP or TwiML: the telephony layer
+//! turns webhooks into [`Event`]s and renders [`Action`]s in the provider's
+//! dialect, the web layer carries out [`Effect`]s on the store, and the
+//! application tells it what the line is doing now in a [`Context`].
 //!
-//! Flow: greeting with the after-hours and privacy notice → language (Polish
-//! on timeout) → category menu (`*` repeats, `0` goes back, invalid or no
-//! input re-prompts twice, then "other") → instructions → recording → the
+//! Flow: the emergency notice (call 112) in Polish, then inside the language
+//! `<Gather>` one line each in Ukrainian and English and the language
+//! options (Polish on timeout; an invalid key answered in all three). In
+//! staffed hours with consultants configured, the call is connected to them
+//! (`<Dial>`); completed, it ends there; not answered, busy or failed, the
+//! caller is told all consultants are busy and leaves a report. Otherwise,
+//! in the caller's language: the line's state, a one-sentence privacy notice
+//! (`9` reads the full one), the written channels and any staff
+//! announcements, then the category menu (`*` repeats, `0` goes back,
+//! invalid or no input re-prompts twice, then the default category). A
+//! category with a 24/7 service tells of it, and offers a connection when
+//! it can (`1` connects, `2` or a timeout leaves a report; a failed
+//! connection returns to the report). Then instructions → recording → the
 //! report number read back twice → goodbye. An empty recording gets one
 //! retry, then the call is filed as missed.
 
@@ -14,7 +25,9 @@ pub mod menu;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Language;
-pub use menu::{Choice, Menu, MenuError, Phrase, Phrases, Script};
+pub use menu::{Choice, Menu, MenuError, Phrase, Phrases, Referral, Script, PRIVACY_KEY};
+
+use crate::domain::schedule::Holiday;
 
 /// Re-prompts after the first prompt before a default is taken.
 pub const MAX_REPROMPTS: u8 = 2;
@@ -22,9 +35,30 @@ pub const MAX_REPROMPTS: u8 = 2;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum Stage {
-    Language { attempts: u8 },
-    Menu { id: String, attempts: u8 },
-    Recording { attempt: u8 },
+    Language {
+        attempts: u8,
+    },
+    Menu {
+        id: String,
+        attempts: u8,
+    },
+    /// Hearing the full privacy notice; any key or silence returns to `menu`.
+    Privacy {
+        menu: String,
+    },
+    /// Offered a connection to the category's 24/7 service.
+    Referral {
+        category: String,
+        attempts: u8,
+    },
+    /// Being connected: to the consultants (`category` none) or to the
+    /// category's 24/7 service.
+    Dialling {
+        category: Option<String>,
+    },
+    Recording {
+        attempt: u8,
+    },
     Done,
 }
 
@@ -91,6 +125,81 @@ pub enum Event {
     Recorded,
     /// The recording step ended without audio.
     NoRecording,
+    /// A `<Dial>` ended.
+    Dialled {
+        outcome: DialOutcome,
+        seconds: Option<i64>,
+    },
+}
+
+/// How a `<Dial>` ended, as the provider reports it (`DialCallStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialOutcome {
+    Completed,
+    Busy,
+    NoAnswer,
+    Failed,
+    Canceled,
+}
+
+impl DialOutcome {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            // `answered`: bridged, and the call went on from there.
+            "completed" | "answered" => Self::Completed,
+            "busy" => Self::Busy,
+            "no-answer" => Self::NoAnswer,
+            "failed" => Self::Failed,
+            "canceled" => Self::Canceled,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Busy => "busy",
+            Self::NoAnswer => "no-answer",
+            Self::Failed => "failed",
+            Self::Canceled => "canceled",
+        }
+    }
+}
+
+/// What the line is doing now, as the caller is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineCondition {
+    Staffed,
+    Closed,
+    Holiday(Holiday),
+    ClosureDay,
+}
+
+/// What the IVR needs to know of the world at this step (from the
+/// schedule, the store and the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub line: LineCondition,
+    /// Where staffed-hours calls are connected (a number or SIP URI);
+    /// none: every call leaves a report.
+    pub consultants: Option<String>,
+    /// Staff announcements playing now, in their fixed order: the text
+    /// per language (an empty one falls back to Polish).
+    pub announcements: Vec<[String; 3]>,
+    /// How long recordings are kept, for the privacy notice.
+    pub retention_days: i64,
+}
+
+impl Default for Context {
+    /// A closed line without announcements (the after-hours intake).
+    fn default() -> Self {
+        Self {
+            line: LineCondition::Closed,
+            consultants: None,
+            announcements: Vec::new(),
+            retention_days: 90,
+        }
+    }
 }
 
 /// One spoken line: a phrase in a language, with its placeholders filled.
@@ -132,6 +241,7 @@ pub enum Next {
     Timeout,
     Recorded,
     NoRecording,
+    Dialled,
 }
 
 impl Next {
@@ -141,6 +251,7 @@ impl Next {
             Self::Timeout => "timeout",
             Self::Recorded => "recorded",
             Self::NoRecording => "norecording",
+            Self::Dialled => "dialled",
         }
     }
 }
@@ -156,6 +267,9 @@ pub enum Action {
     Redirect(Next),
     /// Read the report number digit by digit.
     ReadNumber(Language),
+    /// Connect the caller to `to` (a number or SIP URI); how it ended is
+    /// reported as `Next::Dialled`.
+    Dial { to: String },
     Hangup,
 }
 
@@ -169,6 +283,17 @@ pub enum Effect {
     },
     /// No recording after the retry: a missed call.
     MissedCall,
+    /// The caller is being connected onwards (to the consultants when
+    /// `category` is none, else to its 24/7 service).
+    DialStarted {
+        to: String,
+        category: Option<String>,
+    },
+    /// The connection ended.
+    DialEnded {
+        outcome: DialOutcome,
+        seconds: Option<i64>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +304,7 @@ pub struct Transition {
 }
 
 /// Advances the IVR. Pure: same inputs, same outputs.
-pub fn step(script: &Script, state: &IvrState, event: &Event) -> Transition {
+pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> Transition {
     let mut next = state.clone();
     next.step = state.step + 1;
     let mut t = Transition {
@@ -187,6 +312,7 @@ pub fn step(script: &Script, state: &IvrState, event: &Event) -> Transition {
         actions: Vec::new(),
         effects: Vec::new(),
     };
+    let lang = state.language_or_default();
     match (&state.stage, event) {
         (_, Event::Start) => {
             t.state = IvrState {
@@ -194,8 +320,8 @@ pub fn step(script: &Script, state: &IvrState, event: &Event) -> Transition {
                 ..IvrState::default()
             };
             t.actions
-                .push(Action::Say(Line::new(Language::Pl, Phrase::Greeting)));
-            language_menu(script, &mut t);
+                .push(Action::Say(Line::new(Language::Pl, Phrase::Emergency)));
+            language_menu(script, &mut t, true);
         }
         (Stage::Language { attempts }, Event::Digits(d)) => {
             let idx = d
@@ -203,37 +329,56 @@ pub fn step(script: &Script, state: &IvrState, event: &Event) -> Transition {
                 .ok()
                 .filter(|n| (1..=script.languages.len()).contains(n));
             match (d.as_str(), idx) {
-                ("*", _) => language_menu(script, &mut t),
+                ("*", _) => language_menu(script, &mut t, false),
                 (_, Some(n)) => {
                     t.state.path.push(format!("language:{d}"));
-                    choose_language(script, &mut t, script.languages[n - 1]);
+                    choose_language(script, &mut t, script.languages[n - 1], ctx);
                 }
                 _ if *attempts < MAX_REPROMPTS => {
                     t.state.stage = Stage::Language {
                         attempts: attempts + 1,
                     };
-                    t.actions
-                        .push(Action::Say(Line::new(Language::Pl, Phrase::Invalid)));
-                    language_menu(script, &mut t);
+                    // Nobody knows the caller's language yet: all of them.
+                    for &l in &script.languages {
+                        t.actions.push(Action::Say(Line::new(l, Phrase::Invalid)));
+                    }
+                    language_menu(script, &mut t, false);
                 }
-                _ => choose_language(script, &mut t, Language::Pl),
+                _ => choose_language(script, &mut t, Language::DEFAULT, ctx),
             }
         }
-        (Stage::Language { .. }, Event::Timeout) => choose_language(script, &mut t, Language::Pl),
+        (Stage::Language { .. }, Event::Timeout) => {
+            choose_language(script, &mut t, Language::DEFAULT, ctx)
+        }
+        (Stage::Menu { id, .. }, Event::Digits(d)) if d == PRIVACY_KEY => {
+            t.state.stage = Stage::Privacy { menu: id.clone() };
+            let days = ctx.retention_days.to_string();
+            t.actions.push(Action::Gather(vec![
+                Line::new(lang, Phrase::PrivacyFull).with("days", days),
+                Line::new(lang, Phrase::PrivacyBack),
+            ]));
+            t.actions.push(Action::Redirect(Next::Timeout));
+        }
+        (Stage::Privacy { menu }, Event::Digits(_) | Event::Timeout) => {
+            t.state.stage = Stage::Menu {
+                id: menu.clone(),
+                attempts: 0,
+            };
+            menu_prompt(script, &mut t, lang, menu, Vec::new());
+        }
         (Stage::Menu { id, attempts }, Event::Digits(d)) => {
-            let lang = state.language_or_default();
             match (d.as_str(), script.menu.choose(id, d)) {
-                ("*", _) => menu_prompt(script, &mut t, lang, id),
+                ("*", _) => menu_prompt(script, &mut t, lang, id, Vec::new()),
                 ("0", _) if id != Menu::ROOT => {
                     t.state.stage = Stage::Menu {
                         id: Menu::ROOT.to_owned(),
                         attempts: 0,
                     };
-                    menu_prompt(script, &mut t, lang, Menu::ROOT);
+                    menu_prompt(script, &mut t, lang, Menu::ROOT, Vec::new());
                 }
                 (_, Some(Choice::Category(code))) => {
                     t.state.path.push(format!("{id}:{d}"));
-                    start_recording(&mut t, lang, code.to_owned());
+                    category_chosen(script, &mut t, lang, code);
                 }
                 (_, Some(Choice::Menu(sub))) => {
                     t.state.path.push(format!("{id}:{d}"));
@@ -241,23 +386,75 @@ pub fn step(script: &Script, state: &IvrState, event: &Event) -> Transition {
                         id: sub.to_owned(),
                         attempts: 0,
                     };
-                    menu_prompt(script, &mut t, lang, sub);
+                    menu_prompt(script, &mut t, lang, sub, Vec::new());
                 }
                 (_, None) => {
                     reprompt_or_default(script, &mut t, lang, id, *attempts, Phrase::Invalid)
                 }
             }
         }
-        (Stage::Menu { id, attempts }, Event::Timeout) => reprompt_or_default(
-            script,
-            &mut t,
-            state.language_or_default(),
-            id,
-            *attempts,
-            Phrase::NoInput,
-        ),
+        (Stage::Menu { id, attempts }, Event::Timeout) => {
+            reprompt_or_default(script, &mut t, lang, id, *attempts, Phrase::NoInput)
+        }
+        (Stage::Referral { category, attempts }, Event::Digits(d)) => match d.as_str() {
+            "1" => match script.menu.referral(category) {
+                Some(r) => {
+                    t.state.path.push("referral:1".into());
+                    t.state.stage = Stage::Dialling {
+                        category: Some(category.clone()),
+                    };
+                    t.actions.push(Action::Say(
+                        Line::new(lang, Phrase::ConnectingService).with("service", r.name(lang)),
+                    ));
+                    dial(&mut t, r.dial_target(), Some(category.clone()));
+                }
+                None => start_recording(&mut t, lang, category.clone()),
+            },
+            "2" => {
+                t.state.path.push("referral:2".into());
+                start_recording(&mut t, lang, category.clone());
+            }
+            _ if *attempts < MAX_REPROMPTS => {
+                t.state.stage = Stage::Referral {
+                    category: category.clone(),
+                    attempts: attempts + 1,
+                };
+                t.actions.push(Action::Say(Line::new(lang, Phrase::Invalid)));
+                offer_referral(script, &mut t, lang, category);
+            }
+            _ => start_recording(&mut t, lang, category.clone()),
+        },
+        // Silence: the caller wants to leave a report.
+        (Stage::Referral { category, .. }, Event::Timeout) => {
+            start_recording(&mut t, lang, category.clone())
+        }
+        (Stage::Dialling { category }, Event::Dialled { outcome, seconds }) => {
+            t.effects.push(Effect::DialEnded {
+                outcome: *outcome,
+                seconds: *seconds,
+            });
+            match (outcome, category) {
+                (DialOutcome::Completed, _) => {
+                    t.state.stage = Stage::Done;
+                    t.actions.push(Action::Hangup);
+                }
+                (_, None) => {
+                    intake(script, &mut t, lang, ctx, Line::new(lang, Phrase::StateBusy))
+                }
+                (_, Some(category)) => {
+                    let service = script
+                        .menu
+                        .referral(category)
+                        .map(|r| r.name(lang).to_owned())
+                        .unwrap_or_default();
+                    t.actions.push(Action::Say(
+                        Line::new(lang, Phrase::TransferFailed).with("service", service),
+                    ));
+                    start_recording(&mut t, lang, category.clone());
+                }
+            }
+        }
         (Stage::Recording { .. }, Event::Recorded) => {
-            let lang = state.language_or_default();
             t.state.stage = Stage::Done;
             t.actions.extend([
                 Action::Say(Line::new(lang, Phrase::NumberIntro)),
@@ -269,7 +466,6 @@ pub fn step(script: &Script, state: &IvrState, event: &Event) -> Transition {
             ]);
         }
         (Stage::Recording { attempt }, Event::NoRecording) => {
-            let lang = state.language_or_default();
             if *attempt == 0 {
                 t.state.stage = Stage::Recording { attempt: 1 };
                 t.actions
@@ -287,12 +483,18 @@ pub fn step(script: &Script, state: &IvrState, event: &Event) -> Transition {
         }
         // Keys or timeouts while recording: the Record verb ended some
         // other way; record again rather than lose the caller.
-        (Stage::Recording { .. }, Event::Digits(_) | Event::Timeout) => {
-            record(&mut t, state.language_or_default())
-        }
+        (Stage::Recording { .. }, Event::Digits(_) | Event::Timeout) => record(&mut t, lang),
         // Anything out of order (a stale or forged step): no guessing.
-        (Stage::Language { .. } | Stage::Menu { .. }, Event::Recorded | Event::NoRecording)
-        | (Stage::Done, _) => {
+        (
+            Stage::Language { .. }
+            | Stage::Menu { .. }
+            | Stage::Privacy { .. }
+            | Stage::Referral { .. }
+            | Stage::Dialling { .. }
+            | Stage::Recording { .. }
+            | Stage::Done,
+            _,
+        ) => {
             t.state.stage = Stage::Done;
             t.actions.push(Action::Hangup);
         }
@@ -300,30 +502,75 @@ pub fn step(script: &Script, state: &IvrState, event: &Event) -> Transition {
     t
 }
 
-fn language_menu(script: &Script, t: &mut Transition) {
-    let lines = script
-        .languages
-        .iter()
-        .enumerate()
-        .map(|(i, &lang)| {
-            Line::new(lang, Phrase::LanguageOption).with("digit", (i + 1).to_string())
-        })
-        .collect();
+/// The language options; the first time with the Ukrainian and English
+/// emergency lines ahead of them, inside the `<Gather>` so a key can be
+/// pressed at once.
+fn language_menu(script: &Script, t: &mut Transition, first: bool) {
+    let mut lines: Vec<Line> = Vec::new();
+    if first {
+        lines.extend(
+            script
+                .languages
+                .iter()
+                .filter(|&&l| l != Language::Pl)
+                .map(|&l| Line::new(l, Phrase::Emergency)),
+        );
+    }
+    lines.extend(script.languages.iter().enumerate().map(|(i, &lang)| {
+        Line::new(lang, Phrase::LanguageOption).with("digit", (i + 1).to_string())
+    }));
     t.actions.push(Action::Gather(lines));
     t.actions.push(Action::Redirect(Next::Timeout));
 }
 
-fn choose_language(script: &Script, t: &mut Transition, lang: Language) {
+fn choose_language(script: &Script, t: &mut Transition, lang: Language, ctx: &Context) {
     t.state.language = Some(lang);
+    let state = match (&ctx.line, &ctx.consultants) {
+        (LineCondition::Staffed, Some(to)) => {
+            t.state.stage = Stage::Dialling { category: None };
+            t.actions
+                .push(Action::Say(Line::new(lang, Phrase::Connecting)));
+            dial(t, to.clone(), None);
+            return;
+        }
+        (LineCondition::Staffed, None) => Line::new(lang, Phrase::StateStaffed),
+        (LineCondition::Closed, _) => Line::new(lang, Phrase::StateClosed),
+        (LineCondition::ClosureDay, _) => Line::new(lang, Phrase::StateClosure),
+        (LineCondition::Holiday(h), _) => {
+            Line::new(lang, Phrase::StateHoliday).with("name", h.name(lang))
+        }
+    };
+    intake(script, t, lang, ctx, state);
+}
+
+/// The report intake: the line's state, the privacy notice, the written
+/// channels and the announcements ahead of the category menu.
+fn intake(script: &Script, t: &mut Transition, lang: Language, ctx: &Context, state: Line) {
+    let mut preamble = vec![
+        state,
+        Line::new(lang, Phrase::PrivacyShort).with("days", ctx.retention_days.to_string()),
+        Line::new(lang, Phrase::TextChannels),
+    ];
+    for texts in &ctx.announcements {
+        let own = &texts[Language::ALL.iter().position(|&l| l == lang).unwrap_or(0)];
+        let (said_in, text) = match own.trim() {
+            "" => (Language::Pl, &texts[0]),
+            _ => (lang, own),
+        };
+        if !text.trim().is_empty() {
+            preamble.push(Line::new(said_in, Phrase::Announcement).with("text", text.trim()));
+        }
+    }
     t.state.stage = Stage::Menu {
         id: Menu::ROOT.to_owned(),
         attempts: 0,
     };
-    menu_prompt(script, t, lang, Menu::ROOT);
+    menu_prompt(script, t, lang, Menu::ROOT, preamble);
 }
 
-fn menu_prompt(script: &Script, t: &mut Transition, lang: Language, id: &str) {
-    let mut lines = vec![Line::new(lang, Phrase::MenuIntro)];
+fn menu_prompt(script: &Script, t: &mut Transition, lang: Language, id: &str, preamble: Vec<Line>) {
+    let mut lines = preamble;
+    lines.push(Line::new(lang, Phrase::MenuIntro));
     if let Some(level) = script.menu.level(id) {
         for o in &level.options {
             let name = match (&o.category, &o.menu) {
@@ -365,15 +612,58 @@ fn reprompt_or_default(
             id: id.to_owned(),
             attempts: attempts + 1,
         };
-        menu_prompt(script, t, lang, id);
+        menu_prompt(script, t, lang, id, Vec::new());
     } else {
         let code = script.menu.default_category.clone();
         t.actions.push(Action::Say(
             Line::new(lang, Phrase::FiledAs).with("name", script.menu.category_name(&code, lang)),
         ));
         t.state.path.push(format!("{id}:default"));
-        start_recording(t, lang, code);
+        category_chosen(script, t, lang, &code);
     }
+}
+
+/// A category chosen: its 24/7 service first, if it has one.
+fn category_chosen(script: &Script, t: &mut Transition, lang: Language, code: &str) {
+    match script.menu.referral(code) {
+        Some(r) if r.transfer => {
+            t.state.category = Some(code.to_owned());
+            t.state.stage = Stage::Referral {
+                category: code.to_owned(),
+                attempts: 0,
+            };
+            offer_referral(script, t, lang, code);
+        }
+        Some(r) => {
+            t.actions.push(Action::Say(
+                Line::new(lang, Phrase::ReferralInfo)
+                    .with("service", r.name(lang))
+                    .with("number", r.number.clone()),
+            ));
+            start_recording(t, lang, code.to_owned());
+        }
+        None => start_recording(t, lang, code.to_owned()),
+    }
+}
+
+fn offer_referral(script: &Script, t: &mut Transition, lang: Language, code: &str) {
+    let service = script
+        .menu
+        .referral(code)
+        .map(|r| r.name(lang).to_owned())
+        .unwrap_or_default();
+    t.actions.push(Action::Gather(vec![
+        Line::new(lang, Phrase::ReferralOffer).with("service", service)
+    ]));
+    t.actions.push(Action::Redirect(Next::Timeout));
+}
+
+fn dial(t: &mut Transition, to: String, category: Option<String>) {
+    t.effects.push(Effect::DialStarted {
+        to: to.clone(),
+        category,
+    });
+    t.actions.push(Action::Dial { to });
 }
 
 fn start_recording(t: &mut Transition, lang: Language, category: String) {

@@ -6,6 +6,9 @@ use crate::domain::{CallSid, Language, Millis, ReportNumber, ReportStatus};
 use crate::jobs::kind::BackgroundJob;
 use crate::jobs::kinds::FinalizeCall;
 
+/// How long a connected call may go without a webhook.
+pub const DIAL_STALE_MS: Millis = 4 * 3600 * 1000;
+
 impl Store {
     // Calls.
 
@@ -180,7 +183,17 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let call = self.call_in(&mut tx, sid, at).await?;
+        let (transferred,): (i64,) = self
+            .query_as(
+                "SELECT COUNT(*) FROM call_dials WHERE call_id = $1 AND outcome IN ('completed', 'answered')",
+            )
+            .bind(call.id)
+            .fetch_one(&mut *tx)
+            .await?;
         let report = match self.report_of_call(&mut tx, call.id).await? {
+            // Connected to a consultant or a 24/7 service: the call ends
+            // there, nothing to file.
+            None if transferred > 0 => None,
             // The caller hung up before recording: a missed call, at once.
             None => {
                 let r = self.ensure_missed(&mut tx, &call, unchosen, at).await?;
@@ -212,14 +225,19 @@ impl Store {
     }
 
     /// Calls not over whose last webhook came before `cutoff`, oldest first.
+    /// A call connected onwards sends nothing while the parties talk: it is
+    /// stale only [`DIAL_STALE_MS`] after the connection started.
     pub async fn stale_calls(&self, cutoff: Millis, limit: i64) -> Result<Vec<CallSid>> {
         let rows: Vec<(String,)> = self
             .query_as(
                 "SELECT call_sid FROM calls WHERE ended_at IS NULL AND updated_at < $1
+                 AND NOT EXISTS (SELECT 1 FROM call_dials d WHERE d.call_id = calls.id
+                                 AND d.ended_at IS NULL AND d.started_at >= $3)
                  ORDER BY updated_at LIMIT $2",
             )
             .bind(cutoff)
             .bind(limit)
+            .bind(self.clock.now() - DIAL_STALE_MS)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows

@@ -19,6 +19,7 @@ mod agents;
 mod calls;
 mod decisions;
 mod jobs;
+mod line;
 mod postgres;
 mod recordings;
 mod reports;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 use sqlx::{Any, AnyPool, Transaction};
 
+pub use line::{Announcement, Dial, DialKind, NewAnnouncement, OverrideRow};
 pub use types::*;
 
 use crate::domain::{CallSid, Clock, Language, Millis, PhoneNumber, RecordingSid};

@@ -48,6 +48,8 @@ const MEANINGFUL: &[&str] = &[
     "AccountSid",
     "CallSid",
     "CallStatus",
+    "DialCallDuration",
+    "DialCallStatus",
     "Digits",
     "From",
     "RecordingDuration",
@@ -205,6 +207,16 @@ impl Form {
         if let Some(status) = self.get("CallStatus") {
             if !CALL_STATUSES.contains(&status) {
                 return Err(WebhookError::Malformed("CallStatus"));
+            }
+        }
+        if let Some(status) = self.get("DialCallStatus") {
+            if crate::ivr::DialOutcome::parse(status).is_none() {
+                return Err(WebhookError::Malformed("DialCallStatus"));
+            }
+        }
+        if let Some(secs) = self.get("DialCallDuration") {
+            if secs.parse::<u32>().is_err() {
+                return Err(WebhookError::Malformed("DialCallDuration"));
             }
         }
         Ok(())

@@ -45,6 +45,11 @@ pub struct Render<'a> {
     pub step: u32,
     pub report_number: Option<&'a ReportNumber>,
     pub max_record_secs: u32,
+    /// How long a `<Dial>` rings before it counts as not answered.
+    pub ring_secs: u32,
+    /// The caller's number, passed on as the caller id of a `<Dial>`
+    /// (none: anonymous, the provider's default).
+    pub caller_id: Option<&'a str>,
 }
 
 impl Render<'_> {
@@ -139,6 +144,22 @@ impl Render<'_> {
                         .unwrap_or_default();
                     self.say(&mut x, *lang, &digits.join(", "));
                 }
+                Action::Dial { to } => {
+                    let action = self.url(Next::Dialled);
+                    let ring = self.ring_secs.to_string();
+                    let mut attrs = vec![
+                        ("action", action.as_str()),
+                        ("method", "POST"),
+                        ("timeout", ring.as_str()),
+                    ];
+                    if let Some(id) = self.caller_id {
+                        attrs.push(("callerId", id));
+                    }
+                    x.open("Dial", &attrs, false);
+                    let noun = if to.starts_with("sip:") { "Sip" } else { "Number" };
+                    x.text(noun, &[], to);
+                    x.close("Dial");
+                }
                 Action::Hangup => x.open("Hangup", &[], true),
             }
         }
@@ -176,6 +197,13 @@ pub enum Verb {
     },
     Redirect(String),
     Pause(u32),
+    Dial {
+        action: String,
+        timeout_secs: u32,
+        caller_id: Option<String>,
+        /// The `<Number>` or `<Sip>` dialled.
+        to: String,
+    },
     Hangup,
 }
 
@@ -225,6 +253,19 @@ fn verb(n: roxmltree::Node<'_, '_>) -> Result<Verb, TwimlError> {
         },
         "Redirect" => Verb::Redirect(text()),
         "Pause" => Verb::Pause(num("length", 1)),
+        "Dial" => Verb::Dial {
+            action: attr("action")
+                .ok_or_else(|| TwimlError("<Dial> without action ends the call".into()))?,
+            timeout_secs: num("timeout", 30),
+            caller_id: attr("callerId"),
+            to: n
+                .children()
+                .find(|c| matches!(c.tag_name().name(), "Number" | "Sip"))
+                .and_then(|c| c.text())
+                .unwrap_or("")
+                .trim()
+                .to_owned(),
+        },
         "Hangup" => Verb::Hangup,
         other => return Err(TwimlError(format!("unexpected verb <{other}>"))),
     })

@@ -50,6 +50,7 @@ macro_rules! internal_errors {
 internal_errors!(
     anyhow::Error,
     crate::store::StoreError,
+    crate::line::LineError,
     std::io::Error,
     serde_json::Error
 );

@@ -13,6 +13,8 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Arc<Store>,
     pub script: Script,
+    /// Staffed hours (`prompts/schedule.toml`).
+    pub schedule: crate::domain::schedule::Schedule,
     pub cfg: Config,
     /// Recorded prompts found in the prompts folder: (language, key) → file.
     pub recorded: BTreeMap<(Language, String), std::path::PathBuf>,
@@ -35,6 +37,7 @@ impl AppState {
     pub fn new(store: Arc<Store>, cfg: Config) -> anyhow::Result<Arc<Self>> {
         let script = Script::load(&cfg.prompt_source())?;
         let streets = crate::address::Streets::load(&cfg.prompt_source())?;
+        let schedule = crate::line::load_schedule(&cfg.prompt_source())?;
         let mut recorded = BTreeMap::new();
         let mut recorded_urls = BTreeMap::new();
         if let Some(dir) = &cfg.prompts_dir {
@@ -61,6 +64,7 @@ impl AppState {
         Ok(Arc::new(Self {
             store,
             script,
+            schedule,
             cfg,
             recorded,
             recorded_urls,

@@ -16,8 +16,8 @@ use tracing::{error, info, warn, Instrument};
 
 use super::{AppError, AppState};
 use crate::domain::{CallSid, Language, ReportNumber};
-use crate::ivr::{self, Effect, Event, IvrState};
-use crate::store::{IvrUpdate, NewCall, NewRecording};
+use crate::ivr::{self, DialOutcome, Effect, Event, IvrState, Stage};
+use crate::store::{DialKind, IvrUpdate, NewCall, NewRecording};
 use crate::telephony::twiml::{self, Render};
 use crate::telephony::{
     call_is_over, digits, signature, Form, IncomingCall, Provider, RecordingEvent,
@@ -188,7 +188,8 @@ async fn voice(State(s): State<Arc<AppState>>, Signed(form): Signed) -> Result<R
             }
         }
         info!("incoming call");
-        advance(&s, &call.sid, IvrState::default(), Event::Start, None).await
+        let caller = Some(call.from.as_str());
+        advance(&s, &call.sid, caller, IvrState::default(), Event::Start, None).await
     }
     .instrument(span)
     .await
@@ -232,10 +233,13 @@ async fn ivr_step(
         // What the body says must fit the event the URL names: a key press
         // carries no recording, a recording no key press, a timeout
         // neither (a body moved to another event's URL is refused).
+        let dialled = form.get("DialCallStatus").and_then(DialOutcome::parse);
+        let plain = recording.is_none() && form.get("Digits").is_none();
         let fits = match q.ev.as_str() {
-            "digits" => recording.is_none(),
-            "recorded" => form.get("Digits").is_none(),
-            "timeout" | "norecording" => recording.is_none() && form.get("Digits").is_none(),
+            "digits" => recording.is_none() && dialled.is_none(),
+            "recorded" => form.get("Digits").is_none() && dialled.is_none(),
+            "timeout" | "norecording" => plain && dialled.is_none(),
+            "dialled" => plain && dialled.is_some(),
             _ => false,
         };
         if !fits {
@@ -252,13 +256,18 @@ async fn ivr_step(
                 Event::Recorded
             }
             "recorded" | "norecording" => Event::NoRecording,
+            "dialled" => Event::Dialled {
+                outcome: dialled.unwrap_or(DialOutcome::Failed),
+                seconds: form.get("DialCallDuration").and_then(|d| d.parse().ok()),
+            },
             _ => return Err(AppError::BadRequest("unknown event".into())),
         };
         // A recording counts only where the menu asked for one.
         let recording = recording
             .filter(RecordingEvent::has_audio)
             .filter(|_| state.expects_recording());
-        advance(&s, &sid, state, event, recording).await
+        let caller = Some(call.caller.as_str());
+        advance(&s, &sid, caller, state, event, recording).await
     }
     .instrument(span)
     .await
@@ -268,11 +277,14 @@ async fn ivr_step(
 async fn advance(
     s: &AppState,
     sid: &CallSid,
+    caller: Option<&str>,
     state: IvrState,
     event: Event,
     recording: Option<RecordingEvent>,
 ) -> Result<Response, AppError> {
-    let t = ivr::step(&s.script, &state, &event);
+    let now = s.store.now();
+    let ctx = crate::line::context(&s.store, &s.schedule, &s.cfg, now).await?;
+    let t = ivr::step(&s.script, &state, &event, &ctx);
     let lang = t.state.language_or_default();
     let category = t
         .state
@@ -296,6 +308,24 @@ async fn advance(
                     )
                     .await?;
             }
+            Effect::DialStarted { to, category } => {
+                let kind = dial_kind(category.as_deref());
+                info!(kind = kind.as_str(), category = category.as_deref().unwrap_or(""), "connecting the call");
+                s.store
+                    .dial_started(sid, kind, to, category.as_deref(), now)
+                    .await?;
+            }
+            Effect::DialEnded { outcome, seconds } => {
+                let kind = match &state.stage {
+                    Stage::Dialling { category } => dial_kind(category.as_deref()),
+                    _ => DialKind::Consultants,
+                };
+                info!(kind = kind.as_str(), outcome = outcome.as_str(), seconds, "connection ended");
+                crate::metrics::dial_ended(kind.as_str(), outcome.as_str());
+                s.store
+                    .dial_ended(sid, outcome.as_str(), *seconds, now)
+                    .await?;
+            }
         }
     }
     if let Some(rec) = &recording {
@@ -314,6 +344,9 @@ async fn advance(
         step: t.state.step,
         report_number: number.as_ref(),
         max_record_secs: s.cfg.telephony.max_recording_secs,
+        ring_secs: s.cfg.consultants.ring_secs,
+        // Passed on only when it is a number (never "anonymous").
+        caller_id: caller.filter(|c| c.starts_with('+')),
     }
     .render(&t.actions);
     let mut next = t.state;
@@ -425,5 +458,13 @@ fn new_recording(
         category,
         language,
         at: s.store.now(),
+    }
+}
+
+/// Where a connection goes: the consultants, or a category's 24/7 service.
+fn dial_kind(category: Option<&str>) -> DialKind {
+    match category {
+        Some(_) => DialKind::Referral,
+        None => DialKind::Consultants,
     }
 }

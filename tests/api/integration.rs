@@ -511,6 +511,7 @@ async fn metrics_are_exposed_and_move(db: TestDb) {
         wait: Duration::ZERO,
         quiet: true,
         retry_for: Duration::ZERO,
+        dial_outcome: "no-answer".into(),
     };
     hotline::simulator::call(opts).await.unwrap();
     let (status, ct, after) = get(&format!("{base}/metrics")).await;
