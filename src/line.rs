@@ -129,11 +129,26 @@ mod tests {
     fn announcements_are_checked() {
         let ok = announcement(["  MPEC wie o awarii\n ciepła ", "", ""], 0, 10, 5).unwrap();
         assert_eq!(ok.text_pl, "MPEC wie o awarii ciepła");
-        assert_eq!(announcement(["", "x", "y"], 0, 10, 5), Err(AnnouncementError::NoPolish));
+        assert_eq!(
+            announcement(["", "x", "y"], 0, 10, 5),
+            Err(AnnouncementError::NoPolish)
+        );
         let long = "a".repeat(MAX_ANNOUNCEMENT_CHARS + 1);
-        assert_eq!(announcement(["a", &long, ""], 0, 10, 5), Err(AnnouncementError::TooLong));
-        assert_eq!(announcement(["a\u{7}", "", ""], 0, 10, 5), Err(AnnouncementError::Controls));
-        assert_eq!(announcement(["a", "", ""], 10, 10, 5), Err(AnnouncementError::BadPeriod));
-        assert_eq!(announcement(["a", "", ""], 0, 4, 5), Err(AnnouncementError::BadPeriod));
+        assert_eq!(
+            announcement(["a", &long, ""], 0, 10, 5),
+            Err(AnnouncementError::TooLong)
+        );
+        assert_eq!(
+            announcement(["a\u{7}", "", ""], 0, 10, 5),
+            Err(AnnouncementError::Controls)
+        );
+        assert_eq!(
+            announcement(["a", "", ""], 10, 10, 5),
+            Err(AnnouncementError::BadPeriod)
+        );
+        assert_eq!(
+            announcement(["a", "", ""], 0, 4, 5),
+            Err(AnnouncementError::BadPeriod)
+        );
     }
 }

@@ -12,6 +12,7 @@ use crate::config::Config;
 
 mod agents;
 mod benches;
+mod line;
 mod models;
 mod reports;
 
@@ -59,6 +60,12 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// What the line does at a moment (staffed or not, why, until when);
+    /// `schedule override` sets or ends an administrator's override.
+    Schedule(line::ScheduleArgs),
+    /// Staff announcements played to callers.
+    #[command(subcommand)]
+    Announce(line::AnnounceCommand),
     /// An online, consistent copy of the SQLite database.
     Backup {
         /// The copy to write (must not exist).
@@ -135,6 +142,8 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Transcribe(a) => models::transcribe(a).await,
         Command::Bench(c) => benches::run(c).await,
         Command::Reports(c) => reports::run(c).await,
+        Command::Schedule(a) => line::schedule(a).await,
+        Command::Announce(c) => line::announce(c).await,
     }
 }
 

@@ -397,7 +397,8 @@ impl Config {
             )));
         }
         if let Some(d) = &self.consultants.destination {
-            let number = d.starts_with('+') && d.len() > 4 && d[1..].bytes().all(|b| b.is_ascii_digit());
+            let number =
+                d.starts_with('+') && d.len() > 4 && d[1..].bytes().all(|b| b.is_ascii_digit());
             let sip = d.starts_with("sip:") && d.len() > 4 && !d.contains(char::is_whitespace);
             if !(number || sip) {
                 return Err(ConfigError::Invalid(format!(

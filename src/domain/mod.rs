@@ -71,15 +71,25 @@ pub fn local_iso(ms: Millis) -> String {
     zoned(ms).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
-/// Parses an ISO 8601 instant (`2026-11-24T04:12:00+01:00`, `…Z`) or a
-/// date (`2026-11-24`, the start of that day in Kraków).
+/// Parses an ISO 8601 instant (`2026-11-24T04:12:00+01:00`, `…Z`), a
+/// Kraków wall-clock time (`2026-11-24T04:12`, as a browser's
+/// `datetime-local` sends it) or a date (`2026-11-24`, the start of that
+/// day in Kraków).
 pub fn parse_instant(s: &str) -> Option<Millis> {
     let s = s.trim();
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         return Some(ts.as_millisecond());
     }
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        return Some(dt.to_zoned(warsaw()).ok()?.timestamp().as_millisecond());
+    }
     let date: jiff::civil::Date = s.parse().ok()?;
     Some(date.to_zoned(warsaw()).ok()?.timestamp().as_millisecond())
+}
+
+/// `2026-11-24T04:12` in Kraków: what a `datetime-local` field shows.
+pub fn local_input(ms: Millis) -> String {
+    zoned(ms).strftime("%Y-%m-%dT%H:%M").to_string()
 }
 
 #[cfg(test)]

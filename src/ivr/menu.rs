@@ -145,10 +145,16 @@ impl Menu {
                 if !number_ok {
                     return Err(invalid(
                         f,
-                        format!("category {}: referral number {:?} must be digits (and spaces)", c.code, r.number),
+                        format!(
+                            "category {}: referral number {:?} must be digits (and spaces)",
+                            c.code, r.number
+                        ),
                     ));
                 }
-                if let Some(lang) = Language::ALL.into_iter().find(|l| r.name(*l).trim().is_empty()) {
+                if let Some(lang) = Language::ALL
+                    .into_iter()
+                    .find(|l| r.name(*l).trim().is_empty())
+                {
                     return Err(invalid(
                         f,
                         format!("category {}: the referral has no {lang} name", c.code),

@@ -269,7 +269,9 @@ pub enum Action {
     ReadNumber(Language),
     /// Connect the caller to `to` (a number or SIP URI); how it ended is
     /// reported as `Next::Dialled`.
-    Dial { to: String },
+    Dial {
+        to: String,
+    },
     Hangup,
 }
 
@@ -419,7 +421,8 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
                     category: category.clone(),
                     attempts: attempts + 1,
                 };
-                t.actions.push(Action::Say(Line::new(lang, Phrase::Invalid)));
+                t.actions
+                    .push(Action::Say(Line::new(lang, Phrase::Invalid)));
                 offer_referral(script, &mut t, lang, category);
             }
             _ => start_recording(&mut t, lang, category.clone()),
@@ -438,9 +441,13 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
                     t.state.stage = Stage::Done;
                     t.actions.push(Action::Hangup);
                 }
-                (_, None) => {
-                    intake(script, &mut t, lang, ctx, Line::new(lang, Phrase::StateBusy))
-                }
+                (_, None) => intake(
+                    script,
+                    &mut t,
+                    lang,
+                    ctx,
+                    Line::new(lang, Phrase::StateBusy),
+                ),
                 (_, Some(category)) => {
                     let service = script
                         .menu

@@ -72,7 +72,7 @@ impl Announcement {
 }
 
 /// A new announcement, already checked ([`crate::line::announcement`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewAnnouncement {
     pub text_pl: String,
     pub text_uk: String,
@@ -141,9 +141,18 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let row = override_row(row);
-        let after = serde_json::json!({ "staffed": row.staffed, "until": row.until, "note": row.note });
-        self.audit_in(&mut tx, None, actor, "line_override", None, Some(after.to_string()), at)
-            .await?;
+        let after =
+            serde_json::json!({ "staffed": row.staffed, "until": row.until, "note": row.note });
+        self.audit_in(
+            &mut tx,
+            None,
+            actor,
+            "line_override",
+            None,
+            Some(after.to_string()),
+            at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -158,8 +167,16 @@ impl Store {
             .await?
             .rows_affected();
         if cleared > 0 {
-            self.audit_in(&mut tx, None, actor, "line_override_cleared", None, None, at)
-                .await?;
+            self.audit_in(
+                &mut tx,
+                None,
+                actor,
+                "line_override_cleared",
+                None,
+                None,
+                at,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(cleared > 0)
@@ -224,8 +241,16 @@ impl Store {
             .rows_affected();
         if ended > 0 {
             let after = serde_json::json!({ "id": id }).to_string();
-            self.audit_in(&mut tx, None, actor, "announcement_ended", None, Some(after), at)
-                .await?;
+            self.audit_in(
+                &mut tx,
+                None,
+                actor,
+                "announcement_ended",
+                None,
+                Some(after),
+                at,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(ended > 0)
@@ -235,7 +260,9 @@ impl Store {
     /// callers hear them: earliest start first.
     pub async fn announcements(&self, at: Millis) -> Result<Vec<Announcement>> {
         Ok(self
-            .query_as("SELECT * FROM announcements WHERE ends_at > $1 ORDER BY starts_at, id LIMIT 100")
+            .query_as(
+                "SELECT * FROM announcements WHERE ends_at > $1 ORDER BY starts_at, id LIMIT 100",
+            )
             .bind(at)
             .fetch_all(&self.pool)
             .await?)

@@ -156,7 +156,11 @@ impl Render<'_> {
                         attrs.push(("callerId", id));
                     }
                     x.open("Dial", &attrs, false);
-                    let noun = if to.starts_with("sip:") { "Sip" } else { "Number" };
+                    let noun = if to.starts_with("sip:") {
+                        "Sip"
+                    } else {
+                        "Number"
+                    };
                     x.text(noun, &[], to);
                     x.close("Dial");
                 }

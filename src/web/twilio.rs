@@ -189,7 +189,15 @@ async fn voice(State(s): State<Arc<AppState>>, Signed(form): Signed) -> Result<R
         }
         info!("incoming call");
         let caller = Some(call.from.as_str());
-        advance(&s, &call.sid, caller, IvrState::default(), Event::Start, None).await
+        advance(
+            &s,
+            &call.sid,
+            caller,
+            IvrState::default(),
+            Event::Start,
+            None,
+        )
+        .await
     }
     .instrument(span)
     .await
@@ -310,7 +318,11 @@ async fn advance(
             }
             Effect::DialStarted { to, category } => {
                 let kind = dial_kind(category.as_deref());
-                info!(kind = kind.as_str(), category = category.as_deref().unwrap_or(""), "connecting the call");
+                info!(
+                    kind = kind.as_str(),
+                    category = category.as_deref().unwrap_or(""),
+                    "connecting the call"
+                );
                 s.store
                     .dial_started(sid, kind, to, category.as_deref(), now)
                     .await?;
@@ -320,7 +332,12 @@ async fn advance(
                     Stage::Dialling { category } => dial_kind(category.as_deref()),
                     _ => DialKind::Consultants,
                 };
-                info!(kind = kind.as_str(), outcome = outcome.as_str(), seconds, "connection ended");
+                info!(
+                    kind = kind.as_str(),
+                    outcome = outcome.as_str(),
+                    seconds,
+                    "connection ended"
+                );
                 crate::metrics::dial_ended(kind.as_str(), outcome.as_str());
                 s.store
                     .dial_ended(sid, outcome.as_str(), *seconds, now)

@@ -1,7 +1,11 @@
 //! Every transition of the IVR state machine, without HTTP.
 
+use hotline::domain::schedule::holiday;
 use hotline::domain::Language;
-use hotline::ivr::{self, Action, Effect, Event, IvrState, Next, Phrase, Script, Stage};
+use hotline::ivr::{
+    self, Action, Context, DialOutcome, Effect, Event, IvrState, LineCondition, Next, Phrase,
+    Script, Stage,
+};
 use hotline::prompts::PromptSource;
 
 fn script() -> Script {
@@ -9,11 +13,19 @@ fn script() -> Script {
 }
 
 fn run(s: &Script, events: &[Event]) -> (IvrState, Vec<Vec<Action>>, Vec<Effect>) {
+    run_in(s, &Context::default(), events)
+}
+
+fn run_in(
+    s: &Script,
+    ctx: &Context,
+    events: &[Event],
+) -> (IvrState, Vec<Vec<Action>>, Vec<Effect>) {
     let mut state = IvrState::default();
     let mut all = Vec::new();
     let mut effects = Vec::new();
     for e in events {
-        let t = ivr::step(s, &state, e);
+        let t = ivr::step(s, &state, e, ctx);
         assert_eq!(t.state.step, state.step + 1, "every response is a new step");
         state = t.state;
         all.push(t.actions);
@@ -35,35 +47,379 @@ fn says(actions: &[Action], phrase: Phrase) -> bool {
 }
 
 #[test]
-fn start_greets_with_the_privacy_notice_and_offers_languages() {
+fn the_112_notice_comes_first_and_the_languages_in_a_gather() {
     let s = script();
     let (state, actions, _) = run(&s, &[Event::Start]);
     assert_eq!(state.stage, Stage::Language { attempts: 0 });
     let a = &actions[0];
     assert!(
-        matches!(&a[0], Action::Say(l) if l.phrase == Phrase::Greeting && l.language == Language::Pl)
+        matches!(&a[0], Action::Say(l) if l.phrase == Phrase::Emergency && l.language == Language::Pl),
+        "the Polish notice before anything else: {a:?}"
     );
-    let greeting = s.phrase(Language::Pl, Phrase::Greeting);
-    assert!(
-        greeting.contains("nagrywana") && greeting.contains("przepisywana"),
-        "recording and transcription notice"
-    );
-    assert!(
-        greeting.contains("7") || greeting.contains("siódmej"),
-        "office hours"
-    );
+    assert!(s.phrase(Language::Pl, Phrase::Emergency).contains("112"));
     match &a[1] {
         Action::Gather(lines) => {
-            let langs: Vec<Language> = lines.iter().map(|l| l.language).collect();
+            let said: Vec<(Language, Phrase)> =
+                lines.iter().map(|l| (l.language, l.phrase)).collect();
             assert_eq!(
-                langs,
-                vec![Language::Pl, Language::Uk, Language::En],
-                "each option in its own language"
+                said,
+                vec![
+                    (Language::Uk, Phrase::Emergency),
+                    (Language::En, Phrase::Emergency),
+                    (Language::Pl, Phrase::LanguageOption),
+                    (Language::Uk, Phrase::LanguageOption),
+                    (Language::En, Phrase::LanguageOption),
+                ],
+                "the other notices and each option in its own language, all skippable by a key"
             );
+            for l in lines.iter().filter(|l| l.phrase == Phrase::Emergency) {
+                let text = l.text(&s);
+                assert!(
+                    text.contains("112") || text.contains("one one two"),
+                    "{text}"
+                );
+            }
         }
         other => panic!("expected a gather, got {other:?}"),
     }
     assert_eq!(a[2], Action::Redirect(Next::Timeout));
+}
+
+#[test]
+fn after_the_language_the_line_state_privacy_channels_and_announcements() {
+    let s = script();
+    let ctx = Context {
+        announcements: vec![
+            [
+                "MPEC wie o awarii ciepła na Podgórzu.".into(),
+                "".into(),
+                "MPEC knows of the heating failure.".into(),
+            ],
+            [
+                "Druga <informacja> & więcej".into(),
+                "Друга інформація".into(),
+                "".into(),
+            ],
+        ],
+        retention_days: 30,
+        ..Context::default()
+    };
+    let (state, actions, _) = run_in(&s, &ctx, &[Event::Start, digits("3")]);
+    assert_eq!(state.language, Some(Language::En));
+    let Action::Gather(lines) = &actions[1][0] else {
+        panic!("{:?}", actions[1])
+    };
+    let said: Vec<Phrase> = lines.iter().map(|l| l.phrase).collect();
+    assert_eq!(
+        &said[..6],
+        &[
+            Phrase::StateClosed,
+            Phrase::PrivacyShort,
+            Phrase::TextChannels,
+            Phrase::Announcement,
+            Phrase::Announcement,
+            Phrase::MenuIntro,
+        ]
+    );
+    assert!(
+        lines[1].text(&s).contains("30 days"),
+        "{}",
+        lines[1].text(&s)
+    );
+    assert!(
+        lines[1].text(&s).contains("nine"),
+        "press 9 for the full notice"
+    );
+    assert_eq!(lines[3].language, Language::En);
+    assert!(lines[3].text(&s).contains("MPEC knows"));
+    assert_eq!(
+        lines[4].language,
+        Language::Pl,
+        "no English text: the Polish one"
+    );
+    assert!(lines[4].text(&s).contains("Druga <informacja> & więcej"));
+    // Uk and Pl callers get their own texts in the same order.
+    let (_, actions, _) = run_in(&s, &ctx, &[Event::Start, digits("2")]);
+    let Action::Gather(lines) = &actions[1][0] else {
+        panic!()
+    };
+    let texts: Vec<String> = lines
+        .iter()
+        .filter(|l| l.phrase == Phrase::Announcement)
+        .map(|l| l.text(&s))
+        .collect();
+    assert!(
+        texts[0].contains("MPEC wie") && texts[1].contains("Друга"),
+        "{texts:?}"
+    );
+    // A repeat (*) is the menu alone.
+    let (_, actions, _) = run_in(&s, &ctx, &[Event::Start, digits("1"), digits("*")]);
+    let Action::Gather(lines) = &actions[2][0] else {
+        panic!()
+    };
+    assert_eq!(lines[0].phrase, Phrase::MenuIntro);
+}
+
+#[test]
+fn the_line_state_names_the_holiday_a_closure_and_an_open_office() {
+    let s = script();
+    let easter_monday = holiday(jiff::civil::date(2027, 3, 29)).unwrap();
+    for (line, phrase, lang, needle) in [
+        (
+            LineCondition::Holiday(easter_monday),
+            Phrase::StateHoliday,
+            "1",
+            "Poniedziałek Wielkanocny",
+        ),
+        (
+            LineCondition::Holiday(easter_monday),
+            Phrase::StateHoliday,
+            "3",
+            "Easter Monday",
+        ),
+        (LineCondition::ClosureDay, Phrase::StateClosure, "1", ""),
+        (LineCondition::Staffed, Phrase::StateStaffed, "1", ""),
+    ] {
+        let ctx = Context {
+            line,
+            ..Context::default()
+        };
+        let (state, actions, effects) = run_in(&s, &ctx, &[Event::Start, digits(lang)]);
+        assert!(
+            matches!(state.stage, Stage::Menu { .. }),
+            "{line:?}: intake"
+        );
+        assert!(effects.is_empty());
+        let Action::Gather(lines) = &actions[1][0] else {
+            panic!()
+        };
+        assert_eq!(lines[0].phrase, phrase);
+        assert!(lines[0].text(&s).contains(needle), "{}", lines[0].text(&s));
+    }
+}
+
+#[test]
+fn staffed_hours_dial_the_consultants_and_fall_back_to_the_intake() {
+    let s = script();
+    let ctx = Context {
+        line: LineCondition::Staffed,
+        consultants: Some("+48126165555".into()),
+        ..Context::default()
+    };
+    let (state, actions, effects) = run_in(&s, &ctx, &[Event::Start, digits("1")]);
+    assert_eq!(state.stage, Stage::Dialling { category: None });
+    assert!(says(&actions[1], Phrase::Connecting));
+    assert!(actions[1].contains(&Action::Dial {
+        to: "+48126165555".into()
+    }));
+    assert_eq!(
+        effects,
+        vec![Effect::DialStarted {
+            to: "+48126165555".into(),
+            category: None
+        }]
+    );
+    let done = Event::Dialled {
+        outcome: DialOutcome::Completed,
+        seconds: Some(120),
+    };
+    let (state, actions, effects) = run_in(&s, &ctx, &[Event::Start, digits("1"), done]);
+    assert_eq!(state.stage, Stage::Done);
+    assert_eq!(
+        actions[2],
+        vec![Action::Hangup],
+        "answered: the call ends there"
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::OpenReport { .. })),
+        "nothing filed"
+    );
+    for outcome in [
+        DialOutcome::NoAnswer,
+        DialOutcome::Busy,
+        DialOutcome::Failed,
+    ] {
+        let ended = Event::Dialled {
+            outcome,
+            seconds: None,
+        };
+        let (state, actions, effects) = run_in(
+            &s,
+            &ctx,
+            &[
+                Event::Start,
+                digits("2"),
+                ended,
+                digits("4"),
+                Event::Recorded,
+            ],
+        );
+        assert!(
+            effects.contains(&Effect::DialEnded {
+                outcome,
+                seconds: None
+            }),
+            "{outcome:?}"
+        );
+        let Action::Gather(lines) = &actions[2][0] else {
+            panic!("{:?}", actions[2])
+        };
+        assert_eq!(
+            lines[0].phrase,
+            Phrase::StateBusy,
+            "{outcome:?}: told all are busy"
+        );
+        assert_eq!(lines[0].language, Language::Uk);
+        assert_eq!(
+            state.category.as_deref(),
+            Some("greenery"),
+            "{outcome:?}: a report"
+        );
+        assert_eq!(state.stage, Stage::Done);
+    }
+    // Staffed without a destination: the intake, never a Dial.
+    let ctx = Context {
+        line: LineCondition::Staffed,
+        ..Context::default()
+    };
+    let (_, actions, _) = run_in(&s, &ctx, &[Event::Start, digits("1")]);
+    assert!(!actions[1].iter().any(|a| matches!(a, Action::Dial { .. })));
+}
+
+#[test]
+fn nine_reads_the_full_privacy_notice_then_the_menu() {
+    let s = script();
+    let (state, actions, _) = run(&s, &[Event::Start, digits("1"), digits("9")]);
+    assert_eq!(
+        state.stage,
+        Stage::Privacy {
+            menu: "main".into()
+        }
+    );
+    let Action::Gather(lines) = &actions[2][0] else {
+        panic!()
+    };
+    let notice = lines[0].text(&s);
+    assert_eq!(lines[0].phrase, Phrase::PrivacyFull);
+    assert!(
+        notice.contains("iod@") || notice.contains("Inspektor") || notice.contains("inspektor"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("90") && !notice.contains('{'),
+        "retention filled in: {notice}"
+    );
+    for back in [Event::Timeout, digits("5")] {
+        let (state, actions, _) = run(&s, &[Event::Start, digits("1"), digits("9"), back]);
+        assert_eq!(
+            state.stage,
+            Stage::Menu {
+                id: "main".into(),
+                attempts: 0
+            }
+        );
+        let Action::Gather(lines) = &actions[3][0] else {
+            panic!()
+        };
+        assert_eq!(lines[0].phrase, Phrase::MenuIntro);
+    }
+}
+
+#[test]
+fn a_category_with_a_24_7_service_offers_a_transfer() {
+    let s = script();
+    let water = ["5", "1"];
+    let water_events = |then: &[Event]| {
+        let mut e = vec![
+            Event::Start,
+            digits("1"),
+            digits(water[0]),
+            digits(water[1]),
+        ];
+        e.extend_from_slice(then);
+        e
+    };
+    let (state, actions, effects) = run(&s, &water_events(&[]));
+    assert_eq!(
+        state.stage,
+        Stage::Referral {
+            category: "water".into(),
+            attempts: 0
+        }
+    );
+    assert!(effects.is_empty(), "no report yet");
+    let Action::Gather(lines) = &actions[3][0] else {
+        panic!()
+    };
+    let offer = lines[0].text(&s);
+    assert!(
+        offer.contains("Wodociąg") && offer.contains("jeden"),
+        "{offer}"
+    );
+    // 1: connected to 994.
+    let (state, actions, effects) = run(&s, &water_events(&[digits("1")]));
+    assert_eq!(
+        state.stage,
+        Stage::Dialling {
+            category: Some("water".into())
+        }
+    );
+    assert!(actions[4].contains(&Action::Dial { to: "994".into() }));
+    assert_eq!(
+        effects,
+        vec![Effect::DialStarted {
+            to: "994".into(),
+            category: Some("water".into())
+        }]
+    );
+    let done = Event::Dialled {
+        outcome: DialOutcome::Completed,
+        seconds: Some(60),
+    };
+    let (state, _, effects) = run(&s, &water_events(&[digits("1"), done]));
+    assert_eq!(state.stage, Stage::Done);
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::OpenReport { .. })));
+    // A failed transfer returns to the report, in the same category.
+    let failed = Event::Dialled {
+        outcome: DialOutcome::Busy,
+        seconds: None,
+    };
+    let (state, actions, effects) = run(&s, &water_events(&[digits("1"), failed]));
+    assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+    assert!(says(&actions[5], Phrase::TransferFailed));
+    assert!(effects.contains(&Effect::OpenReport {
+        category: "water".into(),
+        language: Language::Pl
+    }));
+    // 2 or silence: leave a report.
+    for then in [digits("2"), Event::Timeout] {
+        let (state, actions, _) = run(&s, &water_events(&[then]));
+        assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+        assert!(actions[4].contains(&Action::Record));
+    }
+    // A category without a service goes straight to the recording.
+    let (state, _, _) = run(&s, &[Event::Start, digits("1"), digits("2")]);
+    assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+    // Kraków's services as shipped.
+    for (code, number) in [
+        ("water", "994"),
+        ("roads", "12 616 75 55"),
+        ("public_order", "986"),
+        ("heating", "993"),
+        ("gas", "992"),
+        ("power", "991"),
+    ] {
+        let r = s
+            .menu
+            .referral(code)
+            .unwrap_or_else(|| panic!("{code} has no referral"));
+        assert_eq!(r.number, number, "{code}");
+        assert!(r.transfer, "{code}");
+    }
 }
 
 #[test]
@@ -84,7 +440,14 @@ fn language_choice_timeout_and_invalid_keys() {
     assert_eq!(state.language, Some(Language::Pl), "Polish on timeout");
     let (state, actions, _) = run(&s, &[Event::Start, digits("9")]);
     assert_eq!(state.stage, Stage::Language { attempts: 1 });
-    assert!(says(&actions[1], Phrase::Invalid));
+    let invalid: Vec<Language> = actions[1]
+        .iter()
+        .filter_map(|a| match a {
+            Action::Say(l) if l.phrase == Phrase::Invalid => Some(l.language),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(invalid, Language::ALL.to_vec(), "in all three languages");
     let (state, _, _) = run(&s, &[Event::Start, digits("9"), digits("7"), digits("8")]);
     assert_eq!(
         state.language,
@@ -155,14 +518,16 @@ fn categories_submenus_back_and_repeat() {
         },
         "* repeats"
     );
-    // At most five options per level, every category reachable.
+    // At most six options per level, 9 left for the privacy notice,
+    // every category reachable.
     for m in &s.menu.menus {
         assert!(
-            m.options.len() <= 5,
+            m.options.len() <= 6,
             "{} has {} options",
             m.id,
             m.options.len()
         );
+        assert!(m.options.iter().all(|o| o.digit != "9"));
     }
     for c in &s.menu.categories {
         let reachable = s.menu.menus.iter().any(|m| {
@@ -188,7 +553,7 @@ fn two_reprompts_then_other() {
     assert!(says(&actions[2], Phrase::NoInput));
     let (state, _, _) = run(
         &s,
-        &[Event::Start, digits("1"), digits("9"), Event::Timeout],
+        &[Event::Start, digits("1"), digits("7"), Event::Timeout],
     );
     assert_eq!(
         state.stage,
@@ -202,7 +567,7 @@ fn two_reprompts_then_other() {
         &[
             Event::Start,
             digits("1"),
-            digits("9"),
+            digits("7"),
             Event::Timeout,
             digits("8"),
         ],
@@ -218,7 +583,7 @@ fn recording_then_number_read_back_twice() {
     let s = script();
     let (state, actions, _) = run(
         &s,
-        &[Event::Start, digits("1"), digits("1"), Event::Recorded],
+        &[Event::Start, digits("1"), digits("2"), Event::Recorded],
     );
     assert_eq!(state.stage, Stage::Done);
     let last = actions.last().unwrap();
@@ -282,14 +647,14 @@ fn out_of_order_events_end_the_call_cleanly() {
         &[
             Event::Start,
             digits("1"),
-            digits("1"),
+            digits("2"),
             Event::Recorded,
             digits("1"),
         ],
     );
     assert_eq!(actions[4], vec![Action::Hangup]);
     // Keys during recording: record again rather than drop the caller.
-    let (state, actions, _) = run(&s, &[Event::Start, digits("1"), digits("1"), digits("5")]);
+    let (state, actions, _) = run(&s, &[Event::Start, digits("1"), digits("2"), digits("5")]);
     assert_eq!(state.stage, Stage::Recording { attempt: 0 });
     assert!(actions[3].contains(&Action::Record));
 }

@@ -1,4 +1,5 @@
-//! Administration: agents' accounts (unlock, disable, enable).
+//! Administration: agents' accounts (unlock, disable, enable); the line's
+//! schedule and announcements are in `line.rs`.
 
 use std::sync::Arc;
 
@@ -23,6 +24,22 @@ pub(super) struct AccountForm {
     action: String,
 }
 
+/// Why an administrator's form is refused (a stale form, or not an
+/// administrator), as the page to answer with.
+pub(super) fn refused(
+    page: &Page<'_>,
+    a: &super::session::Authenticated,
+    csrf: &str,
+) -> Option<Response> {
+    if !a.csrf.as_deref().is_some_and(|c| same(c, csrf)) {
+        return Some(page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed"));
+    }
+    if !a.agent.is_admin() {
+        return Some(page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body"));
+    }
+    None
+}
+
 /// Unlock, disable or enable an agent's account (administrators only).
 pub(super) async fn admin_agent(
     State(s): State<Arc<AppState>>,
@@ -32,11 +49,8 @@ pub(super) async fn admin_agent(
     Form(f): Form<AccountForm>,
 ) -> Response {
     let page = Page::new(&s, &lang, Some(&a));
-    if !a.csrf.as_deref().is_some_and(|c| same(c, &f.csrf)) {
-        return page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed");
-    }
-    if !a.agent.is_admin() {
-        return page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body");
+    if let Some(no) = refused(&page, &a, &f.csrf) {
+        return no;
     }
     let Some(action) = crate::accounts::AccountAction::parse(&f.action) else {
         return page.error(StatusCode::BAD_REQUEST, "bad_request", "bad_request_body");
@@ -99,5 +113,9 @@ pub(super) async fn admin(
         .map(|k| context! { id => k.id, agent => name_of(k.agent_id), label => k.label, last_used => k.last_used.map(|t| local_time(t).0).unwrap_or_default(), revoked => k.revoked_at.map(|t| local_time(t).0).unwrap_or_default() })
         .collect();
     let audit_v: Vec<minijinja::Value> = audit.iter().map(|e| context! { at => local_time(e.at).0, actor => e.actor, action => e.action, report_id => e.report_id }).collect();
-    page.render("admin.html", "admin", context! { agents => agents_v, tokens => tokens_v, audit => audit_v, deliveries => deliveries_v, counts => page.counts().await })
+    let line = match super::line::view(&s, lang.lang, s.store.now()).await {
+        Ok(l) => l,
+        Err(e) => return internal(&page, e),
+    };
+    page.render("admin.html", "admin", context! { agents => agents_v, tokens => tokens_v, audit => audit_v, deliveries => deliveries_v, line => line, counts => page.counts().await })
 }

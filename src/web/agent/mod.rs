@@ -11,6 +11,7 @@
 mod admin;
 mod api;
 pub mod i18n;
+mod line;
 mod login;
 mod page;
 mod problem;
@@ -45,6 +46,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/events", get(stream::events))
         .route("/admin", get(admin::admin))
         .route("/admin/agents/{name}", post(admin::admin_agent))
+        .route("/admin/line", post(line::set_override))
+        .route("/admin/announcements", post(line::add_announcement))
+        .route("/admin/announcements/{id}/end", post(line::end_announcement))
         .route(
             "/static/app.css",
             get(|| async {
