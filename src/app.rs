@@ -195,6 +195,14 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Arc<Store>> {
         .await
         .with_context(|| format!("opening the database ({})", redact_url(&url)))?;
     info!(backend = ?store.backend(), "store ready");
+    if let Some(at) = cfg
+        .clock_start
+        .as_deref()
+        .and_then(crate::domain::parse_instant)
+    {
+        store.clock().set(at);
+        tracing::warn!(now = %crate::domain::local_iso(at), "the clock starts at a chosen moment (clock_start)");
+    }
     Ok(store)
 }
 

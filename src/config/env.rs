@@ -91,6 +91,9 @@ impl Config {
         if let Some(v) = get("HOTLINE_AUDIO_RETENTION_DAYS") {
             self.retention.audio_days = parse("HOTLINE_AUDIO_RETENTION_DAYS", &v)?;
         }
+        if let Some(v) = get("HOTLINE_CLOCK_START") {
+            self.clock_start = Some(v).filter(|v| !v.trim().is_empty());
+        }
         if let Some(v) = get("HOTLINE_CONSULTANTS_DESTINATION") {
             self.consultants.destination = Some(v).filter(|d| !d.trim().is_empty());
         }

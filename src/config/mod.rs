@@ -116,6 +116,10 @@ pub struct Config {
     pub stale_call_secs: i64,
     /// Where calls go in staffed hours (`prompts/schedule.toml`).
     pub consultants: Consultants,
+    /// Start the clock at this instant instead of now (RFC 3339) and let it
+    /// run from there: a rehearsal of a night or a holiday, and tests. Every
+    /// component reads the time from the store's clock, set here.
+    pub clock_start: Option<String>,
 }
 
 /// KCK's consultants, reached with `<Dial>` in staffed hours.
@@ -214,6 +218,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             stale_call_secs: 30 * 60,
             consultants: Consultants::default(),
+            clock_start: None,
         }
     }
 }
@@ -403,6 +408,13 @@ impl Config {
             if !(number || sip) {
                 return Err(ConfigError::Invalid(format!(
                     "consultants.destination {d:?} must be an E.164 number (+48…) or a sip: URI"
+                )));
+            }
+        }
+        if let Some(at) = &self.clock_start {
+            if crate::domain::parse_instant(at).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "clock_start {at:?} is not a moment like 2027-03-29T10:00:00+02:00"
                 )));
             }
         }

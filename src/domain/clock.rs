@@ -30,12 +30,17 @@ impl Clock {
     /// A clock that reads `at` now and runs on from there.
     pub fn starting_at(at: Millis) -> Self {
         let c = Self::default();
-        c.offset_ms.store(at - now_ms(), Ordering::Relaxed);
+        c.set(at);
         c
     }
 
     pub fn now(&self) -> Millis {
         now_ms() + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Sets this clock (and its clones) to read `at` now.
+    pub fn set(&self, at: Millis) {
+        self.offset_ms.store(at - now_ms(), Ordering::Relaxed);
     }
 
     /// Moves this clock (and its clones) `ms` ahead.

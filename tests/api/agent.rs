@@ -311,7 +311,11 @@ async fn roles_are_enforced(db: TestDb) {
     let admin = login(&w, ADMIN).await;
     let (status, html) = page(&admin, &format!("{}/admin", w.base)).await;
     assert_eq!(status, 200);
-    assert!(html.contains(AGENT.0) && html.contains("audio_stored"));
+    assert!(
+        html.contains(AGENT.0) && html.contains("Nagranie pobrane"),
+        "the history in words"
+    );
+    assert!(!html.contains("audio_stored"), "no internal codes");
 }
 
 async fn logins_are_throttled(db: TestDb) {

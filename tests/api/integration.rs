@@ -114,7 +114,7 @@ async fn open311_output_follows_georeport_v2(db: TestDb) {
     assert_eq!(roads["service_name"], "Uszkodzenia jezdni i chodników");
     assert_eq!(roads["metadata"], false);
     assert_eq!(roads["type"], "realtime");
-    assert_eq!(services.as_array().unwrap().len(), 7);
+    assert_eq!(services.as_array().unwrap().len(), 11);
 
     let (_, ct, xml) = get(&format!("{}/open311/v2/services.xml", w.base)).await;
     assert!(ct.starts_with("text/xml"));

@@ -9,6 +9,7 @@ mod agent;
 mod browser;
 mod integration;
 mod ivr;
+mod line;
 mod pipeline;
 mod quickstart;
 mod security;

@@ -284,7 +284,7 @@ async fn retried_webhooks_change_nothing(db: TestDb) {
     let sig = signature::sign(TOKEN, &format!("{}{path}", s.base), &p);
     let pairs: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     post(&s, &path, &pairs, Some(sig)).await;
-    let (path, p) = step(2, "1");
+    let (path, p) = step(2, "2");
     let sig = signature::sign(TOKEN, &format!("{}{path}", s.base), &p);
     let pairs: Vec<(&str, &str)> = p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let mut answers = Vec::new();

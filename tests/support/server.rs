@@ -93,6 +93,11 @@ pub async fn healthy(base: &str) {
 
 /// `hotline <args>` on the test's database, `stdin` written to it.
 pub fn cli(db: &TestDb, args: &[&str], stdin: &str) -> Output {
+    cli_with(db, &[], args, stdin)
+}
+
+/// [`cli`] with more environment (`HOTLINE_CLOCK_START`, …).
+pub fn cli_with(db: &TestDb, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Output {
     use std::io::Write;
     let mut c = Command::new(env!("CARGO_BIN_EXE_hotline"));
     c.args(args)
@@ -102,6 +107,9 @@ pub fn cli(db: &TestDb, args: &[&str], stdin: &str) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env_of(db) {
+        c.env(k, v);
+    }
+    for (k, v) in env {
         c.env(k, v);
     }
     let mut child = c.spawn().unwrap();
