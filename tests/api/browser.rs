@@ -1,8 +1,10 @@
 //! The workspace in a real headless Chromium (Debian's chromium and
 //! chromium-driver, installed by scripts/bootstrap), driven over WebDriver:
 //! log in → open a draft → play the audio → seek from the transcript → edit
-//! the text → confirm → the report is confirmed in the store. Screenshots of
-//! the queue and the draft view are saved in target/browser/.
+//! the text → confirm → the report is confirmed in the store; an
+//! administrator closes the line for a while and posts an announcement.
+//! Screenshots of the queue, the draft view and the line's administration
+//! are saved in target/browser/.
 
 use crate::support;
 
@@ -10,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
-use support::workspace::{self, AGENT};
+use support::workspace::{self, ADMIN, AGENT};
 
 struct Driver(Child);
 
@@ -45,10 +47,8 @@ async fn chromedriver() -> (Driver, String) {
     (Driver(child), url)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agent_confirms_a_draft_in_chromium() {
-    let w = workspace::start(support::db::sqlite().await).await;
-    let (_driver, url) = chromedriver().await;
+/// A headless Chromium session (its profile folder kept alive with it).
+async fn browser(url: &str) -> (fantoccini::Client, tempfile::TempDir) {
     let profile = tempfile::tempdir().unwrap();
     let caps = serde_json::json!({
         "goog:chromeOptions": {
@@ -65,35 +65,156 @@ async fn agent_confirms_a_draft_in_chromium() {
     let http = hyper_util::client::legacy::connect::HttpConnector::new();
     let c = ClientBuilder::new(http)
         .capabilities(caps)
-        .connect(&url)
+        .connect(url)
         .await
         .expect("WebDriver session");
+    (c, profile)
+}
+
+/// Types `text` into the field `css`.
+async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Logs in on the login page the browser is at.
+async fn log_in(c: &fantoccini::Client, who: (&str, &str)) {
+    type_into(c, "#name", who.0).await;
+    type_into(c, "#password", who.1).await;
+    click(c, "form button[type=submit]").await;
+}
+
+fn screenshots() -> std::path::PathBuf {
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
     std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_closes_the_line_and_posts_an_announcement_in_chromium() {
+    let w = workspace::start(support::db::sqlite().await).await;
+    let (_driver, url) = chromedriver().await;
+    let (c, _profile) = browser(&url).await;
+    c.goto(&format!("{}/admin", w.base)).await.unwrap();
+    log_in(&c, ADMIN).await;
+    c.goto(&format!("{}/admin", w.base)).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#override-form"))
+        .await
+        .unwrap();
+    let now = w.db.store.now();
+    let until = now + 2 * 3600 * 1000;
+    // A datetime-local field's typing order depends on the locale; its value is set as a browser would.
+    let set = |css: &'static str, ms: i64| {
+        let c = c.clone();
+        async move {
+            c.execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![
+                    serde_json::json!(css),
+                    serde_json::json!(hotline::domain::local_input(ms)),
+                ],
+            )
+            .await
+            .unwrap();
+        }
+    };
+    set("#override-until", until).await;
+    type_into(&c, "#override-note", "awaria centrali").await;
+    click(&c, "#override-form button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("#announcement-form"))
+        .await
+        .unwrap();
+    let html = c.source().await.unwrap();
+    assert!(
+        html.contains("Zamknięte do") && html.contains("awaria centrali"),
+        "the override is shown"
+    );
+
+    type_into(
+        &c,
+        "#ann-pl",
+        "MPEC wie o awarii ciepła na Podgórzu, zgłoszenia przyjmuje 993.",
+    )
+    .await;
+    type_into(
+        &c,
+        "#ann-en",
+        "MPEC knows of the heating failure in Podgórze.",
+    )
+    .await;
+    set("#ann-until", until).await;
+    click(&c, "#announcement-form button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("#line table"))
+        .await
+        .unwrap();
+    std::fs::write(
+        screenshots().join("admin-line.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.close().await.unwrap();
+
+    let over =
+        w.db.store
+            .active_override(w.db.store.now())
+            .await
+            .unwrap()
+            .expect("an override in force");
+    assert!(!over.staffed);
+    assert_eq!(over.set_by, ADMIN.0);
+    assert!(
+        (over.until - until).abs() < 60_000,
+        "until the minute given"
+    );
+    let playing =
+        w.db.store
+            .active_announcements(w.db.store.now())
+            .await
+            .unwrap();
+    assert_eq!(playing.len(), 1);
+    assert!(
+        playing[0].text_pl.starts_with("MPEC wie") && playing[0].text_en.starts_with("MPEC knows")
+    );
+    let audit = w.db.store.audit_log(10).await.unwrap();
+    for action in ["line_override", "announcement_added"] {
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == action && e.actor == ADMIN.0),
+            "{action} audited"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_confirms_a_draft_in_chromium() {
+    let w = workspace::start(support::db::sqlite().await).await;
+    let (_driver, url) = chromedriver().await;
+    let (c, _profile) = browser(&url).await;
+    let shots = screenshots();
 
     c.goto(&format!("{}/queue", w.base)).await.unwrap();
     assert!(
         c.current_url().await.unwrap().path().ends_with("/login"),
         "anonymous agents are sent to the login page"
     );
-    c.find(Locator::Css("#name"))
-        .await
-        .unwrap()
-        .send_keys(AGENT.0)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(AGENT.1)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    log_in(&c, AGENT).await;
     c.wait()
         .for_element(Locator::Css("table.reports"))
         .await
