@@ -6,6 +6,12 @@ use crate::domain::{CallSid, Language, Millis, ReportNumber, ReportStatus};
 use crate::jobs::kind::BackgroundJob;
 use crate::jobs::kinds::FinalizeCall;
 
+/// What became of a call's connections onwards.
+pub(super) struct DialState {
+    pub completed: bool,
+    pub open: bool,
+}
+
 /// How long a connected call may go without a webhook.
 pub const DIAL_STALE_MS: Millis = 4 * 3600 * 1000;
 
@@ -125,6 +131,24 @@ impl Store {
             .await
     }
 
+    /// Whether the call was connected onwards (a completed `<Dial>`) or is
+    /// still being connected (one without an outcome yet).
+    pub(super) async fn dial_state(&self, tx: &mut Tx, call_id: i64) -> Result<DialState> {
+        let (completed, open): (i64, i64) = self
+            .query_as(
+                "SELECT COALESCE(SUM(CASE WHEN outcome IN ('completed', 'answered') THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN ended_at IS NULL THEN 1 ELSE 0 END), 0)
+                 FROM call_dials WHERE call_id = $1",
+            )
+            .bind(call_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(DialState {
+            completed: completed > 0,
+            open: open > 0,
+        })
+    }
+
     /// Next report number of the year of `at` (`26-00001`, `26-00002`, …).
     pub(super) async fn next_number(&self, tx: &mut Tx, at: Millis) -> Result<ReportNumber> {
         let year = time::OffsetDateTime::from_unix_timestamp(at / 1000)
@@ -183,17 +207,21 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let call = self.call_in(&mut tx, sid, at).await?;
-        let (transferred,): (i64,) = self
-            .query_as(
-                "SELECT COUNT(*) FROM call_dials WHERE call_id = $1 AND outcome IN ('completed', 'answered')",
-            )
-            .bind(call.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let dials = self.dial_state(&mut tx, call.id).await?;
         let report = match self.report_of_call(&mut tx, call.id).await? {
             // Connected to a consultant or a 24/7 service: the call ends
             // there, nothing to file.
-            None if transferred > 0 => None,
+            None if dials.completed => None,
+            // Still connecting as far as we know: the `<Dial>`'s own
+            // callback may come after this one. Decide after a grace period.
+            None if dials.open => {
+                let job = FinalizeCall {
+                    call_sid: sid.as_str().to_owned(),
+                };
+                self.enqueue_in(&mut tx, &job.to_new_job(FinalizeCall::due(at)))
+                    .await?;
+                None
+            }
             // The caller hung up before recording: a missed call, at once.
             None => {
                 let r = self.ensure_missed(&mut tx, &call, unchosen, at).await?;

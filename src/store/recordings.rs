@@ -84,6 +84,12 @@ impl Store {
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let call = self.call_in(&mut tx, sid, now).await?;
+        if self.report_of_call(&mut tx, call.id).await?.is_none()
+            && self.dial_state(&mut tx, call.id).await?.completed
+        {
+            // Connected onwards: nothing to file.
+            return Ok(None);
+        }
         let report = self.ensure_missed(&mut tx, &call, unchosen, now).await?;
         let changed = self
             .query(

@@ -489,7 +489,83 @@ async fn reports_filter_and_order(db: TestDb) {
     assert!(counts.contains(&("draft".to_owned(), 3)));
 }
 
+/// A call connected onwards ends with a completed transfer and no report,
+/// whichever of the provider's two callbacks comes first; one whose
+/// connection never reported back becomes a missed call after the grace.
+async fn transfers_end_calls_without_a_report(db: TestDb) {
+    use hotline::store::DialKind;
+    let s = &db.store;
+    // The Dial's own callback first, then the call's status.
+    let c = call(s, 20).await;
+    s.dial_started(&c, DialKind::Consultants, "+48126160000", None, now_ms())
+        .await
+        .unwrap();
+    s.dial_ended(&c, "completed", Some(42), now_ms())
+        .await
+        .unwrap();
+    assert!(s
+        .call_ended(&c, "completed", "other", now_ms())
+        .await
+        .unwrap()
+        .is_none());
+    // The call's status first: decided after a grace period.
+    let c = call(s, 21).await;
+    s.dial_started(&c, DialKind::Referral, "994", Some("water"), now_ms())
+        .await
+        .unwrap();
+    assert!(s
+        .call_ended(&c, "completed", "other", now_ms())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(jobs_of(s, FinalizeCall::NAME).await, 1);
+    s.dial_ended(&c, "completed", Some(10), now_ms())
+        .await
+        .unwrap();
+    assert!(s
+        .recording_absent(&c, "no recording", "other")
+        .await
+        .unwrap()
+        .is_none());
+    // The connection never reported back: a missed call.
+    let c = call(s, 22).await;
+    s.dial_started(&c, DialKind::Consultants, "+48126160000", None, now_ms())
+        .await
+        .unwrap();
+    assert!(s
+        .call_ended(&c, "completed", "other", now_ms())
+        .await
+        .unwrap()
+        .is_none());
+    let r = s
+        .recording_absent(&c, "no recording", "other")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, "missed_call");
+    // Not answered: the caller hung up before the intake: a missed call at once.
+    let c = call(s, 23).await;
+    s.dial_started(&c, DialKind::Consultants, "+48126160000", None, now_ms())
+        .await
+        .unwrap();
+    s.dial_ended(&c, "no-answer", None, now_ms()).await.unwrap();
+    let r = s
+        .call_ended(&c, "completed", "other", now_ms())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, "missed_call");
+    assert_eq!(
+        support::reports(s).await.len(),
+        2,
+        "two missed calls, no report for the transfers"
+    );
+    let d = s.dials(&c).await.unwrap();
+    assert_eq!((d.len(), d[0].outcome.as_deref()), (1, Some("no-answer")));
+}
+
 both_backends!(
+    transfers_end_calls_without_a_report,
     calls_are_idempotent,
     report_numbers_are_unique_and_sequential,
     repeated_recording_callbacks_make_one_recording_and_one_job,
