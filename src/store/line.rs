@@ -333,13 +333,10 @@ impl Store {
     }
 
     /// The call's connection attempts, oldest first.
-    pub async fn dials(&self, sid: &CallSid) -> Result<Vec<Dial>> {
+    pub async fn dials(&self, call_id: i64) -> Result<Vec<Dial>> {
         Ok(self
-            .query_as(
-                "SELECT d.* FROM call_dials d JOIN calls c ON c.id = d.call_id
-                 WHERE c.call_sid = $1 ORDER BY d.started_at, d.id",
-            )
-            .bind(sid.as_str().to_owned())
+            .query_as("SELECT * FROM call_dials WHERE call_id = $1 ORDER BY started_at, id")
+            .bind(call_id)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -137,6 +137,7 @@ impl Store {
             .bind(report.id)
             .fetch_all(&self.pool)
             .await?;
+        let dials = self.dials(call.id).await?;
         Ok(Some(ReportDetail {
             report,
             call,
@@ -144,6 +145,7 @@ impl Store {
             transcript,
             transcripts,
             audit,
+            dials,
         }))
     }
 

@@ -221,6 +221,8 @@ pub struct ReportDetail {
     /// Every recording's transcript, in the order they arrived.
     pub transcripts: Vec<TranscriptRow>,
     pub audit: Vec<AuditEntry>,
+    /// The call's connections onwards (consultants, 24/7 services).
+    pub dials: Vec<super::Dial>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -86,7 +86,8 @@ fn heard(log: &CallLog, needle: &str) -> bool {
 
 async fn dials(l: &Line, log: &CallLog) -> Vec<hotline::store::Dial> {
     let sid = hotline::domain::CallSid::parse(&log.call_sid).unwrap();
-    l.db.store.dials(&sid).await.unwrap()
+    let call = l.db.store.get_call(&sid).await.unwrap().unwrap();
+    l.db.store.dials(call.id).await.unwrap()
 }
 
 /// A signed provider POST; the TwiML answered.
@@ -180,6 +181,13 @@ async fn staffed_calls_are_dialled_and_a_no_answer_files_one_report(db: TestDb) 
         ("consultants", Some("no-answer"))
     );
     assert_eq!(d[0].target, CONSULTANTS);
+    let detail =
+        l.db.store
+            .report_detail(&of_call[0].number)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(detail.dials, d, "agents see the attempt with the report");
     // Busy and failed end the same way.
     for outcome in ["busy", "failed"] {
         let log = call(&l, &["2", "3"], outcome).await;

@@ -560,7 +560,10 @@ async fn transfers_end_calls_without_a_report(db: TestDb) {
         2,
         "two missed calls, no report for the transfers"
     );
-    let d = s.dials(&c).await.unwrap();
+    let d = s
+        .dials(s.get_call(&c).await.unwrap().unwrap().id)
+        .await
+        .unwrap();
     assert_eq!((d.len(), d[0].outcome.as_deref()), (1, Some("no-answer")));
 }
 

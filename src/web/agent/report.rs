@@ -147,6 +147,18 @@ pub(super) async fn show_report(
         .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
         .collect();
     let editable = crate::domain::lifecycle::may_edit(d.report.status);
+    let dials_v: Vec<minijinja::Value> = d
+        .dials
+        .iter()
+        .map(|x| {
+            let service = x
+                .category
+                .as_deref()
+                .and_then(|c| s.script.menu.referral(c))
+                .map(|r| r.name(ui).to_owned());
+            context! { kind => x.kind, service, target => x.target, outcome => x.outcome, seconds => x.seconds, at => local_time(x.started_at).0 }
+        })
+        .collect();
     let t = i18n::texts(lang.lang);
     let notice = notice.unwrap_or(Notice {
         flash: None,
@@ -160,7 +172,7 @@ pub(super) async fn show_report(
         "report",
         context! {
             r => d.report, segments, parts, late => d.report.late_recording_at.map(|t| local_time(t).0), prev, next, created, created_iso, audit, has_audio, editable,
-            menu_path => d.call.menu_path, categories => categories(s, ui), counts => page.counts().await,
+            menu_path => d.call.menu_path, dials => dials_v, categories => categories(s, ui), counts => page.counts().await,
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
             conflict => notice.conflict, mine => notice.mine, candidates, duplicates,
         },
