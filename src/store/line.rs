@@ -295,12 +295,7 @@ impl Store {
         .bind(at)
         .execute(&self.pool)
         .await?;
-        self.query("UPDATE calls SET updated_at = $2 WHERE call_sid = $1")
-            .bind(sid.as_str().to_owned())
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.touch_call(sid, at).await
     }
 
     /// The call's open connection attempt ended (`outcome` as the provider
@@ -324,6 +319,11 @@ impl Store {
         .bind(at)
         .execute(&self.pool)
         .await?;
+        self.touch_call(sid, at).await
+    }
+
+    /// A webhook for the call came at `at` (the sweeper's measure).
+    async fn touch_call(&self, sid: &CallSid, at: Millis) -> Result<()> {
         self.query("UPDATE calls SET updated_at = $2 WHERE call_sid = $1")
             .bind(sid.as_str().to_owned())
             .bind(at)

@@ -667,7 +667,58 @@ async fn live_updates_arrive_as_server_sent_events(db: TestDb) {
     }
 }
 
+/// The report page names the caller's choices and connection attempts in
+/// words, never as the IVR's internal path.
+async fn the_report_page_names_the_callers_choices(db: TestDb) {
+    let w = workspace::start(db).await;
+    let n = &w.drafts[0];
+    let d =
+        w.db.store
+            .report_detail(&hotline::domain::ReportNumber::parse(n).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    let update = hotline::store::IvrUpdate {
+        state: d.call.ivr_state.clone(),
+        language: Some(hotline::domain::Language::Pl),
+        category: Some("water".into()),
+        menu_path: "language:1 > main:5 > more:1 > referral:1".into(),
+    };
+    w.db.store
+        .save_ivr(&d.call.call_sid, &update)
+        .await
+        .unwrap();
+    let now = w.db.store.now();
+    w.db.store
+        .dial_started(
+            &d.call.call_sid,
+            hotline::store::DialKind::Referral,
+            "994",
+            Some("water"),
+            now,
+        )
+        .await
+        .unwrap();
+    w.db.store
+        .dial_ended(&d.call.call_sid, "busy", None, now)
+        .await
+        .unwrap();
+    let c = login(&w, AGENT).await;
+    let (_, html) = page(&c, &format!("{}/reports/{n}", w.base)).await;
+    assert!(
+        html.contains("polski → Woda, ogrzewanie, gaz, prąd, śnieg i inne sprawy → Woda, kanalizacja i podtopienia → połączenie z całodobową służbą"),
+        "{}",
+        &html[html.find("Wybory").unwrap_or(0)..][..400.min(html.len())]
+    );
+    assert!(html.contains("Pogotowie wodociągowe Wodociągów Miasta Krakowa (994): zajęte"));
+    assert!(
+        !html.contains("main:5") && !html.contains("referral:1"),
+        "no internal codes"
+    );
+}
+
 both_backends!(
+    the_report_page_names_the_callers_choices,
     every_route_refuses_anonymous_access,
     queue_and_draft_pages_show_what_agents_need,
     csrf_is_enforced,

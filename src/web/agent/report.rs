@@ -172,11 +172,50 @@ pub(super) async fn show_report(
         "report",
         context! {
             r => d.report, segments, parts, late => d.report.late_recording_at.map(|t| local_time(t).0), prev, next, created, created_iso, audit, has_audio, editable,
-            menu_path => d.call.menu_path, dials => dials_v, categories => categories(s, ui), counts => page.counts().await,
+            menu_path => choices_in_words(s, &d.call.menu_path, ui, &t), dials => dials_v, categories => categories(s, ui), counts => page.counts().await,
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
             conflict => notice.conflict, mine => notice.mine, candidates, duplicates,
         },
     )
+}
+
+/// The keys a caller pressed (`language:1 > main:5 > more:1 > referral:2`)
+/// as the choices' names, for agents.
+fn choices_in_words(
+    s: &AppState,
+    path: &str,
+    ui: Language,
+    t: &std::collections::BTreeMap<&'static str, &'static str>,
+) -> String {
+    let menu = &s.script.menu;
+    let word = |key: &str| t.get(key).copied().unwrap_or("").to_owned();
+    path.split(" > ")
+        .filter(|p| !p.is_empty())
+        .map(|step| {
+            let (at, key) = step.split_once(':').unwrap_or(("", step));
+            match (at, key) {
+                ("language", k) => k
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| s.script.languages.get(n.wrapping_sub(1)))
+                    .map(|l| word(&format!("lang_{l}")))
+                    .unwrap_or_else(|| word("path_unknown")),
+                ("referral", "1") => word("path_transfer"),
+                ("referral", _) => word("path_report"),
+                (_, "default") => word("path_default"),
+                (id, k) => match menu.choose(id, k) {
+                    Some(crate::ivr::Choice::Category(c)) => menu.category_name(c, ui),
+                    Some(crate::ivr::Choice::Menu(m)) => menu
+                        .level(m)
+                        .and_then(|l| l.names.get(&ui))
+                        .cloned()
+                        .unwrap_or_default(),
+                    None => word("path_unknown"),
+                },
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 /// The previous and next report in the same list (oldest waiting first).
