@@ -42,33 +42,40 @@ pub async fn state(
     Ok((schedule.state(at, rule.as_ref()), over))
 }
 
-/// What the IVR is told at `at`.
+/// What the IVR is told at `at`: the line's state and the announcements
+/// playing when the step needs them ([`crate::ivr::needs_line`]; two
+/// reads), the configuration's part always.
 pub async fn context(
     store: &Store,
     schedule: &Schedule,
     cfg: &Config,
     at: Millis,
+    needs_line: bool,
 ) -> Result<Context, LineError> {
-    let (line, _) = state(store, schedule, at).await?;
-    let announcements = store
-        .active_announcements(at)
-        .await?
-        .into_iter()
-        .map(|a| [a.text_pl, a.text_uk, a.text_en])
-        .collect();
-    Ok(Context {
-        line: condition(&line),
+    let mut ctx = Context {
         consultants: cfg.consultants.destination.clone(),
-        announcements,
         retention_days: cfg.retention.audio_days,
-    })
+        ..Context::default()
+    };
+    if needs_line {
+        let over = store.active_override(at).await?;
+        let (staffed, reason) = schedule.at(at, over.map(|o| o.rule()).as_ref());
+        ctx.line = condition(staffed, &reason);
+        ctx.announcements = store
+            .active_announcements(at)
+            .await?
+            .into_iter()
+            .map(|a| [a.text_pl, a.text_uk, a.text_en])
+            .collect();
+    }
+    Ok(ctx)
 }
 
 /// How the caller is told of the line's state.
-pub fn condition(line: &LineState) -> LineCondition {
-    match line.reason {
-        _ if line.staffed => LineCondition::Staffed,
-        Reason::Holiday(h) => LineCondition::Holiday(h),
+pub fn condition(staffed: bool, reason: &Reason) -> LineCondition {
+    match reason {
+        _ if staffed => LineCondition::Staffed,
+        Reason::Holiday(h) => LineCondition::Holiday(*h),
         Reason::ClosureDay => LineCondition::ClosureDay,
         _ => LineCondition::Closed,
     }

@@ -125,7 +125,8 @@ impl Schedule {
         })
     }
 
-    /// What the line does at `at`, given the administrator's override.
+    /// What the line does at `at`, given the administrator's override, and
+    /// until when.
     pub fn state(&self, at: Millis, over: Option<&Override>) -> LineState {
         let (staffed, reason) = self.at(at, over);
         LineState {
@@ -135,7 +136,9 @@ impl Schedule {
         }
     }
 
-    fn at(&self, at: Millis, over: Option<&Override>) -> (bool, Reason) {
+    /// Whether the line is staffed at `at` and why (without looking ahead:
+    /// what a call needs).
+    pub fn at(&self, at: Millis, over: Option<&Override>) -> (bool, Reason) {
         if let Some(o) = over.filter(|o| o.until > at) {
             return (o.staffed, Reason::Override(*o));
         }

@@ -305,6 +305,17 @@ pub struct Transition {
     pub effects: Vec<Effect>,
 }
 
+/// Whether [`step`] reads the line's state and announcements from the
+/// [`Context`] for this event (after the language choice, after a
+/// connection to the consultants); other steps need only its configuration.
+pub fn needs_line(state: &IvrState, event: &Event) -> bool {
+    matches!(
+        (&state.stage, event),
+        (Stage::Language { .. }, Event::Digits(_) | Event::Timeout)
+            | (Stage::Dialling { .. }, Event::Dialled { .. })
+    )
+}
+
 /// Advances the IVR. Pure: same inputs, same outputs.
 pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> Transition {
     let mut next = state.clone();

@@ -291,7 +291,8 @@ async fn advance(
     recording: Option<RecordingEvent>,
 ) -> Result<Response, AppError> {
     let now = s.store.now();
-    let ctx = crate::line::context(&s.store, &s.schedule, &s.cfg, now).await?;
+    let needs_line = ivr::needs_line(&state, &event);
+    let ctx = crate::line::context(&s.store, &s.schedule, &s.cfg, now, needs_line).await?;
     let t = ivr::step(&s.script, &state, &event, &ctx);
     let lang = t.state.language_or_default();
     let category = t
