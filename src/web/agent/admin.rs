@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tracing::info;
 
 use super::page::{internal, local_time, Page, UiLang};
-use super::session::{same, UiAgent};
+use super::session::UiAgent;
 
 use crate::web::state::AppState;
 
@@ -24,22 +24,6 @@ pub(super) struct AccountForm {
     action: String,
 }
 
-/// Why an administrator's form is refused (a stale form, or not an
-/// administrator), as the page to answer with.
-pub(super) fn refused(
-    page: &Page<'_>,
-    a: &super::session::Authenticated,
-    csrf: &str,
-) -> Option<Response> {
-    if !a.csrf.as_deref().is_some_and(|c| same(c, csrf)) {
-        return Some(page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed"));
-    }
-    if !a.agent.is_admin() {
-        return Some(page.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body"));
-    }
-    None
-}
-
 /// Unlock, disable or enable an agent's account (administrators only).
 pub(super) async fn admin_agent(
     State(s): State<Arc<AppState>>,
@@ -49,7 +33,7 @@ pub(super) async fn admin_agent(
     Form(f): Form<AccountForm>,
 ) -> Response {
     let page = Page::new(&s, &lang, Some(&a));
-    if let Some(no) = refused(&page, &a, &f.csrf) {
+    if let Some(no) = page.refused_to_admin(&a, &f.csrf) {
         return no;
     }
     let Some(action) = crate::accounts::AccountAction::parse(&f.action) else {

@@ -12,7 +12,6 @@ use minijinja::context;
 use serde::Deserialize;
 use tracing::info;
 
-use super::admin::refused;
 use super::page::{internal, local_time, Page, UiLang};
 use super::session::UiAgent;
 use crate::domain::schedule::{Override, Reason};
@@ -110,7 +109,7 @@ pub(super) async fn set_override(
     Form(f): Form<OverrideForm>,
 ) -> Response {
     let page = Page::new(&s, &lang, Some(&a));
-    if let Some(no) = refused(&page, &a, &f.csrf) {
+    if let Some(no) = page.refused_to_admin(&a, &f.csrf) {
         return no;
     }
     let now = s.store.now();
@@ -173,7 +172,7 @@ pub(super) async fn add_announcement(
     Form(f): Form<AnnouncementForm>,
 ) -> Response {
     let page = Page::new(&s, &lang, Some(&a));
-    if let Some(no) = refused(&page, &a, &f.csrf) {
+    if let Some(no) = page.refused_to_admin(&a, &f.csrf) {
         return no;
     }
     let now = s.store.now();
@@ -224,7 +223,7 @@ pub(super) async fn end_announcement(
     Form(f): Form<CsrfOnly>,
 ) -> Response {
     let page = Page::new(&s, &lang, Some(&a));
-    if let Some(no) = refused(&page, &a, &f.csrf) {
+    if let Some(no) = page.refused_to_admin(&a, &f.csrf) {
         return no;
     }
     match s

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
 
 use super::i18n;
-use super::session::{set_cookie, Authenticated, UI_LANG_COOKIE};
+use super::session::{same, set_cookie, Authenticated, UI_LANG_COOKIE};
 use crate::domain::{Language, Millis};
 use crate::web::state::AppState;
 
@@ -107,6 +107,18 @@ impl<'a> Page<'a> {
         let heading = t.get(heading).copied().unwrap_or(heading);
         let message = t.get(message).copied().unwrap_or(message);
         self.render_status(status, "error.html", "", context! { heading, message })
+    }
+
+    /// Why an administrator's form from `a` is refused (a stale form, or
+    /// not an administrator), as the page to answer with.
+    pub(super) fn refused_to_admin(&self, a: &Authenticated, csrf: &str) -> Option<Response> {
+        if !a.csrf.as_deref().is_some_and(|c| same(c, csrf)) {
+            return Some(self.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed"));
+        }
+        if !a.agent.is_admin() {
+            return Some(self.error(StatusCode::FORBIDDEN, "forbidden", "forbidden_body"));
+        }
+        None
     }
 
     pub(super) async fn counts(&self) -> BTreeMap<String, i64> {
