@@ -546,6 +546,10 @@ fn choose_language(script: &Script, t: &mut Transition, lang: Language, ctx: &Co
     let state = match (&ctx.line, &ctx.consultants) {
         (LineCondition::Staffed, Some(to)) => {
             t.state.stage = Stage::Dialling { category: None };
+            // Announcements first: "MPEC knows of the failure" may spare
+            // the caller the wait for a consultant.
+            t.actions
+                .extend(announcements(ctx, lang).into_iter().map(Action::Say));
             t.actions
                 .push(Action::Say(Line::new(lang, Phrase::Connecting)));
             dial(t, to.clone(), None);
@@ -569,21 +573,28 @@ fn intake(script: &Script, t: &mut Transition, lang: Language, ctx: &Context, st
         Line::new(lang, Phrase::PrivacyShort).with("days", ctx.retention_days.to_string()),
         Line::new(lang, Phrase::TextChannels),
     ];
-    for texts in &ctx.announcements {
-        let own = &texts[Language::ALL.iter().position(|&l| l == lang).unwrap_or(0)];
-        let (said_in, text) = match own.trim() {
-            "" => (Language::Pl, &texts[0]),
-            _ => (lang, own),
-        };
-        if !text.trim().is_empty() {
-            preamble.push(Line::new(said_in, Phrase::Announcement).with("text", text.trim()));
-        }
-    }
+    preamble.extend(announcements(ctx, lang));
     t.state.stage = Stage::Menu {
         id: Menu::ROOT.to_owned(),
         attempts: 0,
     };
     menu_prompt(script, t, lang, Menu::ROOT, preamble);
+}
+
+/// The announcements playing, each in the caller's language (in Polish
+/// when it has no text in theirs).
+fn announcements(ctx: &Context, lang: Language) -> Vec<Line> {
+    ctx.announcements
+        .iter()
+        .filter_map(|texts| {
+            let own = &texts[Language::ALL.iter().position(|&l| l == lang).unwrap_or(0)];
+            let (said_in, text) = match own.trim() {
+                "" => (Language::Pl, texts[0].trim()),
+                own => (lang, own),
+            };
+            (!text.is_empty()).then(|| Line::new(said_in, Phrase::Announcement).with("text", text))
+        })
+        .collect()
 }
 
 fn menu_prompt(script: &Script, t: &mut Transition, lang: Language, id: &str, preamble: Vec<Line>) {

@@ -135,8 +135,9 @@ async fn an_administrator_closes_the_line_and_posts_an_announcement_in_chromium(
     set("#override-until", until).await;
     type_into(&c, "#override-note", "awaria centrali").await;
     click(&c, "#override-form button[type=submit]").await;
+    // The page after the post: it offers to end the override.
     c.wait()
-        .for_element(Locator::Css("#announcement-form"))
+        .for_element(Locator::Css("button[value=clear]"))
         .await
         .unwrap();
     let html = c.source().await.unwrap();

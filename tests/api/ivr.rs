@@ -279,6 +279,18 @@ fn staffed_hours_dial_the_consultants_and_fall_back_to_the_intake() {
         );
         assert_eq!(state.stage, Stage::Done);
     }
+    // Announcements come before the connection.
+    let with_news = Context {
+        announcements: vec![["Awaria ciepła na Podgórzu.".into(), "".into(), "".into()]],
+        ..ctx.clone()
+    };
+    let (_, actions, _) = run_in(&s, &with_news, &[Event::Start, digits("1")]);
+    assert!(
+        matches!(&actions[1][0], Action::Say(l) if l.phrase == Phrase::Announcement),
+        "{:?}",
+        actions[1]
+    );
+    assert!(matches!(actions[1].last(), Some(Action::Dial { .. })));
     // Staffed without a destination: the intake, never a Dial.
     let ctx = Context {
         line: LineCondition::Staffed,
