@@ -126,7 +126,8 @@ pub fn stem(word: &str) -> String {
     w
 }
 
-fn similarity(a: &str, b: &str) -> f64 {
+/// 1 − Levenshtein distance / the longer length.
+pub(crate) fn similarity(a: &str, b: &str) -> f64 {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let n = a.len().max(b.len());
     if n == 0 {

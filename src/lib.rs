@@ -30,6 +30,7 @@
 //! - [`sweeper`]: closing calls whose final status never came.
 //! - [`telemetry`]: logging, human-readable or JSON.
 //! - [`telephony`]: webhook forms, strict checks, signatures, TwiML.
+//! - [`urgent`]: urgent phrases in a transcript (`prompts/<lang>/urgent.txt`).
 //! - [`web`]: the HTTP server: webhooks, the agents' workspace, Open311, health, metrics.
 //! - [`worker`]: claims and runs queued jobs under a lease; periodic jobs and chores.
 //! - [`xml`]: XML text escaping (TwiML, Open311).
@@ -60,6 +61,7 @@ pub mod store;
 pub mod sweeper;
 pub mod telemetry;
 pub mod telephony;
+pub mod urgent;
 pub mod web;
 pub mod worker;
 pub mod xml;

@@ -46,6 +46,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("uk/privacy.txt", include_str!("../prompts/uk/privacy.txt")),
     ("en/privacy.txt", include_str!("../prompts/en/privacy.txt")),
     ("schedule.toml", include_str!("../prompts/schedule.toml")),
+    ("pl/urgent.txt", include_str!("../prompts/pl/urgent.txt")),
+    ("uk/urgent.txt", include_str!("../prompts/uk/urgent.txt")),
+    ("en/urgent.txt", include_str!("../prompts/en/urgent.txt")),
 ];
 
 /// Where prompt files come from.
