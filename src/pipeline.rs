@@ -13,7 +13,7 @@ use tracing::{info, warn};
 
 use crate::audio::{self, DecodeOptions};
 use crate::config::Config;
-use crate::domain::CallSid;
+use crate::domain::{CallSid, Language};
 use crate::engine::{Engine, LanguageChoice};
 use crate::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
 use crate::store::{Job, NewTranscript, Recording, Store, StoredAudio};
@@ -26,6 +26,9 @@ pub struct Pipeline {
     pub http: reqwest::Client,
     pub cfg: Config,
     pub streets: crate::address::Streets,
+    /// Urgent phrases per language, and which categories may be urgent.
+    pub urgent: crate::urgent::UrgentPhrases,
+    pub menu: crate::ivr::Menu,
     /// The menu's default category: a call that ends without a choice and
     /// without a recording is filed under it.
     pub unchosen: String,
@@ -38,15 +41,28 @@ impl Pipeline {
         cfg: Config,
     ) -> anyhow::Result<Arc<Self>> {
         let streets = crate::address::Streets::load(&cfg.prompt_source())?;
-        let unchosen = crate::ivr::Menu::load(&cfg.prompt_source())?.default_category;
+        let menu = crate::ivr::Menu::load(&cfg.prompt_source())?;
+        let unchosen = menu.default_category.clone();
+        let urgent = crate::urgent::UrgentPhrases::load(&cfg.prompt_source())?;
         Ok(Arc::new(Self {
             store,
             engine,
             http: http_client(&cfg)?,
             cfg,
             streets,
+            urgent,
+            menu,
             unchosen,
         }))
+    }
+
+    /// Why a transcript makes its report urgent: an urgent phrase of its
+    /// language heard, in a category that may be urgent.
+    pub fn urgency(&self, category: &str, lang: Language, text: &str) -> Option<String> {
+        if !self.menu.category(category).is_some_and(|c| c.urgent) {
+            return None;
+        }
+        self.urgent.find(lang, text).map(|m| m.phrase)
     }
 
     /// Registers the pipeline's handlers (transcription only with an engine).
@@ -289,8 +305,8 @@ impl Perform<Transcribe> for Pipeline {
         let Some(rel) = &rec.local_path else {
             return Outcome::GiveUp("recording has no stored file".into());
         };
-        let language = match p.store.get_report_by_id(rec.report_id).await {
-            Ok(Some(r)) => r.language,
+        let (language, category) = match p.store.get_report_by_id(rec.report_id).await {
+            Ok(Some(r)) => (r.language, r.category),
             Ok(None) => return Outcome::GiveUp(format!("report {} is gone", rec.report_id)),
             Err(e) => return Outcome::Retry(e.to_string()),
         };
@@ -356,6 +372,7 @@ impl Perform<Transcribe> for Pipeline {
             avg_logprob: t.avg_logprob.map(f64::from),
             no_speech: t.no_speech.clone(),
             quality_json: quality.to_string(),
+            urgent_reason: p.urgency(&category, t.language, &t.text),
             at: self.store.now(),
         };
         crate::metrics::transcribed(&t);

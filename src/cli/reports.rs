@@ -108,7 +108,12 @@ pub(super) async fn reports_show(
         return Ok(ExitCode::FAILURE);
     };
     match format {
-        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+        ListFormat::Json => {
+            let mut v = serde_json::to_value(&d)?;
+            v["urgent"] = serde_json::json!(d.report.urgent_reason.is_some());
+            v["urgent_reason"] = serde_json::json!(d.report.urgent_reason);
+            println!("{}", serde_json::to_string_pretty(&v)?)
+        }
         ListFormat::Table => {
             let r = &d.report;
             println!("report    {}", r.number);

@@ -29,8 +29,16 @@ pub struct Category {
     /// The service that acts on this around the clock, if any.
     #[serde(default)]
     pub referral: Option<Referral>,
+    /// Whether an urgent phrase in a transcript makes a report of this
+    /// category urgent (default: yes).
+    #[serde(default = "yes")]
+    pub urgent: bool,
     #[serde(flatten)]
     pub names: BTreeMap<Language, String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A 24/7 service a caller is told of (and, with `transfer`, offered a

@@ -31,6 +31,26 @@ impl Store {
             .rows_affected()
             == 1;
         if inserted {
+            if let Some(reason) = &t.urgent_reason {
+                self.query(
+                    "UPDATE reports SET urgent_reason = COALESCE(urgent_reason, $2) WHERE id = $1",
+                )
+                .bind(rec.report_id)
+                .bind(reason.clone())
+                .execute(&mut *tx)
+                .await?;
+                let after = serde_json::json!({ "reason": reason }).to_string();
+                self.audit_in(
+                    &mut tx,
+                    Some(rec.report_id),
+                    "system",
+                    "marked_urgent",
+                    None,
+                    Some(after),
+                    t.at,
+                )
+                .await?;
+            }
             let report: Report = self
                 .query_as("SELECT * FROM reports WHERE id = $1")
                 .bind(rec.report_id)
@@ -179,9 +199,13 @@ impl Store {
         if f.until.is_some() {
             sql += &next("created_at", "<");
         }
-        let order = if f.oldest_first { "ASC" } else { "DESC" };
+        // The queue (oldest first) puts urgent reports ahead of the rest.
+        let (urgent, order) = match f.oldest_first {
+            true => ("(urgent_reason IS NULL), ", "ASC"),
+            false => ("", "DESC"),
+        };
         sql += &format!(
-            " ORDER BY created_at {order}, id {order} LIMIT {} OFFSET {}",
+            " ORDER BY {urgent}created_at {order}, id {order} LIMIT {} OFFSET {}",
             f.limit.clamp(1, 10_000),
             f.offset.max(0)
         );

@@ -120,6 +120,9 @@ pub struct Report {
     pub decided_by: Option<String>,
     /// A recording arrived after the decision (kept, for an agent to see).
     pub late_recording_at: Option<Millis>,
+    /// Why the report is urgent (the phrase of `urgent.txt` heard); none
+    /// for an ordinary one.
+    pub urgent_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -186,6 +189,8 @@ pub struct NewTranscript {
     /// Why there is no speech (the report becomes a missed call).
     pub no_speech: Option<String>,
     pub quality_json: String,
+    /// The urgent phrase heard, if any ([`crate::urgent`]).
+    pub urgent_reason: Option<String>,
     pub at: Millis,
 }
 

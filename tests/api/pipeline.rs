@@ -405,3 +405,35 @@ both_backends!(
     a_panicking_job_fails_its_attempt_not_the_worker,
     queued_rows_of_an_older_binary_run_or_fail_clearly,
 );
+
+/// The pipeline's triage: an urgent phrase in a category that may be urgent.
+#[test]
+fn urgency_needs_a_phrase_in_an_urgent_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt
+        .block_on(hotline::store::open(&format!(
+            "sqlite://{}/t.db?mode=rwc",
+            dir.path().display()
+        )))
+        .unwrap();
+    let cfg = hotline::config::Config {
+        data_dir: dir.path().to_owned(),
+        ..Default::default()
+    };
+    let p = hotline::pipeline::Pipeline::new(store, None, cfg).unwrap();
+    assert_eq!(
+        p.urgency("roads", Language::Pl, "Na Długiej czuć gas, bardzo mocno.")
+            .as_deref(),
+        Some("czuć gas")
+    );
+    assert_eq!(
+        p.urgency("roads", Language::Pl, "Dziura w chodniku na Długiej."),
+        None
+    );
+    assert_eq!(
+        p.urgency("unknown", Language::Pl, "czuć gaz"),
+        None,
+        "not a category"
+    );
+}

@@ -40,6 +40,7 @@ fn transcript(text: &str, no_speech: Option<&str>) -> NewTranscript {
         avg_logprob: Some(-0.3),
         no_speech: no_speech.map(str::to_owned),
         quality_json: "{}".into(),
+        urgent_reason: None,
         at: now_ms(),
     }
 }
@@ -567,7 +568,53 @@ async fn transfers_end_calls_without_a_report(db: TestDb) {
     assert_eq!((d.len(), d[0].outcome.as_deref()), (1, Some("no-answer")));
 }
 
+/// A transcript in which an urgent phrase was heard marks its report urgent
+/// (the reason kept, audited), and urgent drafts lead the queue.
+async fn urgent_transcripts_lead_the_queue(db: TestDb) {
+    let s = &db.store;
+    let mut ids = Vec::new();
+    for (n, text, urgent) in [
+        (30, "Dziura w chodniku na Długiej.", None),
+        (31, "Na Długiej czuć gaz.", Some("czuć gaz")),
+        (32, "Nie świeci latarnia.", None),
+    ] {
+        let c = call(s, n).await;
+        let a = s.recording_announced(&c, &recording(n)).await.unwrap();
+        let stored = StoredAudio {
+            sha256: format!("{n:064}"),
+            bytes: 1234,
+            local_path: format!("recordings/{n}.wav"),
+            at: now_ms(),
+        };
+        s.recording_stored(a.recording.id, &stored).await.unwrap();
+        let mut t = transcript(text, None);
+        t.urgent_reason = urgent.map(str::to_owned);
+        assert!(s.transcript_saved(a.recording.id, &t).await.unwrap());
+        ids.push(a.report.id);
+    }
+    let queue = s
+        .list_reports(&ReportFilter {
+            status: Some(ReportStatus::Draft),
+            oldest_first: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let order: Vec<i64> = queue.iter().map(|r| r.id).collect();
+    assert_eq!(
+        order,
+        vec![ids[1], ids[0], ids[2]],
+        "the urgent draft first, then the oldest"
+    );
+    assert_eq!(queue[0].urgent_reason.as_deref(), Some("czuć gaz"));
+    assert!(queue[1].urgent_reason.is_none());
+    let d = s.report_detail(&queue[0].number).await.unwrap().unwrap();
+    assert!(d.audit.iter().any(|e| e.action == "marked_urgent"));
+}
+
 both_backends!(
+    urgent_transcripts_lead_the_queue,
     transfers_end_calls_without_a_report,
     calls_are_idempotent,
     report_numbers_are_unique_and_sequential,

@@ -96,6 +96,7 @@ pub(super) async fn list_page(
             context! {
                 number => r.number, created, created_iso, category_name => s.script.menu.category_name(&r.category, ui),
                 language => r.language, caller => r.caller, snippet, audio_status => r.audio_status,
+                urgent => r.urgent_reason,
             }
         })
         .collect();
