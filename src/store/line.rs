@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Result, Store};
 use crate::domain::schedule::Override;
-use crate::domain::{CallSid, Language, Millis};
+use crate::domain::{CallSid, Millis};
 
 /// An override in force: "staffed until …" or "closed until …".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,14 +58,6 @@ pub struct Announcement {
 }
 
 impl Announcement {
-    pub fn text(&self, lang: Language) -> &str {
-        match lang {
-            Language::Pl => &self.text_pl,
-            Language::Uk => &self.text_uk,
-            Language::En => &self.text_en,
-        }
-    }
-
     pub fn is_active(&self, at: Millis) -> bool {
         self.starts_at <= at && at < self.ends_at
     }
@@ -81,23 +73,15 @@ pub struct NewAnnouncement {
     pub ends_at: Millis,
 }
 
-/// Where a call was connected onwards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum DialKind {
-    /// KCK's consultants, in staffed hours.
-    Consultants,
-    /// A category's 24/7 service, at the caller's request.
-    Referral,
-}
-
-impl DialKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Consultants => "consultants",
-            Self::Referral => "referral",
-        }
+crate::domain::string_enum!(
+    /// Where a call was connected onwards.
+    DialKind {
+        /// KCK's consultants, in staffed hours.
+        Consultants = "consultants",
+        /// A category's 24/7 service, at the caller's request.
+        Referral = "referral",
     }
-}
+);
 
 /// One connection attempt of a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
