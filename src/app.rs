@@ -273,7 +273,15 @@ fn worker(
         Arc::clone(&store),
         cfg.webhooks.clone(),
         pipeline.http.clone(),
+        cfg.public_base(),
     );
+    let escalation = crate::escalation::Escalation::new(
+        Arc::clone(&store),
+        cfg.escalation.clone(),
+        pipeline.menu.clone(),
+        cfg.public_base(),
+    )?;
+    let worker = escalation.register(worker);
     let sweeper = crate::sweeper::Sweeper {
         store: Arc::clone(&store),
         stale_ms: cfg.stale_call_secs * 1000,

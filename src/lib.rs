@@ -2,8 +2,8 @@
 //!
 //! Modules, one line each. Layers, imports pointing down only (README,
 //! "Architecture"): `cli` → `app` (the composition root) → `web` →
-//! application (`pipeline`, `worker`, `outbound`, `retention`, `sweeper`,
-//! `accounts`, `line`) → adapters (`store`, `engine`, `telephony`) → `domain`,
+//! application (`pipeline`, `worker`, `outbound`, `escalation`, `retention`,
+//! `sweeper`, `accounts`, `line`) → adapters (`store`, `engine`, `telephony`) → `domain`,
 //! `ivr`, `jobs`.
 //! - [`accounts`]: unlocking, disabling and enabling agents, audited.
 //! - [`address`]: street mentions in transcripts matched to the register.
@@ -15,6 +15,7 @@
 //! - [`config`]: defaults → TOML → environment.
 //! - [`domain`]: typed values and the report's rules (lifecycle, drafts, schedule and holidays).
 //! - [`engine`]: whisper.cpp behind a bounded pool, with hallucination guards.
+//! - [`escalation`]: urgent reports e-mailed to the on-call officer (SMTP), once.
 //! - [`fuzzing`]: entry points of the fuzz targets.
 //! - [`ivr`]: the phone menu as a pure state machine.
 //! - [`jobs`]: the job kinds of the durable queue, one file each.
@@ -45,6 +46,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod escalation;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ivr;

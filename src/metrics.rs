@@ -55,6 +55,8 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
     ("hotline_login_checks_total", Kind::Counter, "Agents' passwords checked, by result."),
     ("hotline_logins_refused_total", Kind::Counter, "Logins refused without a password check: locked (too many attempts) or busy (password checks saturated)."),
     ("hotline_calls_swept_total", Kind::Counter, "Calls closed by the sweeper after no webhook for stale_call_secs."),
+    ("hotline_urgent_reports_total", Kind::Counter, "Reports found urgent after transcription, by kind (heard: an urgent phrase; referral: a 24/7 service turned down)."),
+    ("hotline_escalations_total", Kind::Counter, "Urgent reports sent to the on-call officer, by channel (email, webhook) and result (ok, failed: an attempt failed)."),
     ("hotline_dials_total", Kind::Counter, "Calls connected onwards with <Dial>, by kind (consultants, referral) and outcome (completed, no-answer, busy, failed, canceled)."),
 ];
 
@@ -113,6 +115,15 @@ fn describe_and_zero() {
     for result in ["ok", "failed"] {
         metrics::counter!("hotline_outbound_deliveries_total", "result" => result).absolute(0);
         metrics::counter!("hotline_login_checks_total", "result" => result).absolute(0);
+    }
+    for kind in ["heard", "referral"] {
+        metrics::counter!("hotline_urgent_reports_total", "kind" => kind).absolute(0);
+    }
+    for channel in ["email", "webhook"] {
+        for result in ["ok", "failed"] {
+            metrics::counter!("hotline_escalations_total", "channel" => channel, "result" => result)
+                .absolute(0);
+        }
     }
     for reason in ["locked", "busy"] {
         metrics::counter!("hotline_logins_refused_total", "reason" => reason).absolute(0);
@@ -220,6 +231,15 @@ pub fn transcribed(t: &crate::engine::Transcript) {
 
 pub fn fetch_failed(reason: &'static str) {
     metrics::counter!("hotline_fetch_failures_total", "reason" => reason).increment(1);
+}
+
+pub fn urgent_found(kind: crate::domain::urgency::UrgentKind) {
+    metrics::counter!("hotline_urgent_reports_total", "kind" => kind.as_str()).increment(1);
+}
+
+/// One attempt to tell the on-call officer, by `channel` (email, webhook).
+pub fn escalated(channel: &'static str, ok: bool) {
+    metrics::counter!("hotline_escalations_total", "channel" => channel, "result" => if ok { "ok" } else { "failed" }).increment(1);
 }
 
 pub fn webhook_delivered(ok: bool) {

@@ -16,7 +16,7 @@ use sha2::Sha256;
 use tracing::{info, warn};
 
 use crate::config::WebhookTarget;
-use crate::jobs::kinds::{DeliverWebhook, ReportDecided};
+use crate::jobs::kinds::{DeliverWebhook, ReportEvent};
 use crate::store::{Job, Report, Store};
 use crate::worker::{Outcome, Perform, Worker};
 
@@ -32,8 +32,16 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// What a city system receives: no audio, and the caller's number only if
-/// the target is configured to get it.
-pub fn payload(event: &str, r: &Report, include_caller: bool) -> serde_json::Value {
+/// the target is configured to get it. `link` is the draft's page for
+/// agents; `hints` the streets heard (for `report.urgent`).
+pub fn payload(
+    event: &str,
+    r: &Report,
+    include_caller: bool,
+    link: &str,
+    hints: &[String],
+) -> serde_json::Value {
+    let urgency = r.urgency();
     serde_json::json!({
         "event": event,
         "report": {
@@ -49,6 +57,11 @@ pub fn payload(event: &str, r: &Report, include_caller: bool) -> serde_json::Val
             "decided_at": r.decided_at.map(crate::domain::local_iso),
             "decided_by": r.decided_by,
             "caller": if include_caller { Some(r.caller.clone()) } else { None },
+            "urgent": urgency.is_some(),
+            "urgent_kind": urgency.as_ref().map(|u| u.kind.as_str()),
+            "urgent_reason": urgency.map(|u| u.reason),
+            "address_hints": hints,
+            "link": link,
         }
     })
 }
@@ -57,28 +70,36 @@ pub struct Outbound {
     store: Arc<Store>,
     targets: Vec<WebhookTarget>,
     http: reqwest::Client,
+    /// Where agents open a report: `<public base>/agent/reports/<number>`.
+    public_base: String,
 }
 
 impl Outbound {
-    pub fn new(store: Arc<Store>, targets: Vec<WebhookTarget>, http: reqwest::Client) -> Arc<Self> {
+    pub fn new(
+        store: Arc<Store>,
+        targets: Vec<WebhookTarget>,
+        http: reqwest::Client,
+        public_base: String,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             targets,
             http,
+            public_base,
         })
     }
 
     pub fn register(self: &Arc<Self>, worker: Worker) -> Worker {
         worker
-            .register::<ReportDecided, _>(Arc::clone(self))
+            .register::<ReportEvent, _>(Arc::clone(self))
             .register::<DeliverWebhook, _>(Arc::clone(self))
     }
 }
 
 /// Fans a decision out: one delivery per configured target.
 #[async_trait]
-impl Perform<ReportDecided> for Outbound {
-    async fn perform(&self, d: ReportDecided, _: &Job) -> Outcome {
+impl Perform<ReportEvent> for Outbound {
+    async fn perform(&self, d: ReportEvent, _: &Job) -> Outcome {
         for target in 0..self.targets.len() {
             let job = DeliverWebhook {
                 report_id: d.report_id,
@@ -104,7 +125,23 @@ impl Perform<DeliverWebhook> for Outbound {
             Ok(None) => return Outcome::GiveUp("report gone".into()),
             Err(e) => return Outcome::Retry(e.to_string()),
         };
-        let body = payload(&p.event, &report, target.include_caller).to_string();
+        let endpoint = target.url.split('?').next().unwrap_or(&target.url);
+        let urgent = p.event == crate::escalation::EVENT;
+        // Sent once: a job retried after its worker died finds the log.
+        match self.store.delivered(p.report_id, &p.event, endpoint).await {
+            Ok(true) => return Outcome::Done,
+            Ok(false) => {}
+            Err(e) => return Outcome::Retry(e.to_string()),
+        }
+        let hints = match urgent {
+            true => match self.store.address_candidates(report.id).await {
+                Ok(c) => c.into_iter().map(|c| c.display()).collect(),
+                Err(e) => return Outcome::Retry(e.to_string()),
+            },
+            false => Vec::new(),
+        };
+        let link = format!("{}/agent/reports/{}", self.public_base, report.number);
+        let body = payload(&p.event, &report, target.include_caller, &link, &hints).to_string();
         let ts = self.store.now() / 1000;
         let result = self
             .http
@@ -120,7 +157,6 @@ impl Perform<DeliverWebhook> for Outbound {
             .body(body)
             .send()
             .await;
-        let endpoint = target.url.split('?').next().unwrap_or(&target.url);
         let (status, error) = match &result {
             Ok(r) => (
                 Some(i64::from(r.status().as_u16())),
@@ -144,6 +180,9 @@ impl Perform<DeliverWebhook> for Outbound {
             warn!(error = %e, "could not log the delivery");
         }
         crate::metrics::webhook_delivered(error.is_none());
+        if urgent {
+            crate::metrics::escalated("webhook", error.is_none());
+        }
         match error {
             None => {
                 info!(report_id = p.report_id, event = %p.event, "webhook delivered");

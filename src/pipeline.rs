@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -13,10 +14,11 @@ use tracing::{info, warn};
 
 use crate::audio::{self, DecodeOptions};
 use crate::config::Config;
+use crate::domain::urgency::Urgency;
 use crate::domain::{CallSid, Language};
 use crate::engine::{Engine, LanguageChoice};
 use crate::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
-use crate::store::{Job, NewTranscript, Recording, Store, StoredAudio};
+use crate::store::{Escalate, Job, NewTranscript, Recording, Report, Store, StoredAudio};
 use crate::worker::{Outcome, Perform, Worker};
 
 /// Everything the pipeline's jobs need.
@@ -29,6 +31,8 @@ pub struct Pipeline {
     /// Urgent phrases per language, and which categories may be urgent.
     pub urgent: crate::urgent::UrgentPhrases,
     pub menu: crate::ivr::Menu,
+    /// Staffed hours: urgent reports are escalated outside them (by default).
+    pub schedule: crate::domain::schedule::Schedule,
     /// The menu's default category: a call that ends without a choice and
     /// without a recording is filed under it.
     pub unchosen: String,
@@ -44,6 +48,7 @@ impl Pipeline {
         let menu = crate::ivr::Menu::load(&cfg.prompt_source())?;
         let unchosen = menu.default_category.clone();
         let urgent = crate::urgent::UrgentPhrases::load(&cfg.prompt_source())?;
+        let schedule = crate::line::load_schedule(&cfg.prompt_source())?;
         Ok(Arc::new(Self {
             store,
             engine,
@@ -52,17 +57,55 @@ impl Pipeline {
             streets,
             urgent,
             menu,
+            schedule,
             unchosen,
         }))
     }
 
-    /// Why a transcript makes its report urgent: an urgent phrase of its
-    /// language heard, in a category that may be urgent.
+    /// The urgent phrase heard in a transcript, in a category that may be
+    /// urgent.
     pub fn urgency(&self, category: &str, lang: Language, text: &str) -> Option<String> {
         if !self.menu.category(category).is_some_and(|c| c.urgent) {
             return None;
         }
         self.urgent.find(lang, text).map(|m| m.phrase)
+    }
+
+    /// Whether a report is urgent ([`crate::domain::urgency`]) and whether
+    /// the on-call officer is told now.
+    async fn triage(
+        &self,
+        report: &Report,
+        lang: Language,
+        text: &str,
+    ) -> anyhow::Result<(Option<Urgency>, Option<Escalate>)> {
+        use crate::domain::urgency;
+        let call = self
+            .store
+            .get_call_by_id(report.call_id)
+            .await
+            .context("reading the call")?;
+        let declined = call
+            .filter(|c| urgency::declined_referral(&c.menu_path))
+            .and_then(|_| self.menu.referral(&report.category))
+            .map(|r| r.name(Language::Pl).to_owned());
+        let allows = self
+            .menu
+            .category(&report.category)
+            .is_some_and(|c| c.urgent);
+        let heard = self.urgent.find(lang, text).map(|m| m.phrase);
+        let Some(found) = urgency::urgency(allows, heard, declined) else {
+            return Ok((None, None));
+        };
+        let now = self.store.now();
+        let (line, _) = crate::line::state(&self.store, &self.schedule, now)
+            .await
+            .context("reading the line's state")?;
+        let esc = &self.cfg.escalation;
+        let escalate = urgency::escalates(esc.when, line.staffed).then(|| Escalate {
+            email: esc.smtp_url.is_some() && !esc.recipients(&report.category).is_empty(),
+        });
+        Ok((Some(found), escalate))
     }
 
     /// Registers the pipeline's handlers (transcription only with an engine).
@@ -305,8 +348,8 @@ impl Perform<Transcribe> for Pipeline {
         let Some(rel) = &rec.local_path else {
             return Outcome::GiveUp("recording has no stored file".into());
         };
-        let (language, category) = match p.store.get_report_by_id(rec.report_id).await {
-            Ok(Some(r)) => (r.language, r.category),
+        let report = match p.store.get_report_by_id(rec.report_id).await {
+            Ok(Some(r)) => r,
             Ok(None) => return Outcome::GiveUp(format!("report {} is gone", rec.report_id)),
             Err(e) => return Outcome::Retry(e.to_string()),
         };
@@ -332,7 +375,10 @@ impl Perform<Transcribe> for Pipeline {
                 Err(e) => return Outcome::Retry(format!("decoder task: {e}")),
             };
         let t = match engine
-            .transcribe(Arc::new(decoded.samples), LanguageChoice::Forced(language))
+            .transcribe(
+                Arc::new(decoded.samples),
+                LanguageChoice::Forced(report.language),
+            )
             .await
         {
             Ok(t) => t,
@@ -364,6 +410,10 @@ impl Perform<Transcribe> for Pipeline {
         } else {
             String::new()
         };
+        let (urgency, escalate) = match p.triage(&report, t.language, &t.text).await {
+            Ok(found) => found,
+            Err(e) => return Outcome::Retry(format!("{e:#}")),
+        };
         let new = NewTranscript {
             text,
             segments_json: serde_json::to_string(&timeline).unwrap_or_else(|_| "[]".into()),
@@ -372,14 +422,13 @@ impl Perform<Transcribe> for Pipeline {
             avg_logprob: t.avg_logprob.map(f64::from),
             no_speech: t.no_speech.clone(),
             quality_json: quality.to_string(),
-            urgent_reason: p.urgency(&category, t.language, &t.text),
+            urgency,
+            escalate,
             at: self.store.now(),
         };
         crate::metrics::transcribed(&t);
-        if let Err(e) = p.store.transcript_saved(rec.id, &new).await {
-            return Outcome::Retry(e.to_string());
-        }
-        // Address hints: best effort, the report is filed either way.
+        // Address hints: best effort, the report is filed either way; saved
+        // first, so the urgent e-mail the transcript may queue names them.
         let found = p.streets.find(&t.text);
         if !found.is_empty() {
             if let Err(e) = p
@@ -390,7 +439,21 @@ impl Perform<Transcribe> for Pipeline {
                 warn!(error = %e, "could not save address hints");
             }
         }
-        Outcome::Done
+        match p.store.transcript_saved(rec.id, &new).await {
+            Ok(true) => {
+                if let Some(u) = &new.urgency {
+                    info!(
+                        kind = u.kind.as_str(),
+                        escalated = new.escalate.is_some(),
+                        "urgent report"
+                    );
+                    crate::metrics::urgent_found(u.kind);
+                }
+                Outcome::Done
+            }
+            Ok(false) => Outcome::Done,
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
     }
 
     async fn gave_up(&self, job: Transcribe, _: &Job, error: &str) {

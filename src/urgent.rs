@@ -68,6 +68,16 @@ fn same_word(a: &str, b: &str) -> bool {
     (long.starts_with(short) && nl - ns <= ending) || (ns >= 4 && similarity(short, long) >= 0.75)
 }
 
+/// A word and, when Whisper glued "się" to the next word ("ulatnia
+/// sięgasz" for "ulatnia się gaz"), what follows the "się" as well.
+fn unglue(word: &str) -> Vec<&str> {
+    let rest = word
+        .strip_prefix("się")
+        .or_else(|| word.strip_prefix("Się"))
+        .filter(|r| r.chars().count() >= 3);
+    std::iter::once(word).chain(rest).collect()
+}
+
 impl UrgentPhrases {
     pub fn load(src: &PromptSource) -> Result<Self, PromptError> {
         let mut by_lang = BTreeMap::new();
@@ -78,7 +88,8 @@ impl UrgentPhrases {
         Ok(Self { by_lang })
     }
 
-    /// One language's list (one phrase a line, `#` comments).
+    /// One language's list (one phrase a line, `#` comments; `heard =>
+    /// shown` for a transcription error of a phrase, shown as the phrase).
     pub fn parse(lang: Language, text: &str) -> Self {
         Self {
             by_lang: [(lang, Self::parse_list(text))].into_iter().collect(),
@@ -88,9 +99,10 @@ impl UrgentPhrases {
     fn parse_list(text: &str) -> Vec<UrgentPhrase> {
         crate::prompts::content_lines(text)
             .filter_map(|line| {
-                let stems: Vec<String> = words(line).into_iter().filter_map(content).collect();
+                let (heard, shown) = line.split_once("=>").unwrap_or((line, line));
+                let stems: Vec<String> = words(heard).into_iter().filter_map(content).collect();
                 (!stems.is_empty()).then(|| UrgentPhrase {
-                    text: line.trim().to_owned(),
+                    text: shown.trim().to_owned(),
                     stems,
                 })
             })
@@ -101,6 +113,7 @@ impl UrgentPhrases {
     pub fn find(&self, lang: Language, transcript: &str) -> Option<UrgentMatch> {
         let said: Vec<(&str, String)> = words(transcript)
             .into_iter()
+            .flat_map(unglue)
             .filter_map(|w| content(w).map(|s| (w, s)))
             .collect();
         self.by_lang.get(&lang)?.iter().find_map(|p| {
@@ -147,6 +160,13 @@ mod tests {
     }
 
     #[test]
+    fn a_misheard_phrase_is_shown_as_the_phrase() {
+        let m = polish().find(Language::Pl, "Czuję gas na klatce.").unwrap();
+        assert_eq!(m.phrase, "czuć gaz");
+        assert_eq!(m.heard, "Czuję gas");
+    }
+
+    #[test]
     fn urgent_polish_reports_are_found() {
         let p = polish();
         let urgent = [
@@ -182,6 +202,8 @@ mod tests {
             "Zapadła się jezdnia, jest wielka dziura.",
             "Brak prądu w całej dzielnicy od godziny.",
             "Nie ma ogrzewania i ciepłej wody w bloku, awaria.",
+            // Whisper base on a synthesised caller (tests/crash/escalation.rs).
+            "Dzień dobry, z wonie ulicy Długi. A klatce stodowe ulatnia sięgasz, bardzo mocno śmieci gazem.",
         ];
         let missed: Vec<&&str> = urgent
             .iter()

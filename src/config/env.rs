@@ -140,6 +140,23 @@ impl Config {
         if let Some(v) = get("HOTLINE_STALE_CALL_SECS") {
             self.stale_call_secs = parse("HOTLINE_STALE_CALL_SECS", &v)?;
         }
+        if let Some(v) = get("HOTLINE_SMTP_URL") {
+            self.escalation.smtp_url = Some(Secret::new(v)).filter(|u| !u.is_empty());
+        }
+        if let Some(v) = get("HOTLINE_SMTP_FROM") {
+            self.escalation.from = v;
+        }
+        if let Some(v) = get("HOTLINE_ONCALL_EMAIL") {
+            self.escalation.oncall = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = get("HOTLINE_ESCALATE_WHEN") {
+            self.escalation.when = parse("HOTLINE_ESCALATE_WHEN", &v)?;
+        }
         if let Some(v) = get("HOTLINE_FETCH_TIMEOUT_SECS") {
             self.recordings.fetch_timeout_secs = parse("HOTLINE_FETCH_TIMEOUT_SECS", &v)?;
         }

@@ -120,6 +120,50 @@ pub struct Config {
     /// run from there: a rehearsal of a night or a holiday, and tests. Every
     /// component reads the time from the store's clock, set here.
     pub clock_start: Option<String>,
+    /// Urgent reports to the on-call officer, by e-mail.
+    pub escalation: Escalation,
+}
+
+/// Where and when urgent reports go ([`crate::escalation`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Escalation {
+    /// `smtp://user:pass@host:587` (STARTTLS when the server offers it;
+    /// `?tls=required` insists), `smtps://user:pass@host:465` (TLS from
+    /// the first byte). None: no e-mail, the `report.urgent` webhook only.
+    pub smtp_url: Option<Secret>,
+    /// The sender: `hotline KCK <hotline@kck.krakow.pl>`.
+    pub from: String,
+    /// The on-call officer's addresses.
+    pub oncall: Vec<String>,
+    /// Addresses per category code, instead of `oncall` for that category.
+    pub categories: std::collections::BTreeMap<String, Vec<String>>,
+    /// `outside_staffed_hours` (default), `always` or `never`.
+    pub when: crate::domain::urgency::EscalateWhen,
+    /// Include the caller's number in the e-mail (personal data).
+    pub include_caller: bool,
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "hotline KCK <hotline@localhost>".into(),
+            oncall: Vec::new(),
+            categories: std::collections::BTreeMap::new(),
+            when: crate::domain::urgency::EscalateWhen::OutsideStaffedHours,
+            include_caller: false,
+        }
+    }
+}
+
+impl Escalation {
+    /// Who is told of an urgent report of `category`.
+    pub fn recipients(&self, category: &str) -> &[String] {
+        self.categories
+            .get(category)
+            .map_or(self.oncall.as_slice(), Vec::as_slice)
+    }
 }
 
 /// KCK's consultants, reached with `<Dial>` in staffed hours.
@@ -219,6 +263,7 @@ impl Default for Config {
             stale_call_secs: 30 * 60,
             consultants: Consultants::default(),
             clock_start: None,
+            escalation: Escalation::default(),
         }
     }
 }
@@ -424,6 +469,7 @@ impl Config {
                 self.consultants.ring_secs
             )));
         }
+        self.validate_escalation()?;
         if self.max_connections == 0 || self.header_timeout_secs == 0 {
             return Err(ConfigError::Invalid(
                 "max_connections and header_timeout_secs must be at least 1".into(),
@@ -433,6 +479,27 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "worker.concurrency must be at least 1".into(),
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_escalation(&self) -> Result<(), ConfigError> {
+        let e = &self.escalation;
+        let addresses = e.oncall.iter().chain(e.categories.values().flatten());
+        for a in std::iter::once(&e.from).chain(addresses) {
+            if a.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(ConfigError::Invalid(format!(
+                    "escalation: {a:?} is not an e-mail address"
+                )));
+            }
+        }
+        if let Some(url) = &e.smtp_url {
+            let scheme = url.expose().split_once("://").map(|(s, _)| s);
+            if !matches!(scheme, Some("smtp" | "smtps")) {
+                return Err(ConfigError::Invalid(
+                    "escalation.smtp_url must start with smtp:// or smtps://".into(),
+                ));
+            }
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ mod language;
 pub mod lifecycle;
 mod report;
 pub mod schedule;
+pub mod urgency;
 
 pub use self::clock::{now_ms, Clock};
 pub use address::AddressCandidate;

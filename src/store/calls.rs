@@ -42,6 +42,14 @@ impl Store {
             .await?)
     }
 
+    pub async fn get_call_by_id(&self, id: i64) -> Result<Option<Call>> {
+        Ok(self
+            .query_as("SELECT * FROM calls WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     pub async fn save_ivr(&self, sid: &CallSid, u: &IvrUpdate) -> Result<()> {
         self.query(
             "UPDATE calls SET ivr_state = $2, language = COALESCE($3, language), category = COALESCE($4, category),

@@ -5,7 +5,7 @@ use super::{Result, Store, StoreError, Tx};
 use crate::domain::lifecycle::{self, AgentAction};
 use crate::domain::Millis;
 use crate::jobs::kind::BackgroundJob;
-use crate::jobs::kinds::ReportDecided;
+use crate::jobs::kinds::ReportEvent;
 
 impl Store {
     // Agent changes to reports: optimistic concurrency on `version`.
@@ -89,7 +89,7 @@ impl Store {
         self.audit_change(&mut tx, &before, &after, actor, action, at)
             .await?;
         // City systems hear of it through the queue, committed with the decision.
-        let job = ReportDecided {
+        let job = ReportEvent {
             report_id: after.id,
             event: format!("report.{action}"),
         };

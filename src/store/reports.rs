@@ -3,6 +3,8 @@
 use super::types::*;
 use super::{Result, Store, StoreError};
 use crate::domain::{Millis, ReportNumber, TranscriptEffect};
+use crate::jobs::kind::BackgroundJob;
+use crate::jobs::kinds::{ReportEvent, SendUrgentEmail};
 
 impl Store {
     pub async fn transcript_saved(&self, recording_id: i64, t: &NewTranscript) -> Result<bool> {
@@ -31,15 +33,17 @@ impl Store {
             .rows_affected()
             == 1;
         if inserted {
-            if let Some(reason) = &t.urgent_reason {
+            if let Some(u) = &t.urgency {
                 self.query(
-                    "UPDATE reports SET urgent_reason = COALESCE(urgent_reason, $2) WHERE id = $1",
+                    "UPDATE reports SET urgent_reason = $2, urgent_kind = $3 WHERE id = $1 AND urgent_reason IS NULL",
                 )
                 .bind(rec.report_id)
-                .bind(reason.clone())
+                .bind(u.reason.clone())
+                .bind(u.kind.as_str())
                 .execute(&mut *tx)
                 .await?;
-                let after = serde_json::json!({ "reason": reason }).to_string();
+                let after =
+                    serde_json::json!({ "kind": u.kind.as_str(), "reason": u.reason }).to_string();
                 self.audit_in(
                     &mut tx,
                     Some(rec.report_id),
@@ -50,6 +54,21 @@ impl Store {
                     t.at,
                 )
                 .await?;
+                // The on-call officer hears of it through the queue, once:
+                // the jobs' keys are the report's.
+                if let Some(Escalate { email }) = t.escalate {
+                    let event = ReportEvent {
+                        report_id: rec.report_id,
+                        event: "report.urgent".into(),
+                    };
+                    self.enqueue_in(&mut tx, &event.to_new_job(t.at)).await?;
+                    if email {
+                        let mail = SendUrgentEmail {
+                            report_id: rec.report_id,
+                        };
+                        self.enqueue_in(&mut tx, &mail.to_new_job(t.at)).await?;
+                    }
+                }
             }
             let report: Report = self
                 .query_as("SELECT * FROM reports WHERE id = $1")

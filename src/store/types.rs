@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::{any::AnyRow, FromRow, Row};
 
 use crate::auth::Role;
+use crate::domain::urgency::{Urgency, UrgentKind};
 use crate::domain::{
     string_enum, AudioStatus, CallSid, Language, Millis, ReportNumber, ReportStatus,
 };
@@ -120,9 +121,25 @@ pub struct Report {
     pub decided_by: Option<String>,
     /// A recording arrived after the decision (kept, for an agent to see).
     pub late_recording_at: Option<Millis>,
-    /// Why the report is urgent (the phrase of `urgent.txt` heard); none
-    /// for an ordinary one.
+    /// Why the report is urgent (the phrase of `urgent.txt` heard, or the
+    /// 24/7 service the caller turned down); none for an ordinary one.
     pub urgent_reason: Option<String>,
+    /// What `urgent_reason` is ([`UrgentKind`]); read it with
+    /// [`Report::urgency`].
+    pub urgent_kind: Option<String>,
+}
+
+impl Report {
+    /// Why the report is urgent, if it is.
+    pub fn urgency(&self) -> Option<Urgency> {
+        let reason = self.urgent_reason.clone()?;
+        let kind = self
+            .urgent_kind
+            .as_deref()
+            .and_then(|k| k.parse().ok())
+            .unwrap_or(UrgentKind::Heard);
+        Some(Urgency { kind, reason })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -178,6 +195,13 @@ pub struct TranscriptRow {
     pub created_at: Millis,
 }
 
+/// An urgent report goes out now: `report.urgent` to city systems, and
+/// an e-mail to the on-call officer if `email`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escalate {
+    pub email: bool,
+}
+
 /// A transcript to save.
 #[derive(Debug, Clone)]
 pub struct NewTranscript {
@@ -189,8 +213,10 @@ pub struct NewTranscript {
     /// Why there is no speech (the report becomes a missed call).
     pub no_speech: Option<String>,
     pub quality_json: String,
-    /// The urgent phrase heard, if any ([`crate::urgent`]).
-    pub urgent_reason: Option<String>,
+    /// Why the report is urgent, if it is ([`crate::domain::urgency`]).
+    pub urgency: Option<Urgency>,
+    /// For an urgent report: whether the on-call officer is told now.
+    pub escalate: Option<Escalate>,
     pub at: Millis,
 }
 
@@ -357,6 +383,16 @@ pub struct AddressCandidateRow {
     pub score: f64,
     pub heard: String,
     pub created_at: Millis,
+}
+
+impl AddressCandidateRow {
+    /// `Długa 12`, or the street alone.
+    pub fn display(&self) -> String {
+        match &self.house {
+            Some(h) => format!("{} {h}", self.street),
+            None => self.street.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -61,6 +61,20 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `event` of the report already reached an endpoint starting
+    /// with `endpoint` (a retried job after its worker died sends nothing).
+    pub async fn delivered(&self, report_id: i64, event: &str, endpoint: &str) -> Result<bool> {
+        let reached: Vec<(String,)> = self
+            .query_as(
+                "SELECT endpoint FROM webhook_deliveries WHERE report_id = $1 AND event = $2 AND error IS NULL",
+            )
+            .bind(report_id)
+            .bind(event.to_owned())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(reached.iter().any(|(e,)| e.starts_with(endpoint)))
+    }
+
     pub async fn recent_deliveries(&self, limit: i64) -> Result<Vec<DeliveryRow>> {
         Ok(self
             .query_as("SELECT * FROM webhook_deliveries ORDER BY at DESC, id DESC LIMIT $1")

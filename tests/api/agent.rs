@@ -1027,7 +1027,8 @@ async fn late_recordings_never_rewrite_decisions(db: TestDb) {
                         avg_logprob: Some(-0.3),
                         no_speech: None,
                         quality_json: "{}".into(),
-                        urgent_reason: None,
+                        urgency: None,
+                        escalate: None,
                         at: now_ms(),
                     },
                 )

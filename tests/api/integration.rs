@@ -334,6 +334,7 @@ async fn outbound_webhooks_are_signed_and_retried(db: TestDb) {
         w.db.store.clone(),
         cfg.webhooks.clone(),
         reqwest::Client::new(),
+        cfg.public_base(),
     );
     let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(10));
     opts.backoff = Some(Duration::from_millis(10));

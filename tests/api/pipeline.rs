@@ -425,7 +425,7 @@ fn urgency_needs_a_phrase_in_an_urgent_category() {
     assert_eq!(
         p.urgency("roads", Language::Pl, "Na Długiej czuć gas, bardzo mocno.")
             .as_deref(),
-        Some("czuć gas")
+        Some("czuć gaz")
     );
     assert_eq!(
         p.urgency("roads", Language::Pl, "Dziura w chodniku na Długiej."),

@@ -40,7 +40,8 @@ fn transcript(text: &str, no_speech: Option<&str>) -> NewTranscript {
         avg_logprob: Some(-0.3),
         no_speech: no_speech.map(str::to_owned),
         quality_json: "{}".into(),
-        urgent_reason: None,
+        urgency: None,
+        escalate: None,
         at: now_ms(),
     }
 }
@@ -588,7 +589,10 @@ async fn urgent_transcripts_lead_the_queue(db: TestDb) {
         };
         s.recording_stored(a.recording.id, &stored).await.unwrap();
         let mut t = transcript(text, None);
-        t.urgent_reason = urgent.map(str::to_owned);
+        t.urgency = urgent.map(|reason| hotline::domain::urgency::Urgency {
+            kind: hotline::domain::urgency::UrgentKind::Heard,
+            reason: reason.to_owned(),
+        });
         assert!(s.transcript_saved(a.recording.id, &t).await.unwrap());
         ids.push(a.report.id);
     }

@@ -16,9 +16,6 @@ use hotline::store::NewRecording;
 use support::db::TestDb;
 use support::media::{self, Behaviour};
 
-/// One transcription at a time: ggml's threads spin, two at once crawl.
-static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 fn spawn_worker(db: &TestDb) -> Child {
     Command::new(env!("CARGO_BIN_EXE_hotline"))
         .arg("worker")
@@ -62,7 +59,7 @@ async fn wait_for(db: &TestDb, status: &str, timeout: Duration) {
 }
 
 async fn killed_worker_mid_transcription(db: TestDb) {
-    let _one_at_a_time = EXCLUSIVE.lock().await;
+    let _one_at_a_time = crate::EXCLUSIVE.lock().await;
     // ~55 s of real speech: long enough to be killed in the middle.
     let jfk =
         hotline::audio::decode_file(&support::speech("en/en_jfk_001.wav"), &Default::default())

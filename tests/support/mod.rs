@@ -1,7 +1,9 @@
 pub mod db;
+pub mod hooks;
 pub mod media;
 pub mod server;
 pub mod signals;
+pub mod smtp;
 pub mod voicemail;
 pub mod wav;
 pub mod workspace;

@@ -68,7 +68,8 @@ pub async fn draft(store: &Arc<Store>, data: &std::path::Path, n: u32, text: &st
                 avg_logprob: Some(-0.7),
                 no_speech: None,
                 quality_json: "{}".into(),
-                urgent_reason: None,
+                urgency: None,
+                escalate: None,
                 at: now_ms(),
             },
         )

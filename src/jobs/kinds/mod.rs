@@ -3,15 +3,17 @@
 mod deliver_webhook;
 mod fetch_recording;
 mod finalize_call;
-mod report_decided;
+mod report_event;
 mod retention_sweep;
+mod send_urgent_email;
 mod transcribe;
 
 pub use deliver_webhook::DeliverWebhook;
 pub use fetch_recording::FetchRecording;
 pub use finalize_call::{FinalizeCall, RECORDING_GRACE_MS};
-pub use report_decided::ReportDecided;
+pub use report_event::ReportEvent;
 pub use retention_sweep::RetentionSweep;
+pub use send_urgent_email::SendUrgentEmail;
 pub use transcribe::Transcribe;
 
 use super::kind::BackgroundJob;
@@ -21,7 +23,8 @@ pub const ALL: &[&str] = &[
     FetchRecording::NAME,
     Transcribe::NAME,
     FinalizeCall::NAME,
-    ReportDecided::NAME,
+    ReportEvent::NAME,
+    SendUrgentEmail::NAME,
     DeliverWebhook::NAME,
     RetentionSweep::NAME,
 ];

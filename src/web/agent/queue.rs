@@ -88,6 +88,7 @@ pub(super) async fn list_page(
     } else {
         Language::Pl
     };
+    let t = i18n::texts(lang.lang);
     let rows: Vec<minijinja::Value> = reports
         .iter()
         .map(|r| {
@@ -96,7 +97,7 @@ pub(super) async fn list_page(
             context! {
                 number => r.number, created, created_iso, category_name => s.script.menu.category_name(&r.category, ui),
                 language => r.language, caller => r.caller, snippet, audio_status => r.audio_status,
-                urgent => r.urgent_reason,
+                urgent => super::report::urgent_why(s, r, ui, &t),
             }
         })
         .collect();

@@ -175,8 +175,33 @@ pub(super) async fn show_report(
             menu_path => choices_in_words(s, &d.call.menu_path, ui, &t), dials => dials_v, categories => categories(s, ui), counts => page.counts().await,
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
             conflict => notice.conflict, mine => notice.mine, candidates, duplicates,
+            urgent_why => urgent_why(s, &d.report, ui, &t),
         },
     )
+}
+
+/// Why a report is urgent, in the agent's words: the phrase heard, or the
+/// 24/7 service the caller turned down (named in `ui`).
+pub(super) fn urgent_why(
+    s: &AppState,
+    r: &crate::store::Report,
+    ui: Language,
+    t: &std::collections::BTreeMap<&'static str, &'static str>,
+) -> Option<String> {
+    use crate::domain::urgency::UrgentKind;
+    let u = r.urgency()?;
+    let word = |key: &str| t.get(key).copied().unwrap_or("");
+    Some(match u.kind {
+        UrgentKind::Heard => format!("{} „{}”", word("urgent_heard"), u.reason),
+        UrgentKind::Referral => {
+            let service = s.script.menu.referral(&r.category).map(|x| x.name(ui));
+            format!(
+                "{}: {}",
+                word("urgent_referral"),
+                service.unwrap_or(&u.reason)
+            )
+        }
+    })
 }
 
 /// The keys a caller pressed (`language:1 > main:5 > more:1 > referral:2`)

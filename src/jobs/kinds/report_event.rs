@@ -1,18 +1,20 @@
-//! An agent confirmed or rejected a report: one delivery is enqueued for
-//! every configured city system.
+//! Something city systems hear about happened to a report (an agent
+//! confirmed or rejected it; it was found urgent): one delivery is
+//! enqueued for every configured city system.
 
 use serde::{Deserialize, Serialize};
 
 use crate::jobs::kind::BackgroundJob;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportDecided {
+pub struct ReportEvent {
     pub report_id: i64,
-    /// `report.confirmed` or `report.rejected`.
+    /// `report.confirmed`, `report.rejected` or `report.urgent`.
     pub event: String,
 }
 
-impl BackgroundJob for ReportDecided {
+impl BackgroundJob for ReportEvent {
+    /// Named when decisions were its only events; queued rows carry it.
     const NAME: &'static str = "report_decided";
     const MAX_ATTEMPTS: i64 = 5;
 
