@@ -62,6 +62,11 @@ fn zoned(ms: Millis) -> jiff::Zoned {
         .to_zoned(warsaw())
 }
 
+/// The day in Kraków at `ms`.
+pub fn local_date(ms: Millis) -> jiff::civil::Date {
+    zoned(ms).date()
+}
+
 /// `2026-11-24 04:12`, Kraków time.
 pub fn local_display(ms: Millis) -> String {
     zoned(ms).strftime("%Y-%m-%d %H:%M").to_string()

@@ -100,6 +100,10 @@ pub enum Choice<'a> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Menu {
     pub default_category: String,
+    /// The main menu's key for hearing a report's status by its number
+    /// (none: not offered).
+    #[serde(default)]
+    pub status_key: Option<String>,
     pub categories: Vec<Category>,
     pub menus: Vec<MenuLevel>,
 }
@@ -126,6 +130,18 @@ impl Menu {
                     self.default_category
                 ),
             ));
+        }
+        if let Some(key) = &self.status_key {
+            let taken = self
+                .level(Self::ROOT)
+                .is_some_and(|m| m.options.iter().any(|o| &o.digit == key));
+            let digit = key.len() == 1 && key != "0" && key != PRIVACY_KEY;
+            if !digit || !key.bytes().all(|b| b.is_ascii_digit()) || taken {
+                return Err(invalid(
+                    f,
+                    format!("status_key {key:?} must be a key 1–8 the main menu does not use"),
+                ));
+            }
         }
         for c in &self.categories {
             if !c
@@ -335,6 +351,27 @@ phrases! {
     ReferralInfo => referral_info,
     ConnectingService => connecting_service,
     TransferFailed => transfer_failed,
+    /// `{digit}`: the main menu's key for a report's status.
+    StatusOption => status_option,
+    StatusAsk => status_ask,
+    StatusMore => status_more,
+    StatusLimit => status_limit,
+    StatusMalformed => status_malformed,
+    /// `{number}` (every status phrase): the number, digit by digit.
+    StatusNotFound => status_not_found,
+    StatusWaiting => status_waiting,
+    StatusMissed => status_missed,
+    /// `{date}`: the day it was passed on ("3 grudnia").
+    StatusConfirmed => status_confirmed,
+    /// `{reason}`: one of the reason phrases.
+    StatusRejected => status_rejected,
+    ReasonSpam => reason_spam,
+    ReasonSilence => reason_silence,
+    ReasonDuplicate => reason_duplicate,
+    ReasonNotCity => reason_not_city,
+    ReasonOther => reason_other,
+    /// The months' names as a date says them, comma-separated.
+    Months => months,
 }
 
 /// Menu and phrases for every language.

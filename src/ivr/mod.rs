@@ -24,7 +24,7 @@ pub mod menu;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Language;
+use crate::domain::{Language, RejectReason, ReportNumber, ReportStatus};
 pub use menu::{Choice, Menu, MenuError, Phrase, Phrases, Referral, Script, PRIVACY_KEY};
 
 use crate::domain::schedule::Holiday;
@@ -58,6 +58,10 @@ pub enum Stage {
     },
     Recording {
         attempt: u8,
+    },
+    /// Entering a report number to hear its status; `lookups` made so far.
+    Status {
+        lookups: u8,
     },
     Done,
 }
@@ -188,6 +192,57 @@ pub struct Context {
     pub announcements: Vec<[String; 3]>,
     /// How long recordings are kept, for the privacy notice.
     pub retention_days: i64,
+    /// The report the caller asked about ([`status_query`]).
+    pub status: Option<StatusAnswer>,
+}
+
+/// Lookups of a report's status in one call, at most.
+pub const MAX_STATUS_LOOKUPS: u8 = 3;
+
+/// What a caller asking about a report number is told. Nothing personal:
+/// the state of the matter, a date, a reason in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusAnswer {
+    /// Not seven digits.
+    Malformed,
+    NotFound(ReportNumber),
+    /// Filed, waiting for a consultant.
+    Waiting(ReportNumber),
+    /// Confirmed and passed to the city's service on `on` (Kraków's date).
+    Confirmed(ReportNumber, jiff::civil::Date),
+    /// Not passed on; the reason if it is one of the known ones.
+    Rejected(ReportNumber, Option<RejectReason>),
+    /// A missed call: nothing was recorded.
+    Missed(ReportNumber),
+}
+
+impl StatusAnswer {
+    /// The answer for a report in `status`, decided on `decided` (Kraków's
+    /// date) for `reject_reason`.
+    pub fn of(
+        number: ReportNumber,
+        status: ReportStatus,
+        decided: Option<jiff::civil::Date>,
+        reject_reason: Option<&str>,
+    ) -> Self {
+        match (status, decided) {
+            (ReportStatus::Confirmed, Some(on)) => Self::Confirmed(number, on),
+            (ReportStatus::Rejected, _) => {
+                Self::Rejected(number, reject_reason.and_then(|r| r.parse().ok()))
+            }
+            (ReportStatus::MissedCall, _) => Self::Missed(number),
+            _ => Self::Waiting(number),
+        }
+    }
+}
+
+/// The report number the caller typed, when this step needs its status
+/// looked up ([`Context::status`]).
+pub fn status_query<'a>(state: &IvrState, event: &'a Event) -> Option<&'a str> {
+    match (&state.stage, event) {
+        (Stage::Status { .. }, Event::Digits(d)) if d != "*" => Some(d),
+        _ => None,
+    }
 }
 
 impl Default for Context {
@@ -198,6 +253,7 @@ impl Default for Context {
             consultants: None,
             announcements: Vec::new(),
             retention_days: 90,
+            status: None,
         }
     }
 }
@@ -261,6 +317,9 @@ pub enum Action {
     Say(Line),
     /// Collect one key while saying `lines`; the key is reported as `Next::Digits`.
     Gather(Vec<Line>),
+    /// Collect a number ended by `#` while saying `lines`; reported as
+    /// `Next::Digits`.
+    GatherNumber(Vec<Line>),
     /// Record after a beep; reported as `Next::Recorded`.
     Record,
     /// Continue at our URL (after a Gather that timed out, a Record that was empty).
@@ -378,6 +437,32 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
                 attempts: 0,
             };
             menu_prompt(script, &mut t, lang, menu, Vec::new());
+        }
+        (Stage::Menu { id, .. }, Event::Digits(d))
+            if id == Menu::ROOT && script.menu.status_key.as_deref() == Some(d.as_str()) =>
+        {
+            t.state.stage = Stage::Status { lookups: 0 };
+            t.state.path.push("status:asked".into());
+            ask_number(&mut t, lang, Phrase::StatusAsk);
+        }
+        (Stage::Status { lookups }, Event::Digits(d)) if d != "*" => {
+            let lookups = lookups + 1;
+            if let Some(answer) = &ctx.status {
+                t.actions
+                    .push(Action::Say(status_line(script, lang, answer)));
+            }
+            if lookups < MAX_STATUS_LOOKUPS {
+                t.state.stage = Stage::Status { lookups };
+                ask_number(&mut t, lang, Phrase::StatusMore);
+            } else {
+                t.actions
+                    .push(Action::Say(Line::new(lang, Phrase::StatusLimit)));
+                back_to_menu(script, &mut t, lang);
+            }
+        }
+        // `*` or silence: back to the menu.
+        (Stage::Status { .. }, Event::Digits(_) | Event::Timeout) => {
+            back_to_menu(script, &mut t, lang)
         }
         (Stage::Menu { id, attempts }, Event::Digits(d)) => {
             match (d.as_str(), script.menu.choose(id, d)) {
@@ -510,6 +595,7 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
             | Stage::Referral { .. }
             | Stage::Dialling { .. }
             | Stage::Recording { .. }
+            | Stage::Status { .. }
             | Stage::Done,
             _,
         ) => {
@@ -619,12 +705,70 @@ fn menu_prompt(script: &Script, t: &mut Transition, lang: Language, id: &str, pr
             );
         }
     }
+    match &script.menu.status_key {
+        Some(key) if id == Menu::ROOT => {
+            lines.push(Line::new(lang, Phrase::StatusOption).with("digit", key.clone()))
+        }
+        _ => {}
+    }
     if id != Menu::ROOT {
         lines.push(Line::new(lang, Phrase::Back));
     }
     lines.push(Line::new(lang, Phrase::RepeatHint));
     t.actions.push(Action::Gather(lines));
     t.actions.push(Action::Redirect(Next::Timeout));
+}
+
+/// Asks for a report number (`why`: the first time, or once more).
+fn ask_number(t: &mut Transition, lang: Language, why: Phrase) {
+    t.actions
+        .push(Action::GatherNumber(vec![Line::new(lang, why)]));
+    t.actions.push(Action::Redirect(Next::Timeout));
+}
+
+fn back_to_menu(script: &Script, t: &mut Transition, lang: Language) {
+    t.state.stage = Stage::Menu {
+        id: Menu::ROOT.to_owned(),
+        attempts: 0,
+    };
+    menu_prompt(script, t, lang, Menu::ROOT, Vec::new());
+}
+
+/// A report's status in the caller's language: its number digit by digit,
+/// a date as "3 grudnia", a reject reason in words.
+fn status_line(script: &Script, lang: Language, answer: &StatusAnswer) -> Line {
+    let spoken = |n: &ReportNumber| {
+        n.digits()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let with_number = |phrase, n: &ReportNumber| Line::new(lang, phrase).with("number", spoken(n));
+    match answer {
+        StatusAnswer::Malformed => Line::new(lang, Phrase::StatusMalformed),
+        StatusAnswer::NotFound(n) => with_number(Phrase::StatusNotFound, n),
+        StatusAnswer::Waiting(n) => with_number(Phrase::StatusWaiting, n),
+        StatusAnswer::Missed(n) => with_number(Phrase::StatusMissed, n),
+        StatusAnswer::Confirmed(n, on) => {
+            let months = script.phrase(lang, Phrase::Months);
+            let month = months
+                .split(',')
+                .nth(usize::from(on.month().unsigned_abs()).saturating_sub(1))
+                .unwrap_or("")
+                .trim();
+            with_number(Phrase::StatusConfirmed, n).with("date", format!("{} {month}", on.day()))
+        }
+        StatusAnswer::Rejected(n, reason) => {
+            let why = match reason {
+                Some(RejectReason::Spam) => Phrase::ReasonSpam,
+                Some(RejectReason::Silence) => Phrase::ReasonSilence,
+                Some(RejectReason::Duplicate) => Phrase::ReasonDuplicate,
+                Some(RejectReason::NotCity) => Phrase::ReasonNotCity,
+                None => Phrase::ReasonOther,
+            };
+            with_number(Phrase::StatusRejected, n).with("reason", script.phrase(lang, why))
+        }
+    }
 }
 
 fn reprompt_or_default(

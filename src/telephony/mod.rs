@@ -244,12 +244,13 @@ impl IncomingCall {
     }
 }
 
-/// Keys pressed in a `<Gather>` (one key, `0`–`9`, `*` or `#`).
+/// Keys pressed in a `<Gather>` (one key, `0`–`9`, `*` or `#`; a report
+/// number's digits, up to 16 keys).
 pub fn digits(f: &Form) -> Result<Option<String>, WebhookError> {
     match f.get("Digits").map(str::trim) {
         None | Some("") => Ok(None),
         Some(d)
-            if d.len() <= 8
+            if d.len() <= 16
                 && d.chars()
                     .all(|c| c.is_ascii_digit() || c == '*' || c == '#') =>
         {

@@ -62,6 +62,27 @@ impl Render<'_> {
         )
     }
 
+    /// A `<Gather>` of one key, or of a number ended by `#` (its keys
+    /// come together; a pause of 8 s ends it too).
+    fn gather(&self, x: &mut Xml, lines: &[Line], number: bool) {
+        let action = self.url(Next::Digits);
+        let mut attrs = vec![
+            ("input", "dtmf"),
+            ("action", action.as_str()),
+            ("method", "POST"),
+            ("actionOnEmptyResult", "false"),
+        ];
+        attrs.extend(match number {
+            false => [("numDigits", "1"), ("timeout", "4")],
+            true => [("finishOnKey", "#"), ("timeout", "8")],
+        });
+        x.open("Gather", &attrs, false);
+        for l in lines {
+            self.line(x, l);
+        }
+        x.close("Gather");
+    }
+
     fn line(&self, x: &mut Xml, line: &Line) {
         let recorded = line
             .vars
@@ -93,25 +114,8 @@ impl Render<'_> {
         for a in actions {
             match a {
                 Action::Say(line) => self.line(&mut x, line),
-                Action::Gather(lines) => {
-                    let action = self.url(Next::Digits);
-                    x.open(
-                        "Gather",
-                        &[
-                            ("input", "dtmf"),
-                            ("numDigits", "1"),
-                            ("timeout", "4"),
-                            ("action", &action),
-                            ("method", "POST"),
-                            ("actionOnEmptyResult", "false"),
-                        ],
-                        false,
-                    );
-                    for l in lines {
-                        self.line(&mut x, l);
-                    }
-                    x.close("Gather");
-                }
+                Action::Gather(lines) => self.gather(&mut x, lines, false),
+                Action::GatherNumber(lines) => self.gather(&mut x, lines, true),
                 Action::Record => {
                     let action = self.url(Next::Recorded);
                     let status = format!("{}/twilio/recording", self.base);

@@ -281,6 +281,27 @@ async fn ivr_step(
     .await
 }
 
+/// What a caller who typed `typed` is told of that report.
+async fn report_status(s: &AppState, typed: &str) -> Result<ivr::StatusAnswer, AppError> {
+    let Ok(number) = ReportNumber::parse(typed) else {
+        return Ok(ivr::StatusAnswer::Malformed);
+    };
+    let answer = match s.store.get_report(&number).await? {
+        None => ivr::StatusAnswer::NotFound(number),
+        Some(r) => ivr::StatusAnswer::of(
+            number,
+            r.status,
+            r.decided_at.map(crate::domain::local_date),
+            r.reject_reason.as_deref(),
+        ),
+    };
+    info!(
+        found = !matches!(answer, ivr::StatusAnswer::NotFound(_)),
+        "report status asked"
+    );
+    Ok(answer)
+}
+
 /// Steps the IVR, carries out its effects, renders and saves the answer.
 async fn advance(
     s: &AppState,
@@ -292,7 +313,10 @@ async fn advance(
 ) -> Result<Response, AppError> {
     let now = s.store.now();
     let needs_line = ivr::needs_line(&state, &event);
-    let ctx = crate::line::context(&s.store, &s.schedule, &s.cfg, now, needs_line).await?;
+    let mut ctx = crate::line::context(&s.store, &s.schedule, &s.cfg, now, needs_line).await?;
+    if let Some(typed) = ivr::status_query(&state, &event) {
+        ctx.status = Some(report_status(s, typed).await?);
+    }
     let t = ivr::step(&s.script, &state, &event, &ctx);
     let lang = t.state.language_or_default();
     let category = t

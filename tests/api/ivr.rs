@@ -39,11 +39,18 @@ fn digits(d: &str) -> Event {
 }
 
 fn says(actions: &[Action], phrase: Phrase) -> bool {
-    actions.iter().any(|a| match a {
-        Action::Say(l) => l.phrase == phrase,
-        Action::Gather(lines) => lines.iter().any(|l| l.phrase == phrase),
-        _ => false,
-    })
+    spoken(actions).iter().any(|l| l.phrase == phrase)
+}
+
+fn spoken(actions: &[Action]) -> Vec<&ivr::Line> {
+    actions
+        .iter()
+        .flat_map(|a| match a {
+            Action::Say(l) => vec![l],
+            Action::Gather(lines) | Action::GatherNumber(lines) => lines.iter().collect(),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 #[test]
@@ -581,7 +588,7 @@ fn two_reprompts_then_other() {
             digits("1"),
             digits("7"),
             Event::Timeout,
-            digits("8"),
+            digits("#"),
         ],
     );
     assert_eq!(state.category.as_deref(), Some("other"));
@@ -698,5 +705,116 @@ fn every_language_has_every_phrase_and_category_name() {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+#[test]
+fn a_caller_hears_the_status_of_up_to_three_reports() {
+    use hotline::domain::{RejectReason, ReportNumber};
+    use ivr::StatusAnswer;
+    let s = script();
+    let n = ReportNumber::parse("2600013").unwrap();
+    let (state, actions, _) = run(&s, &[Event::Start, digits("1")]);
+    let offer = spoken(&actions[1])
+        .into_iter()
+        .find(|l| l.phrase == Phrase::StatusOption)
+        .expect("the main menu offers the status");
+    assert_eq!(offer.vars, vec![("digit", "8".to_owned())]);
+    assert_eq!(
+        state.stage,
+        Stage::Menu {
+            id: "main".into(),
+            attempts: 0
+        }
+    );
+
+    let t = ivr::step(&s, &state, &digits("8"), &Context::default());
+    assert_eq!(t.state.stage, Stage::Status { lookups: 0 });
+    assert_eq!(t.state.menu_path(), "language:1 > status:asked");
+    assert!(matches!(&t.actions[0], Action::GatherNumber(l) if l[0].phrase == Phrase::StatusAsk));
+    assert!(ivr::status_query(&t.state, &digits("2600013")).is_some());
+    assert!(ivr::status_query(&t.state, &digits("*")).is_none());
+
+    let answers = [
+        (
+            StatusAnswer::Confirmed(n.clone(), "2026-12-03".parse().unwrap()),
+            Phrase::StatusConfirmed,
+            "3 grudnia",
+        ),
+        (
+            StatusAnswer::Rejected(n.clone(), Some(RejectReason::Duplicate)),
+            Phrase::StatusRejected,
+            "tę samą sprawę zgłoszono już wcześniej",
+        ),
+        (
+            StatusAnswer::Malformed,
+            Phrase::StatusMalformed,
+            "siedem cyfr",
+        ),
+    ];
+    let mut state = t.state;
+    for (i, (answer, phrase, words)) in answers.into_iter().enumerate() {
+        let ctx = Context {
+            status: Some(answer),
+            ..Context::default()
+        };
+        let t = ivr::step(&s, &state, &digits("2600013"), &ctx);
+        let said: Vec<String> = spoken(&t.actions).iter().map(|l| l.text(&s)).collect();
+        assert!(says(&t.actions, phrase), "{said:?}");
+        assert!(said.iter().any(|l| l.contains(words)), "{said:?}");
+        if phrase != Phrase::StatusMalformed {
+            assert!(
+                said[0].contains("2, 6, 0, 0, 0, 1, 3"),
+                "digit by digit: {said:?}"
+            );
+        }
+        if i < 2 {
+            assert_eq!(
+                t.state.stage,
+                Stage::Status {
+                    lookups: i as u8 + 1
+                }
+            );
+            assert!(says(&t.actions, Phrase::StatusMore));
+        } else {
+            assert!(
+                says(&t.actions, Phrase::StatusLimit),
+                "three lookups at most"
+            );
+            assert_eq!(
+                t.state.stage,
+                Stage::Menu {
+                    id: "main".into(),
+                    attempts: 0
+                }
+            );
+        }
+        state = t.state;
+    }
+
+    // `*` or silence while asked for a number: back to the menu.
+    let (asked, _, _) = run(&s, &[Event::Start, digits("1"), digits("8")]);
+    for e in [digits("*"), Event::Timeout] {
+        let t = ivr::step(&s, &asked, &e, &Context::default());
+        assert_eq!(
+            t.state.stage,
+            Stage::Menu {
+                id: "main".into(),
+                attempts: 0
+            }
+        );
+        assert!(says(&t.actions, Phrase::MenuIntro));
+    }
+}
+
+#[test]
+fn every_language_names_the_months_and_reasons() {
+    let s = script();
+    for lang in Language::ALL {
+        assert_eq!(
+            s.phrase(lang, Phrase::Months).split(',').count(),
+            12,
+            "{lang}"
+        );
     }
 }

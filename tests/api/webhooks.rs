@@ -749,7 +749,113 @@ async fn calls_without_a_final_status_are_swept(db: TestDb) {
     assert_eq!(missed.status, "missed_call");
 }
 
+/// Status by phone: the caller types report numbers after pressing 8 and
+/// hears each one's state; nothing else about the report is read out.
+async fn callers_hear_their_reports_status_by_number(db: TestDb) {
+    use hotline::store::Decision;
+    let data = db.dir.path().to_owned();
+    let store = db.store.clone();
+    let draft = support::workspace::draft(&store, &data, 1, "Dziura w jezdni").await;
+    let confirmed = support::workspace::draft(&store, &data, 2, "Nie świeci latarnia").await;
+    let rejected = support::workspace::draft(&store, &data, 3, "Kosz przepełniony").await;
+    for (number, decision) in [
+        (&confirmed, Decision::Confirm),
+        (
+            &rejected,
+            Decision::Reject {
+                reason: hotline::domain::RejectReason::Silence,
+                duplicate_of: None,
+            },
+        ),
+    ] {
+        let r = store
+            .get_report(&ReportNumber::parse(number).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .decide_report(r.id, r.version, &decision, "jan", store.now())
+            .await
+            .unwrap();
+    }
+    let missed_sid = support::start_call(&store, "CAstatusmissed", "+48600999888").await;
+    let missed = store
+        .call_ended(&missed_sid, "completed", "other", store.now())
+        .await
+        .unwrap()
+        .unwrap()
+        .number
+        .to_string();
+    let s = start(db).await;
+    let typed = |n: &str| n.replace('-', "");
+    let spoken = |n: &str| {
+        typed(n)
+            .chars()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+
+    let keys = [
+        "1",
+        "8",
+        &typed(&confirmed),
+        &typed(&rejected),
+        &typed(&draft),
+    ];
+    let log = simulator::call(options(&s, &keys, false)).await.unwrap();
+    assert!(
+        heard(&log, "sprawdzić, co dzieje się ze zgłoszeniem"),
+        "offered in the menu"
+    );
+    let day = hotline::domain::local_date(s.db.store.now()).day();
+    for (number, words) in [
+        (&confirmed, format!("zostało sprawdzone {day} ")),
+        (&rejected, "w nagraniu nie było wiadomości".to_owned()),
+        (&draft, "czeka na konsultanta".to_owned()),
+    ] {
+        assert!(
+            log.heard
+                .iter()
+                .any(|h| h.contains(&spoken(number)) && h.contains(&words)),
+            "{number}: {words} in {:#?}",
+            log.heard
+        );
+    }
+    assert!(
+        heard(&log, "najwyżej trzy zgłoszenia"),
+        "three lookups a call"
+    );
+    assert!(
+        !log.heard
+            .iter()
+            .filter(|h| h.starts_with('['))
+            .any(|h| h.contains("Dziura") || h.contains("600100200")),
+        "nothing of the report itself is read out"
+    );
+
+    let keys = ["1", "8", &typed(&missed), "2699999", "26", "*"];
+    let log = simulator::call(options(&s, &keys, false)).await.unwrap();
+    for words in [
+        format!("{} zapisaliśmy połączenie bez wiadomości", spoken(&missed)),
+        "Nie znaleźliśmy zgłoszenia o numerze 2, 6, 9, 9, 9, 9, 9".to_owned(),
+        "Numer zgłoszenia ma siedem cyfr".to_owned(),
+    ] {
+        assert!(heard(&log, &words), "{words} in {:#?}", log.heard);
+    }
+    // After three lookups the menu again, so the call goes on as any other.
+    let after = log
+        .heard
+        .iter()
+        .position(|h| h.contains("najwyżej trzy"))
+        .expect("the limit");
+    assert!(log.heard[after..]
+        .iter()
+        .any(|h| h.contains("Wybierz rodzaj sprawy")));
+}
+
 both_backends!(
+    callers_hear_their_reports_status_by_number,
     telnyx_signatures_are_bound_to_their_step,
     boundary_shifted_forgeries_are_refused,
     calls_without_a_final_status_are_swept,

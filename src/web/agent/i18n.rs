@@ -187,6 +187,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("path_transfer", "połączenie z całodobową służbą", "put through to the 24/7 service"),
     ("path_report", "zgłoszenie zamiast połączenia", "a report instead of a transfer"),
     ("path_default", "bez wyboru (kategoria domyślna)", "no choice (the default category)"),
+    ("path_status", "sprawdzenie statusu zgłoszenia", "a report's status checked"),
     ("path_unknown", "nieznany wybór", "unknown choice"),
     ("dial_consultants", "konsultanci KCK", "KCK's consultants"),
     ("dial_completed", "połączono", "connected"),

@@ -225,6 +225,7 @@ fn choices_in_words(
                     .and_then(|n| s.script.languages.get(n.wrapping_sub(1)))
                     .map(|l| word(&format!("lang_{l}")))
                     .unwrap_or_else(|| word("path_unknown")),
+                ("status", _) => word("path_status"),
                 ("referral", "1") => word("path_transfer"),
                 ("referral", _) => word("path_report"),
                 (_, "default") => word("path_default"),
