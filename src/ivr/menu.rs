@@ -351,6 +351,8 @@ phrases! {
     ReferralInfo => referral_info,
     ConnectingService => connecting_service,
     TransferFailed => transfer_failed,
+    CallbackOffer => callback_offer,
+    CallbackNoted => callback_noted,
     /// `{digit}`: the main menu's key for a report's status.
     StatusOption => status_option,
     StatusAsk => status_ask,

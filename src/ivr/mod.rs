@@ -59,6 +59,8 @@ pub enum Stage {
     Recording {
         attempt: u8,
     },
+    /// Asked whether a consultant may call back on the caller's number.
+    Callback,
     /// Entering a report number to hear its status; `lookups` made so far.
     Status {
         lookups: u8,
@@ -194,6 +196,9 @@ pub struct Context {
     pub retention_days: i64,
     /// The report the caller asked about ([`status_query`]).
     pub status: Option<StatusAnswer>,
+    /// The caller's number is known (not withheld): a callback may be
+    /// offered on it.
+    pub caller_known: bool,
 }
 
 /// Lookups of a report's status in one call, at most.
@@ -254,6 +259,7 @@ impl Default for Context {
             announcements: Vec::new(),
             retention_days: 90,
             status: None,
+            caller_known: false,
         }
     }
 }
@@ -355,6 +361,8 @@ pub enum Effect {
         outcome: DialOutcome,
         seconds: Option<i64>,
     },
+    /// The caller said whether a consultant may call back.
+    CallbackConsent(bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -558,15 +566,32 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
             }
         }
         (Stage::Recording { .. }, Event::Recorded) => {
-            t.state.stage = Stage::Done;
             t.actions.extend([
                 Action::Say(Line::new(lang, Phrase::NumberIntro)),
                 Action::ReadNumber(lang),
                 Action::Say(Line::new(lang, Phrase::NumberRepeat)),
                 Action::ReadNumber(lang),
-                Action::Say(Line::new(lang, Phrase::Goodbye)),
-                Action::Hangup,
             ]);
+            if ctx.caller_known {
+                t.state.stage = Stage::Callback;
+                t.actions.extend([
+                    Action::Gather(vec![Line::new(lang, Phrase::CallbackOffer)]),
+                    Action::Redirect(Next::Timeout),
+                ]);
+            } else {
+                goodbye(&mut t, lang);
+            }
+        }
+        // 1: yes; any other key or silence: no.
+        (Stage::Callback, Event::Digits(d)) if d == "1" => {
+            t.effects.push(Effect::CallbackConsent(true));
+            t.actions
+                .push(Action::Say(Line::new(lang, Phrase::CallbackNoted)));
+            goodbye(&mut t, lang);
+        }
+        (Stage::Callback, Event::Digits(_) | Event::Timeout) => {
+            t.effects.push(Effect::CallbackConsent(false));
+            goodbye(&mut t, lang);
         }
         (Stage::Recording { attempt }, Event::NoRecording) => {
             if *attempt == 0 {
@@ -596,6 +621,7 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
             | Stage::Dialling { .. }
             | Stage::Recording { .. }
             | Stage::Status { .. }
+            | Stage::Callback
             | Stage::Done,
             _,
         ) => {
@@ -717,6 +743,14 @@ fn menu_prompt(script: &Script, t: &mut Transition, lang: Language, id: &str, pr
     lines.push(Line::new(lang, Phrase::RepeatHint));
     t.actions.push(Action::Gather(lines));
     t.actions.push(Action::Redirect(Next::Timeout));
+}
+
+fn goodbye(t: &mut Transition, lang: Language) {
+    t.state.stage = Stage::Done;
+    t.actions.extend([
+        Action::Say(Line::new(lang, Phrase::Goodbye)),
+        Action::Hangup,
+    ]);
 }
 
 /// Asks for a report number (`why`: the first time, or once more).

@@ -50,6 +50,20 @@ impl Store {
             .await?)
     }
 
+    /// Whether the caller of `sid` may be called back (their report's).
+    pub async fn callback_consent(&self, sid: &CallSid, yes: bool) -> Result<()> {
+        self.query(
+            "UPDATE reports SET callback_consent = $2, updated_at = $3
+             WHERE call_id = (SELECT id FROM calls WHERE call_sid = $1)",
+        )
+        .bind(sid.as_str().to_owned())
+        .bind(i64::from(yes))
+        .bind(self.clock.now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn save_ivr(&self, sid: &CallSid, u: &IvrUpdate) -> Result<()> {
         self.query(
             "UPDATE calls SET ivr_state = $2, language = COALESCE($3, language), category = COALESCE($4, category),

@@ -127,9 +127,26 @@ pub struct Report {
     /// What `urgent_reason` is ([`UrgentKind`]); read it with
     /// [`Report::urgency`].
     pub urgent_kind: Option<String>,
+    /// The caller may be called back on their number (pressed 1 after the
+    /// read-back: 1), or not (0); none when not asked. Read it with
+    /// [`Report::callback`]; a boolean in JSON.
+    #[serde(serialize_with = "consent_json")]
+    pub callback_consent: Option<i64>,
+}
+
+fn consent_json<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(n) => s.serialize_bool(*n != 0),
+        None => s.serialize_none(),
+    }
 }
 
 impl Report {
+    /// Whether the caller agreed to be called back; none when not asked.
+    pub fn callback(&self) -> Option<bool> {
+        self.callback_consent.map(|n| n != 0)
+    }
+
     /// Why the report is urgent, if it is.
     pub fn urgency(&self) -> Option<Urgency> {
         let reason = self.urgent_reason.clone()?;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tracing::{error, info, warn, Instrument};
 
 use super::{AppError, AppState};
-use crate::domain::{CallSid, Language, ReportNumber};
+use crate::domain::{CallSid, Language, PhoneNumber, ReportNumber};
 use crate::ivr::{self, DialOutcome, Effect, Event, IvrState, Stage};
 use crate::store::{DialKind, IvrUpdate, NewCall, NewRecording};
 use crate::telephony::twiml::{self, Render};
@@ -314,6 +314,9 @@ async fn advance(
     let now = s.store.now();
     let needs_line = ivr::needs_line(&state, &event);
     let mut ctx = crate::line::context(&s.store, &s.schedule, &s.cfg, now, needs_line).await?;
+    ctx.caller_known = caller
+        .and_then(|c| PhoneNumber::parse(c).ok())
+        .is_some_and(|p| !p.is_anonymous());
     if let Some(typed) = ivr::status_query(&state, &event) {
         ctx.status = Some(report_status(s, typed).await?);
     }
@@ -367,6 +370,10 @@ async fn advance(
                 s.store
                     .dial_ended(sid, outcome.as_str(), *seconds, now)
                     .await?;
+            }
+            Effect::CallbackConsent(yes) => {
+                info!(consent = yes, "callback consent");
+                s.store.callback_consent(sid, *yes).await?;
             }
         }
     }

@@ -614,6 +614,42 @@ fn recording_then_number_read_back_twice() {
     );
     assert!(says(last, Phrase::Goodbye));
     assert_eq!(last.last(), Some(&Action::Hangup));
+    assert!(
+        !says(last, Phrase::CallbackOffer),
+        "a withheld number: not asked"
+    );
+}
+
+#[test]
+fn a_known_caller_is_asked_about_a_callback_after_the_read_back() {
+    let s = script();
+    let ctx = Context {
+        caller_known: true,
+        ..Context::default()
+    };
+    let to_record = [Event::Start, digits("1"), digits("2"), Event::Recorded];
+    let (state, actions, _) = run_in(&s, &ctx, &to_record);
+    assert_eq!(state.stage, Stage::Callback);
+    let last = actions.last().unwrap();
+    let read_back = last
+        .iter()
+        .rposition(|a| matches!(a, Action::ReadNumber(_)))
+        .unwrap();
+    assert!(
+        matches!(&last[read_back + 1], Action::Gather(l) if l[0].phrase == Phrase::CallbackOffer),
+        "asked after the number: {last:?}"
+    );
+    for (answer, consent) in [
+        (digits("1"), true),
+        (digits("2"), false),
+        (Event::Timeout, false),
+    ] {
+        let t = ivr::step(&s, &state, &answer, &ctx);
+        assert_eq!(t.effects, vec![Effect::CallbackConsent(consent)]);
+        assert_eq!(t.state.stage, Stage::Done);
+        assert_eq!(t.actions.last(), Some(&Action::Hangup));
+        assert_eq!(says(&t.actions, Phrase::CallbackNoted), consent);
+    }
 }
 
 #[test]

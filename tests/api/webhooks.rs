@@ -749,6 +749,41 @@ async fn calls_without_a_final_status_are_swept(db: TestDb) {
     assert_eq!(missed.status, "missed_call");
 }
 
+/// Callback consent: asked after the read-back of a known number, stored
+/// on the report and shown in the API; a withheld number is not asked.
+async fn callback_consent_is_asked_and_stored(db: TestDb) {
+    let s = start(db).await;
+    let mut yes = options(&s, &["1", "2", "1"], true);
+    yes.from = "+48600100201".into();
+    let log = simulator::call(yes).await.unwrap();
+    assert!(
+        heard(&log, "może oddzwonić do Ciebie na ten numer"),
+        "{:#?}",
+        log.heard
+    );
+    assert!(heard(&log, "zapisaliśmy zgodę"));
+    let agreed = number_heard(&log);
+    let log = simulator::call(options(&s, &["1", "2"], true))
+        .await
+        .unwrap();
+    let silent = number_heard(&log);
+    let mut withheld = options(&s, &["1", "2"], true);
+    withheld.from = "anonymous".into();
+    let log = simulator::call(withheld).await.unwrap();
+    assert!(
+        !heard(&log, "oddzwonić do Ciebie"),
+        "not asked: {:#?}",
+        log.heard
+    );
+    let hidden = number_heard(&log);
+    for (number, consent) in [(agreed, Some(true)), (silent, Some(false)), (hidden, None)] {
+        let r = s.db.store.get_report(&number).await.unwrap().unwrap();
+        assert_eq!(r.callback(), consent, "{number}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["callback_consent"], serde_json::json!(consent));
+    }
+}
+
 /// Status by phone: the caller types report numbers after pressing 8 and
 /// hears each one's state; nothing else about the report is read out.
 async fn callers_hear_their_reports_status_by_number(db: TestDb) {
@@ -855,6 +890,7 @@ async fn callers_hear_their_reports_status_by_number(db: TestDb) {
 }
 
 both_backends!(
+    callback_consent_is_asked_and_stored,
     callers_hear_their_reports_status_by_number,
     telnyx_signatures_are_bound_to_their_step,
     boundary_shifted_forgeries_are_refused,
