@@ -59,6 +59,11 @@
       var data = JSON.parse(ev.data);
       var badge = document.getElementById("draft-count");
       if (badge) { badge.textContent = data.drafts; }
+      var urgent = document.getElementById("urgent-count");
+      if (urgent) {
+        urgent.querySelector("strong").textContent = data.urgent;
+        urgent.hidden = !data.urgent;
+      }
       if (first) { first = false; return; }
       var live = document.getElementById("live");
       if (live) { live.hidden = false; }

@@ -218,6 +218,9 @@ impl Store {
         if f.until.is_some() {
             sql += &next("created_at", "<");
         }
+        if f.urgent_only {
+            sql += " AND urgent_reason IS NOT NULL";
+        }
         // The queue (oldest first) puts urgent reports ahead of the rest.
         let (urgent, order) = match f.oldest_first {
             true => ("(urgent_reason IS NULL), ", "ASC"),
@@ -248,11 +251,20 @@ impl Store {
         Ok(q.fetch_all(&self.pool).await?)
     }
 
+    /// Reports by status, and `urgent`: the urgent drafts among them.
     pub async fn count_reports(&self) -> Result<Vec<(String, i64)>> {
-        Ok(self
+        let mut counts: Vec<(String, i64)> = self
             .query_as("SELECT status, COUNT(*) FROM reports GROUP BY status ORDER BY status")
             .fetch_all(&self.pool)
-            .await?)
+            .await?;
+        let (urgent,): (i64,) = self
+            .query_as(
+                "SELECT COUNT(*) FROM reports WHERE status = 'draft' AND urgent_reason IS NOT NULL",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+        counts.push(("urgent".into(), urgent));
+        Ok(counts)
     }
 
     // Address hints.

@@ -280,6 +280,8 @@ pub struct ReportFilter {
     pub language: Option<Language>,
     pub since: Option<Millis>,
     pub until: Option<Millis>,
+    /// Urgent reports only.
+    pub urgent_only: bool,
     /// Oldest first (the agents' queue) instead of newest first.
     pub oldest_first: bool,
     pub limit: i64,

@@ -717,7 +717,58 @@ async fn the_report_page_names_the_callers_choices(db: TestDb) {
     );
 }
 
+/// Urgent drafts: a count in the header (hidden when none), a filter in
+/// the queue and in the API.
+async fn urgent_drafts_are_counted_and_filtered(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let page = |path: &'static str| {
+        let c = c.clone();
+        let url = format!("{}{path}", w.base);
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let queue = page("/queue").await;
+    assert!(
+        queue.contains("id=\"urgent-count\" class=\"urgent-link\" hidden"),
+        "none yet"
+    );
+    let (_, gas, _, _) = crate::escalation::report(
+        &w.db.store,
+        7,
+        "Czuć gaz na Długiej.",
+        crate::escalation::heard("czuć gaz"),
+    )
+    .await;
+    let queue = page("/queue").await;
+    assert!(
+        queue.contains("id=\"urgent-count\" class=\"urgent-link\" >Pilne: <strong>1</strong>"),
+        "{queue}"
+    );
+    let urgent = page("/queue?urgent=1").await;
+    assert!(urgent.contains(&gas), "{urgent}");
+    for other in &w.drafts {
+        assert!(queue.contains(other.as_str()) && !urgent.contains(other.as_str()));
+    }
+    assert!(urgent.contains("w nagraniu padło „czuć gaz”"));
+    let api: serde_json::Value = c
+        .get(format!("{}/api/v1/reports?urgent=true", w.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let numbers: Vec<&str> = api["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, [gas.as_str()]);
+}
+
 both_backends!(
+    urgent_drafts_are_counted_and_filtered,
     the_report_page_names_the_callers_choices,
     every_route_refuses_anonymous_access,
     queue_and_draft_pages_show_what_agents_need,

@@ -21,7 +21,7 @@ use support::smtp::SmtpServer;
 
 /// A report whose transcript `text` was saved with `urgency`, escalated
 /// by e-mail when urgent. Returns its id and number.
-async fn report(
+pub(crate) async fn report(
     store: &Arc<Store>,
     n: u32,
     text: &str,
@@ -71,7 +71,7 @@ async fn report(
     (a.report.id, a.report.number.to_string(), t, a.recording.id)
 }
 
-fn heard(phrase: &str) -> Option<Urgency> {
+pub(crate) fn heard(phrase: &str) -> Option<Urgency> {
     Some(Urgency {
         kind: UrgentKind::Heard,
         reason: phrase.into(),

@@ -49,6 +49,8 @@ struct ListQuery {
     until: Option<i64>,
     limit: Option<i64>,
     offset: Option<i64>,
+    /// Urgent reports only.
+    urgent: Option<bool>,
 }
 
 /// An optional query parameter read as `T`, or why it cannot be.
@@ -95,6 +97,7 @@ async fn list(
         language,
         since: q.since,
         until: q.until,
+        urgent_only: q.urgent.unwrap_or(false),
         oldest_first: status
             .is_some_and(|s| matches!(s, ReportStatus::Draft | ReportStatus::MissedCall)),
         limit: q.limit.unwrap_or(100),

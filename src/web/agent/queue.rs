@@ -21,6 +21,8 @@ pub(super) struct QueueQuery {
     language: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// `1`: urgent reports only.
+    urgent: Option<String>,
 }
 
 pub(super) fn day_start(s: &str) -> Option<Millis> {
@@ -75,6 +77,7 @@ pub(super) async fn list_page(
             .as_deref()
             .and_then(day_start)
             .map(|t| t + 24 * 3600 * 1000),
+        urgent_only: q.urgent.as_deref() == Some("1"),
         oldest_first: true,
         limit: 200,
         offset: 0,
@@ -117,6 +120,7 @@ pub(super) async fn list_page(
             filter => context! {
                 status => status.as_str(), category => category.unwrap_or_default(),
                 language => language.map(|l| l.code()).unwrap_or(""), from => q.from.unwrap_or_default(), to => q.to.unwrap_or_default(),
+                urgent => filter.urgent_only,
             },
         },
     )

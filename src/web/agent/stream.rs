@@ -103,15 +103,12 @@ pub(super) async fn events(
                     continue;
                 };
                 if Some(sig) != last {
-                    let drafts = s
-                        .store
-                        .count_reports()
-                        .await
-                        .ok()
-                        .and_then(|c| c.into_iter().find(|(st, _)| st == "draft").map(|(_, n)| n))
-                        .unwrap_or(0);
+                    let counts = s.store.count_reports().await.unwrap_or_default();
+                    let count =
+                        |of: &str| counts.iter().find(|(k, _)| k == of).map_or(0, |(_, n)| *n);
                     let ev = Event::default().event("queue").data(
-                        serde_json::json!({ "drafts": drafts, "waiting": sig.0 }).to_string(),
+                        serde_json::json!({ "drafts": count("draft"), "urgent": count("urgent"), "waiting": sig.0 })
+                            .to_string(),
                     );
                     return Some((Ok(ev), (s, session, Some(sig))));
                 }
