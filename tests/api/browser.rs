@@ -90,11 +90,21 @@ async fn click(c: &fantoccini::Client, css: &str) {
         .unwrap();
 }
 
-/// Logs in on the login page the browser is at.
+/// Logs in on the login page the browser is at, and waits until the
+/// browser has left it (a navigation started earlier would cancel the
+/// login's POST).
 async fn log_in(c: &fantoccini::Client, who: (&str, &str)) {
     type_into(c, "#name", who.0).await;
     type_into(c, "#password", who.1).await;
     click(c, "form button[type=submit]").await;
+    let t = Instant::now();
+    while c.current_url().await.unwrap().path().ends_with("/login") {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "still on the login page"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn screenshots() -> std::path::PathBuf {
@@ -302,6 +312,38 @@ async fn agent_confirms_a_draft_in_chromium() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // An urgent draft arrives: first in the queue with its badge, and
+    // counted in the header.
+    let (_, gas, _, _) = crate::escalation::report(
+        &w.db.store,
+        9,
+        "Czuć gaz na klatce przy Długiej.",
+        crate::escalation::heard("czuć gaz"),
+    )
+    .await;
+    c.goto(&format!("{}/queue", w.base)).await.unwrap();
+    let first_row = c
+        .wait()
+        .for_element(Locator::Css("table.reports tbody tr"))
+        .await
+        .unwrap();
+    let row = first_row.text().await.unwrap();
+    assert!(row.contains(&gas) && row.contains("Pilne"), "{row}");
+    let badge = c.find(Locator::Css("tbody tr .tag.urgent")).await.unwrap();
+    assert!(badge.is_displayed().await.unwrap());
+    assert_eq!(
+        badge.attr("title").await.unwrap().as_deref(),
+        Some("w nagraniu padło „czuć gaz”")
+    );
+    let count = c.find(Locator::Css("#urgent-count")).await.unwrap();
+    assert!(count.is_displayed().await.unwrap());
+    assert_eq!(count.text().await.unwrap(), "Pilne: 1");
+    std::fs::write(
+        shots.join("queue-urgent.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
     c.close().await.unwrap();
 
     let r =
