@@ -113,6 +113,19 @@ impl PhoneNumber {
         self.0 == "anonymous"
     }
 
+    /// The number as a keyed hash (hex HMAC-SHA256 under `secret`): the
+    /// same caller's calls share it, and it tells nothing of the number.
+    /// None for a withheld number (anonymous callers are not one caller).
+    pub fn keyed(&self, secret: &[u8]) -> Option<String> {
+        use hmac::{Hmac, Mac};
+        if self.is_anonymous() {
+            return None;
+        }
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).ok()?;
+        mac.update(self.0.as_bytes());
+        Some(hex::encode(mac.finalize().into_bytes()))
+    }
+
     /// `+48…567`: enough to tell calls apart in a log, not to call back.
     pub fn masked(&self) -> String {
         if self.is_anonymous() {

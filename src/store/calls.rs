@@ -20,13 +20,14 @@ impl Store {
 
     pub async fn call_started(&self, c: &NewCall) -> Result<Call> {
         self.query(
-            "INSERT INTO calls (call_sid, caller, called, started_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+            "INSERT INTO calls (call_sid, caller, called, started_at, updated_at, caller_key) VALUES ($1, $2, $3, $4, $4, $5)
              ON CONFLICT (call_sid) DO NOTHING",
         )
         .bind(c.sid.as_str().to_owned())
         .bind(c.caller.as_str().to_owned())
         .bind(c.called.as_str().to_owned())
         .bind(c.at)
+        .bind(c.caller.keyed(&self.caller_secret))
         .execute(&self.pool)
         .await?;
         self.get_call(&c.sid)

@@ -73,6 +73,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     clock: Clock,
+    /// The key of callers' keyed hashes ([`PhoneNumber::keyed`]): made once
+    /// per database, shared by every process on it.
+    caller_secret: Vec<u8>,
 }
 
 /// Opens the store named by `url` and brings its schema up to date.
@@ -92,11 +95,41 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl(url.chars().take(40).collect()));
         };
+        let caller_secret = Self::setting_or(&pool, "caller_key_secret", || {
+            format!(
+                "{:032x}{:032x}",
+                rand::random::<u128>(),
+                rand::random::<u128>()
+            )
+        })
+        .await?
+        .into_bytes();
         Ok(Self {
             pool,
             backend,
             clock: Clock::system(),
+            caller_secret,
         })
+    }
+
+    /// The setting `name`, made with `make` by the first process to ask.
+    async fn setting_or(
+        pool: &AnyPool,
+        name: &str,
+        make: impl FnOnce() -> String,
+    ) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name.to_owned())
+        .bind(make())
+        .execute(pool)
+        .await?;
+        let (value,): (String,) = sqlx::query_as("SELECT value FROM settings WHERE name = $1")
+            .bind(name.to_owned())
+            .fetch_one(pool)
+            .await?;
+        Ok(value)
     }
 
     /// This store reading "now" from `clock` (shared with its clones).

@@ -306,6 +306,23 @@ impl Store {
             .await?)
     }
 
+    /// The same caller's other reports since `since`, newest first (matched
+    /// by the calls' keyed hashes; none for a withheld number).
+    pub async fn same_caller(&self, report: &Report, since: Millis) -> Result<Vec<Report>> {
+        Ok(self
+            .query_as(
+                "SELECT r.* FROM reports r JOIN calls c ON c.id = r.call_id
+                 WHERE c.caller_key = (SELECT caller_key FROM calls WHERE id = $1)
+                   AND r.id <> $2 AND r.created_at >= $3
+                 ORDER BY r.created_at DESC, r.id DESC LIMIT 20",
+            )
+            .bind(report.call_id)
+            .bind(report.id)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Other reports of the same category about one of the same streets,
     /// created within `window` of this one.
     pub async fn likely_duplicates(&self, report: &Report, window: Millis) -> Result<Vec<Report>> {

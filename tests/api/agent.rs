@@ -767,7 +767,53 @@ async fn urgent_drafts_are_counted_and_filtered(db: TestDb) {
     assert_eq!(numbers, [gas.as_str()]);
 }
 
+/// The draft lists the same caller's other reports of the last 90 days,
+/// matched by a keyed hash: never the hash or the number in a URL.
+async fn a_draft_lists_the_same_callers_other_reports(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let page = |number: String| {
+        let c = c.clone();
+        let url = format!("{}/reports/{number}", w.base);
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    // Both drafts came from +48600100200, the missed call from another number.
+    let second = page(w.drafts[1].clone()).await;
+    let listed = &second[second.find("id=\"same-caller\"").expect("listed")..];
+    let listed = &listed[..listed.find("</div>").unwrap()];
+    assert!(
+        listed.contains(&format!("href=\"/reports/{}\"", w.drafts[0])),
+        "{listed}"
+    );
+    assert!(!listed.contains(&w.missed) && !listed.contains(&w.drafts[1]));
+    let missed = page(w.missed.clone()).await;
+    assert!(
+        !missed.contains("id=\"same-caller\""),
+        "nobody else called from that number"
+    );
+    // A withheld number is nobody in particular.
+    for n in 0..2 {
+        let sid = support::start_call(&w.db.store, &format!("CAanon{n}"), "anonymous").await;
+        w.db.store
+            .call_ended(&sid, "completed", "other", w.db.store.now())
+            .await
+            .unwrap();
+    }
+    let anon = support::reports(&w.db.store)
+        .await
+        .into_iter()
+        .find(|r| r.caller == "anonymous")
+        .unwrap();
+    let anon = page(anon.number.to_string()).await;
+    assert!(!anon.contains("id=\"same-caller\""));
+    assert!(
+        !listed.contains("600100200"),
+        "the list never shows the number"
+    );
+}
+
 both_backends!(
+    a_draft_lists_the_same_callers_other_reports,
     urgent_drafts_are_counted_and_filtered,
     the_report_page_names_the_callers_choices,
     every_route_refuses_anonymous_access,

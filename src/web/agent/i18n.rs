@@ -183,6 +183,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("audit_other", "Zmiana", "Change"),
     ("urgent", "Pilne", "Urgent"),
     ("urgent_only", "tylko pilne", "urgent only"),
+    ("same_caller", "Inne zgłoszenia z tego numeru", "Other reports from this number"),
+    ("days", "dni", "days"),
     ("urgent_heard", "w nagraniu padło", "the recording says"),
     ("urgent_referral", "dzwoniący nagrał zgłoszenie zamiast połączenia z", "the caller left a report instead of being put through to"),
     ("audit_escalated_email", "Wysłane e-mailem do dyżurnego", "E-mailed to the on-call officer"),

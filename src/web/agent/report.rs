@@ -146,6 +146,15 @@ pub(super) async fn show_report(
         .iter()
         .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
         .collect();
+    let since = d.report.created_at - REPEAT_CALLER_DAYS * 24 * 3600 * 1000;
+    let same_caller: Vec<minijinja::Value> = s
+        .store
+        .same_caller(&d.report, since)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
+        .collect();
     let editable = crate::domain::lifecycle::may_edit(d.report.status);
     let dials_v: Vec<minijinja::Value> = d
         .dials
@@ -175,10 +184,13 @@ pub(super) async fn show_report(
             menu_path => choices_in_words(s, &d.call.menu_path, ui, &t), dials => dials_v, categories => categories(s, ui), counts => page.counts().await,
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
             conflict => notice.conflict, mine => notice.mine, candidates, duplicates,
-            urgent_why => urgent_why(s, &d.report, ui, &t),
+            urgent_why => urgent_why(s, &d.report, ui, &t), same_caller, repeat_days => REPEAT_CALLER_DAYS,
         },
     )
 }
+
+/// How far back the draft lists the same caller's other reports.
+const REPEAT_CALLER_DAYS: i64 = 90;
 
 /// Why a report is urgent, in the agent's words: the phrase heard, or the
 /// 24/7 service the caller turned down (named in `ui`).
