@@ -87,7 +87,7 @@ fn why(u: &Urgency) -> String {
     match u.kind {
         UrgentKind::Heard => format!("w nagraniu padło „{}”", u.reason),
         UrgentKind::Referral => format!(
-            "dzwoniący zamiast połączenia z: {} nagrał zgłoszenie",
+            "dzwoniący nagrał zgłoszenie zamiast połączenia z: {}",
             u.reason
         ),
     }
@@ -135,9 +135,8 @@ pub fn compose(f: &Facts) -> UrgentEmail {
         .text
         .as_deref()
         .filter(|t| !t.trim().is_empty())
-        .unwrap_or("(nagranie bez rozpoznanej mowy: proszę go odsłuchać)");
-    let intro = "Pilne zgłoszenie z linii Krakowskiego Centrum Kontaktu (12 616-55-55), \
-                 nagrane, gdy nikt nie dyżurował.";
+        .unwrap_or("(w nagraniu nie rozpoznano mowy: proszę je odsłuchać)");
+    let intro = "Pilne zgłoszenie nagrane na linii Krakowskiego Centrum Kontaktu (12 616-55-55).";
     let mut text = format!("{intro}\n\n");
     for (k, v) in &rows {
         text.push_str(&format!("{k}: {v}\n"));
@@ -261,7 +260,7 @@ impl Perform<SendUrgentEmail> for Escalation {
             urgency: &urgency,
             category: self.menu.category_name(&report.category, Language::Pl),
             hints,
-            link: format!("{}/agent/reports/{}", self.public_base, report.number),
+            link: format!("{}/reports/{}", self.public_base, report.number),
             include_caller: self.settings.include_caller,
         });
         let message = match message(&self.settings.from, &to, &report, mail) {

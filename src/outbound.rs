@@ -70,7 +70,7 @@ pub struct Outbound {
     store: Arc<Store>,
     targets: Vec<WebhookTarget>,
     http: reqwest::Client,
-    /// Where agents open a report: `<public base>/agent/reports/<number>`.
+    /// Where agents open a report: `<public base>/reports/<number>`.
     public_base: String,
 }
 
@@ -140,7 +140,7 @@ impl Perform<DeliverWebhook> for Outbound {
             },
             false => Vec::new(),
         };
-        let link = format!("{}/agent/reports/{}", self.public_base, report.number);
+        let link = format!("{}/reports/{}", self.public_base, report.number);
         let body = payload(&p.event, &report, target.include_caller, &link, &hints).to_string();
         let ts = self.store.now() / 1000;
         let result = self

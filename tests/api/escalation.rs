@@ -78,6 +78,28 @@ pub(crate) fn heard(phrase: &str) -> Option<Urgency> {
     })
 }
 
+/// A worker sending e-mails and webhooks as `cfg` says, retrying after
+/// `backoff` (doubling).
+fn escalation_worker(store: &Arc<Store>, cfg: &Config, backoff: Duration) -> Worker {
+    let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(10));
+    opts.backoff = Some(backoff);
+    let menu = hotline::ivr::Menu::load(&cfg.prompt_source()).unwrap();
+    let escalation = hotline::escalation::Escalation::new(
+        store.clone(),
+        cfg.escalation.clone(),
+        menu,
+        cfg.public_base(),
+    )
+    .unwrap();
+    let outbound = hotline::outbound::Outbound::new(
+        store.clone(),
+        cfg.webhooks.clone(),
+        reqwest::Client::new(),
+        cfg.public_base(),
+    );
+    escalation.register(outbound.register(Worker::new(store.clone(), opts)))
+}
+
 /// Runs the worker until it has been idle for a while.
 async fn drain(worker: &Worker) {
     let mut idle = 0;
@@ -148,23 +170,7 @@ async fn urgent_reports_reach_the_oncall_officer_once(db: TestDb) {
         .await
         .unwrap();
 
-    let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(10));
-    opts.backoff = Some(Duration::from_millis(10));
-    let menu = hotline::ivr::Menu::load(&cfg.prompt_source()).unwrap();
-    let escalation = hotline::escalation::Escalation::new(
-        store.clone(),
-        cfg.escalation.clone(),
-        menu,
-        cfg.public_base(),
-    )
-    .unwrap();
-    let outbound = hotline::outbound::Outbound::new(
-        store.clone(),
-        cfg.webhooks.clone(),
-        reqwest::Client::new(),
-        cfg.public_base(),
-    );
-    let worker = escalation.register(outbound.register(Worker::new(store.clone(), opts)));
+    let worker = escalation_worker(&store, &cfg, Duration::from_millis(10));
     drain(&worker).await;
 
     let mails = smtp.mails();
@@ -187,14 +193,14 @@ async fn urgent_reports_reach_the_oncall_officer_once(db: TestDb) {
         "Dlaczego pilne: w nagraniu padło „czuć gaz”".into(),
         "Adres (podpowiedź z nagrania): Długa 12".into(),
         "na ulicy Długiej czuć gaz, bardzo mocno".into(),
-        format!("https://hotline.kck.example/agent/reports/{gas}"),
+        format!("https://hotline.kck.example/reports/{gas}"),
     ] {
         assert!(text.contains(&needle), "the e-mail says {needle}: {text}");
     }
     assert!(
         html.contains("<th align=\"left\">Numer zgłoszenia</th>")
             && html.contains(&format!(
-                "href=\"https://hotline.kck.example/agent/reports/{gas}\""
+                "href=\"https://hotline.kck.example/reports/{gas}\""
             )),
         "{html}"
     );
@@ -254,17 +260,7 @@ async fn a_refusing_server_gives_up_and_says_so(db: TestDb) {
         heard("drzewo przewróciło się"),
     )
     .await;
-    let mut opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(10));
-    opts.backoff = Some(Duration::from_millis(1));
-    let menu = hotline::ivr::Menu::load(&cfg.prompt_source()).unwrap();
-    let escalation = hotline::escalation::Escalation::new(
-        store.clone(),
-        cfg.escalation.clone(),
-        menu,
-        cfg.public_base(),
-    )
-    .unwrap();
-    let worker = escalation.register(Worker::new(store.clone(), opts));
+    let worker = escalation_worker(&store, &cfg, Duration::from_millis(1));
     drain(&worker).await;
     let d = store
         .report_detail(&hotline::domain::ReportNumber::parse(&number).unwrap())
