@@ -144,7 +144,7 @@ pub(super) async fn show_report(
         .await
         .unwrap_or_default()
         .iter()
-        .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
+        .map(brief)
         .collect();
     let since = d.report.created_at - REPEAT_CALLER_DAYS * 24 * 3600 * 1000;
     let same_caller: Vec<minijinja::Value> = s
@@ -153,7 +153,7 @@ pub(super) async fn show_report(
         .await
         .unwrap_or_default()
         .iter()
-        .map(|r| context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() })
+        .map(brief)
         .collect();
     let editable = crate::domain::lifecycle::may_edit(d.report.status);
     let dials_v: Vec<minijinja::Value> = d
@@ -187,6 +187,11 @@ pub(super) async fn show_report(
             urgent_why => urgent_why(s, &d.report, ui, &t), same_caller, repeat_days => REPEAT_CALLER_DAYS,
         },
     )
+}
+
+/// Another report as the draft lists it: number, status, when, first words.
+fn brief(r: &crate::store::Report) -> minijinja::Value {
+    context! { number => r.number, status => r.status, created => local_time(r.created_at).0, text => r.text.as_deref().unwrap_or("").chars().take(100).collect::<String>() }
 }
 
 /// How far back the draft lists the same caller's other reports.
