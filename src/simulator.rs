@@ -61,6 +61,8 @@ pub struct CallLog {
     /// Everything the caller heard, in order.
     pub heard: Vec<String>,
     pub recording_fetches: usize,
+    /// The ids of the recordings the caller left, in order.
+    pub recordings: Vec<String>,
     pub webhooks: usize,
     /// Each webhook's route (`voice`, `ivr:digits`, …) and round-trip time.
     pub timings: Vec<(String, std::time::Duration)>,
@@ -263,6 +265,7 @@ impl Caller {
                         continue;
                     }
                     self.say("[beep] (caller speaks the recording)".into());
+                    self.log.recordings.push(rec_sid.clone());
                     let url = format!("{}/Recordings/{rec_sid}", self.media_base);
                     let rec = [
                         ("RecordingSid", rec_sid),

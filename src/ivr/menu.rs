@@ -104,6 +104,10 @@ pub struct Menu {
     /// (none: not offered).
     #[serde(default)]
     pub status_key: Option<String>,
+    /// After recording, the caller may keep the message (1, or silence) or
+    /// record it once more (2); only the kept recording is fetched.
+    #[serde(default = "yes")]
+    pub review_recording: bool,
     pub categories: Vec<Category>,
     pub menus: Vec<MenuLevel>,
 }
@@ -351,6 +355,10 @@ phrases! {
     ReferralInfo => referral_info,
     ConnectingService => connecting_service,
     TransferFailed => transfer_failed,
+    ReviewOffer => review_offer,
+    Rerecord => rerecord,
+    /// The second recording was empty: the first one is kept.
+    RerecordEmpty => rerecord_empty,
     CallbackOffer => callback_offer,
     CallbackNoted => callback_noted,
     /// `{digit}`: the main menu's key for a report's status.

@@ -17,8 +17,10 @@
 //! category with a 24/7 service tells of it, and offers a connection when
 //! it can (`1` connects, `2` or a timeout leaves a report; a failed
 //! connection returns to the report). Then instructions → recording → the
-//! report number read back twice → goodbye. An empty recording gets one
-//! retry, then the call is filed as missed.
+//! review (keep it with `1` or silence, record it once more with `2`; the
+//! first recording is kept when the second is empty) → the report number
+//! read back twice → the callback question → goodbye. An empty recording
+//! gets one retry, then the call is filed as missed.
 
 pub mod menu;
 
@@ -62,6 +64,15 @@ pub enum Stage {
     },
     Recording {
         attempt: u8,
+        /// Recording once more after the review: the first recording is
+        /// held until this one arrives.
+        #[serde(default)]
+        again: bool,
+    },
+    /// Asked whether to keep the recording (1 or silence) or record it once
+    /// more (2).
+    Review {
+        attempts: u8,
     },
     /// Asked whether a consultant may call back on the caller's number.
     Callback,
@@ -318,6 +329,12 @@ pub enum Effect {
     },
     /// The caller said whether a consultant may call back.
     CallbackConsent(bool),
+    /// The recording this event brought is held for the caller's review:
+    /// stored, not fetched.
+    HoldRecording,
+    /// The caller kept the held recording: it becomes the report's audio
+    /// (a recording that arrives with this event replaces it).
+    KeepRecording,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -520,22 +537,42 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
                 }
             }
         }
-        (Stage::Recording { .. }, Event::Recorded) => {
-            t.actions.extend([
-                Action::Say(Line::new(lang, Phrase::NumberIntro)),
-                Action::ReadNumber(lang),
-                Action::Say(Line::new(lang, Phrase::NumberRepeat)),
-                Action::ReadNumber(lang),
-            ]);
-            if ctx.caller_known {
-                t.state.stage = Stage::Callback;
-                t.actions.extend([
-                    Action::Gather(vec![Line::new(lang, Phrase::CallbackOffer)]),
-                    Action::Redirect(Next::Timeout),
-                ]);
+        (Stage::Recording { again, .. }, Event::Recorded) => {
+            if script.menu.review_recording && !again {
+                t.effects.push(Effect::HoldRecording);
+                t.state.stage = Stage::Review { attempts: 0 };
+                offer_review(&mut t, lang);
             } else {
-                goodbye(&mut t, lang);
+                // The second recording replaces the held first one.
+                t.effects.push(Effect::KeepRecording);
+                filed(&mut t, lang, ctx);
             }
+        }
+        (Stage::Review { .. }, Event::Digits(d)) if d == "2" => {
+            t.state.path.push("review:2".into());
+            t.state.stage = Stage::Recording {
+                attempt: 0,
+                again: true,
+            };
+            record_with(&mut t, lang, Phrase::Rerecord);
+        }
+        (Stage::Review { attempts }, Event::Digits(d)) if d != "1" && *attempts < 1 => {
+            t.state.stage = Stage::Review { attempts: 1 };
+            t.actions
+                .push(Action::Say(Line::new(lang, Phrase::Invalid)));
+            offer_review(&mut t, lang);
+        }
+        // 1, silence, or a second wrong key: the recording stands.
+        (Stage::Review { .. }, Event::Digits(_) | Event::Timeout) => {
+            t.effects.push(Effect::KeepRecording);
+            filed(&mut t, lang, ctx);
+        }
+        // Nothing said the second time: the first recording stands.
+        (Stage::Recording { again: true, .. }, Event::NoRecording) => {
+            t.effects.push(Effect::KeepRecording);
+            t.actions
+                .push(Action::Say(Line::new(lang, Phrase::RerecordEmpty)));
+            filed(&mut t, lang, ctx);
         }
         // 1: yes; any other key or silence: no.
         (Stage::Callback, Event::Digits(d)) if d == "1" => {
@@ -548,9 +585,12 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
             t.effects.push(Effect::CallbackConsent(false));
             goodbye(&mut t, lang);
         }
-        (Stage::Recording { attempt }, Event::NoRecording) => {
+        (Stage::Recording { attempt, .. }, Event::NoRecording) => {
             if *attempt == 0 {
-                t.state.stage = Stage::Recording { attempt: 1 };
+                t.state.stage = Stage::Recording {
+                    attempt: 1,
+                    again: false,
+                };
                 t.actions
                     .push(Action::Say(Line::new(lang, Phrase::NoRecordingRetry)));
                 record(&mut t, lang);
@@ -566,7 +606,14 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
         }
         // Keys or timeouts while recording: the Record verb ended some
         // other way; record again rather than lose the caller.
-        (Stage::Recording { .. }, Event::Digits(_) | Event::Timeout) => record(&mut t, lang),
+        (Stage::Recording { again, .. }, Event::Digits(_) | Event::Timeout) => {
+            let phrase = if *again {
+                Phrase::Rerecord
+            } else {
+                Phrase::Instructions
+            };
+            record_with(&mut t, lang, phrase)
+        }
         // Anything out of order (a stale or forged step): no guessing.
         (
             Stage::Language { .. }
@@ -575,6 +622,7 @@ pub fn step(script: &Script, state: &IvrState, event: &Event, ctx: &Context) -> 
             | Stage::Referral { .. }
             | Stage::Dialling { .. }
             | Stage::Recording { .. }
+            | Stage::Review { .. }
             | Stage::Status { .. }
             | Stage::Callback
             | Stage::Done,
@@ -700,6 +748,32 @@ fn menu_prompt(script: &Script, t: &mut Transition, lang: Language, id: &str, pr
     t.actions.push(Action::Redirect(Next::Timeout));
 }
 
+/// The recording is kept: the report number read back twice, then the
+/// callback question for a known number.
+fn filed(t: &mut Transition, lang: Language, ctx: &Context) {
+    t.actions.extend([
+        Action::Say(Line::new(lang, Phrase::NumberIntro)),
+        Action::ReadNumber(lang),
+        Action::Say(Line::new(lang, Phrase::NumberRepeat)),
+        Action::ReadNumber(lang),
+    ]);
+    if ctx.caller_known {
+        t.state.stage = Stage::Callback;
+        t.actions.extend([
+            Action::Gather(vec![Line::new(lang, Phrase::CallbackOffer)]),
+            Action::Redirect(Next::Timeout),
+        ]);
+    } else {
+        goodbye(t, lang);
+    }
+}
+
+fn offer_review(t: &mut Transition, lang: Language) {
+    t.actions
+        .push(Action::Gather(vec![Line::new(lang, Phrase::ReviewOffer)]));
+    t.actions.push(Action::Redirect(Next::Timeout));
+}
+
 fn goodbye(t: &mut Transition, lang: Language) {
     t.state.stage = Stage::Done;
     t.actions.extend([
@@ -793,7 +867,10 @@ fn dial(t: &mut Transition, to: String, category: Option<String>) {
 
 fn start_recording(t: &mut Transition, lang: Language, category: String) {
     t.state.category = Some(category.clone());
-    t.state.stage = Stage::Recording { attempt: 0 };
+    t.state.stage = Stage::Recording {
+        attempt: 0,
+        again: false,
+    };
     t.state.recording_offered = true;
     t.effects.push(Effect::OpenReport {
         category,
@@ -803,8 +880,12 @@ fn start_recording(t: &mut Transition, lang: Language, category: String) {
 }
 
 fn record(t: &mut Transition, lang: Language) {
-    t.actions
-        .push(Action::Say(Line::new(lang, Phrase::Instructions)));
+    record_with(t, lang, Phrase::Instructions)
+}
+
+/// `instructions`, the beep, the recording.
+fn record_with(t: &mut Transition, lang: Language, instructions: Phrase) {
+    t.actions.push(Action::Say(Line::new(lang, instructions)));
     t.actions.push(Action::Record);
     // An empty recording skips Record's action and falls through to here.
     t.actions.push(Action::Redirect(Next::NoRecording));

@@ -231,6 +231,10 @@ impl Store {
         .await?;
         let call = self.call_in(&mut tx, sid, at).await?;
         let dials = self.dial_state(&mut tx, call.id).await?;
+        if let Some(r) = self.report_of_call(&mut tx, call.id).await? {
+            // Hung up while reviewing the recording: it stands.
+            self.keep_latest_held_in(&mut tx, r.id, at).await?;
+        }
         let report = match self.report_of_call(&mut tx, call.id).await? {
             // Connected to a consultant or a 24/7 service: the call ends
             // there, nothing to file.

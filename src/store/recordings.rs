@@ -9,11 +9,24 @@ use crate::jobs::kinds::{FetchRecording, Transcribe};
 impl Store {
     // Recordings.
 
+    /// A recording the provider announced, kept: fetched and transcribed
+    /// (it replaces one the caller was still reviewing).
     pub async fn recording_announced(
         &self,
         sid: &CallSid,
         rec: &NewRecording,
     ) -> Result<Announced> {
+        self.announce(sid, rec, false).await
+    }
+
+    /// A recording the caller is still reviewing: stored, not fetched,
+    /// until it is kept ([`Store::keep_held_recording`]), replaced by the
+    /// next one, or the call ends.
+    pub async fn recording_held(&self, sid: &CallSid, rec: &NewRecording) -> Result<Announced> {
+        self.announce(sid, rec, true).await
+    }
+
+    async fn announce(&self, sid: &CallSid, rec: &NewRecording, held: bool) -> Result<Announced> {
         let mut tx = self.begin().await?;
         let call = self.call_in(&mut tx, sid, rec.at).await?;
         let report = self
@@ -22,44 +35,40 @@ impl Store {
                 &call,
                 &rec.category,
                 rec.language,
-                ReportStatus::AwaitingAudio,
+                if held {
+                    ReportStatus::Open
+                } else {
+                    ReportStatus::AwaitingAudio
+                },
                 rec.at,
             )
             .await?;
+        let status = if held {
+            FetchStatus::Held
+        } else {
+            FetchStatus::Pending
+        };
         let created = self
             .query(
                 "INSERT INTO recordings (report_id, recording_sid, url, duration_secs, fetch_status, created_at)
-                 VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (recording_sid) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_sid) DO NOTHING",
             )
             .bind(report.id)
             .bind(rec.sid.as_str().to_owned())
             .bind(rec.url.clone())
             .bind(rec.duration_secs)
+            .bind(status.as_str())
             .bind(rec.at)
             .execute(&mut *tx)
             .await?
             .rows_affected()
             == 1;
-        let recording: Recording = self
-            .query_as("SELECT * FROM recordings WHERE recording_sid = $1")
-            .bind(rec.sid.as_str().to_owned())
-            .fetch_one(&mut *tx)
-            .await?;
-        if created {
-            // A late recording also rescues a call already counted as missed.
-            self.query(
-                "UPDATE reports SET status = 'awaiting_audio', audio_status = 'pending', version = version + 1, updated_at = $2
-                 WHERE id = $1 AND status IN ('open', 'awaiting_audio', 'missed_call')",
-            )
-            .bind(report.id)
-            .bind(rec.at)
-            .execute(&mut *tx)
-            .await?;
-            let job = FetchRecording {
-                recording_id: recording.id,
-                recording_sid: rec.sid.as_str().to_owned(),
-            };
-            self.enqueue_in(&mut tx, &job.to_new_job(rec.at)).await?;
+        let mut recording = self.recording_by_sid(&mut tx, rec.sid.as_str()).await?;
+        // Kept now: a new recording, or one held for the review until now
+        // (a discarded one stays discarded).
+        if !held && (created || recording.fetch_status == FetchStatus::Held) {
+            self.release_in(&mut tx, &recording, rec.at).await?;
+            recording = self.recording_by_sid(&mut tx, rec.sid.as_str()).await?;
         }
         let report = self
             .report_of_call(&mut tx, call.id)
@@ -71,6 +80,97 @@ impl Store {
             recording,
             created,
         })
+    }
+
+    /// The caller kept the recording they reviewed (or hung up while
+    /// reviewing it): the latest one held becomes the report's audio.
+    /// Returns the call's report.
+    pub async fn keep_held_recording(&self, sid: &CallSid, at: Millis) -> Result<Option<Report>> {
+        let mut tx = self.begin().await?;
+        let call = self.call_in(&mut tx, sid, at).await?;
+        let Some(report) = self.report_of_call(&mut tx, call.id).await? else {
+            return Ok(None);
+        };
+        self.keep_latest_held_in(&mut tx, report.id, at).await?;
+        let report = self.report_of_call(&mut tx, call.id).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Releases the report's latest held recording, if any.
+    pub(super) async fn keep_latest_held_in(
+        &self,
+        tx: &mut Tx,
+        report_id: i64,
+        at: Millis,
+    ) -> Result<()> {
+        let held: Option<Recording> = self
+            .query_as(
+                "SELECT * FROM recordings WHERE report_id = $1 AND fetch_status = 'held'
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(report_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(rec) = held {
+            self.release_in(tx, &rec, at).await?;
+        }
+        Ok(())
+    }
+
+    async fn recording_by_sid(&self, tx: &mut Tx, sid: &str) -> Result<Recording> {
+        Ok(self
+            .query_as("SELECT * FROM recordings WHERE recording_sid = $1")
+            .bind(sid.to_owned())
+            .fetch_one(&mut **tx)
+            .await?)
+    }
+
+    /// `rec` becomes the report's audio: queued for fetching, and any other
+    /// recording still held for the review is discarded (never fetched).
+    async fn release_in(&self, tx: &mut Tx, rec: &Recording, at: Millis) -> Result<()> {
+        let report_id = rec.report_id;
+        self.query("UPDATE recordings SET fetch_status = 'pending' WHERE id = $1 AND fetch_status = 'held'")
+            .bind(rec.id)
+            .execute(&mut **tx)
+            .await?;
+        let discarded = self
+            .query(
+                "UPDATE recordings SET fetch_status = 'discarded'
+                 WHERE report_id = $1 AND id <> $2 AND fetch_status = 'held'",
+            )
+            .bind(report_id)
+            .bind(rec.id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if discarded > 0 {
+            self.audit_in(
+                tx,
+                Some(report_id),
+                "system",
+                "recorded_again",
+                None,
+                None,
+                at,
+            )
+            .await?;
+        }
+        // A late recording also rescues a call already counted as missed.
+        self.query(
+            "UPDATE reports SET status = 'awaiting_audio', audio_status = 'pending', version = version + 1, updated_at = $2
+             WHERE id = $1 AND status IN ('open', 'awaiting_audio', 'missed_call')",
+        )
+        .bind(report_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+        let job = FetchRecording {
+            recording_id: rec.id,
+            recording_sid: rec.recording_sid.clone(),
+        };
+        self.enqueue_in(tx, &job.to_new_job(at)).await?;
+        Ok(())
     }
 
     /// No recording will come for the call: its open report becomes a missed

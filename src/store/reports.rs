@@ -165,7 +165,7 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         let recordings = self
-            .query_as("SELECT * FROM recordings WHERE report_id = $1 ORDER BY id")
+            .query_as("SELECT * FROM recordings WHERE report_id = $1 AND fetch_status <> 'discarded' ORDER BY id")
             .bind(report.id)
             .fetch_all(&self.pool)
             .await?;

@@ -78,6 +78,10 @@ string_enum!(
 string_enum!(
     /// Where a recording's download is.
     FetchStatus {
+        /// Announced while the caller reviews it: not fetched yet.
+        Held = "held",
+        /// The caller recorded again: never fetched.
+        Discarded = "discarded",
         Pending = "pending",
         /// Downloaded and verified.
         Stored = "stored",

@@ -375,13 +375,26 @@ async fn advance(
                 info!(consent = yes, "callback consent");
                 s.store.callback_consent(sid, *yes).await?;
             }
+            // With the recording this event brought, below.
+            Effect::HoldRecording => {}
+            // A recording arriving now replaces the held one (below).
+            Effect::KeepRecording if recording.is_some() => {}
+            Effect::KeepRecording => {
+                if let Some(r) = s.store.keep_held_recording(sid, now).await? {
+                    tracing::Span::current().record("report_id", r.id);
+                    info!("recording kept after the review");
+                    number = Some(r.number);
+                }
+            }
         }
     }
     if let Some(rec) = &recording {
-        let announced = s
-            .store
-            .recording_announced(sid, &new_recording(s, rec, category, lang))
-            .await?;
+        let rec = new_recording(s, rec, category, lang);
+        let announced = if t.effects.contains(&Effect::HoldRecording) {
+            s.store.recording_held(sid, &rec).await?
+        } else {
+            s.store.recording_announced(sid, &rec).await?
+        };
         tracing::Span::current().record("report_id", announced.report.id);
         number = Some(announced.report.number);
     }
@@ -442,7 +455,9 @@ async fn status(
 }
 
 /// Recording status callback: announce completed recordings (idempotent
-/// with the `<Record action>` that usually arrives first).
+/// with the `<Record action>` that usually arrives first). While the caller
+/// is still recording or reviewing, the recording is only held: the IVR
+/// keeps or replaces it, or the call's end keeps it.
 async fn recording(
     State(s): State<Arc<AppState>>,
     Signed(form): Signed,
@@ -461,6 +476,7 @@ async fn recording(
         // A known call's recording must come from its recording step (which
         // opened the report); an unknown call's is kept (its first webhooks
         // may have been lost; the signature is the provider's).
+        let mut reviewing = false;
         if let Some(c) = &call {
             let state: IvrState = serde_json::from_str(&c.ivr_state).unwrap_or_default();
             if !state.recording_offered {
@@ -469,6 +485,9 @@ async fn recording(
                     "no recording was started on this call".into(),
                 ));
             }
+            reviewing = c.ended_at.is_none()
+                && s.script.menu.review_recording
+                && matches!(state.stage, Stage::Recording { .. } | Stage::Review { .. });
         }
         let lang = call
             .as_ref()
@@ -477,16 +496,18 @@ async fn recording(
         let category = call
             .and_then(|c| c.category)
             .unwrap_or_else(|| s.script.menu.default_category.clone());
-        let a = s
-            .store
-            .recording_announced(&sid, &new_recording(&s, &rec, category, lang))
-            .await
-            .map_err(|e| {
-                error!(error = %e, "could not store the recording");
-                e
-            })?;
+        let rec = new_recording(&s, &rec, category, lang);
+        let a = if reviewing {
+            s.store.recording_held(&sid, &rec).await
+        } else {
+            s.store.recording_announced(&sid, &rec).await
+        }
+        .map_err(|e| {
+            error!(error = %e, "could not store the recording");
+            e
+        })?;
         tracing::Span::current().record("report_id", a.report.id);
-        info!(created = a.created, "recording announced");
+        info!(created = a.created, held = reviewing, "recording announced");
         Ok(StatusCode::NO_CONTENT)
     }
     .instrument(span)

@@ -261,6 +261,7 @@ fn staffed_hours_dial_the_consultants_and_fall_back_to_the_intake() {
                 ended,
                 digits("4"),
                 Event::Recorded,
+                Event::Timeout,
             ],
         );
         assert!(
@@ -408,7 +409,13 @@ fn a_category_with_a_24_7_service_offers_a_transfer() {
         seconds: None,
     };
     let (state, actions, effects) = run(&s, &water_events(&[digits("1"), failed]));
-    assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+    assert_eq!(
+        state.stage,
+        Stage::Recording {
+            attempt: 0,
+            again: false
+        }
+    );
     assert!(says(&actions[5], Phrase::TransferFailed));
     assert!(effects.contains(&Effect::OpenReport {
         category: "water".into(),
@@ -417,12 +424,24 @@ fn a_category_with_a_24_7_service_offers_a_transfer() {
     // 2 or silence: leave a report.
     for then in [digits("2"), Event::Timeout] {
         let (state, actions, _) = run(&s, &water_events(&[then]));
-        assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+        assert_eq!(
+            state.stage,
+            Stage::Recording {
+                attempt: 0,
+                again: false
+            }
+        );
         assert!(actions[4].contains(&Action::Record));
     }
     // A category without a service goes straight to the recording.
     let (state, _, _) = run(&s, &[Event::Start, digits("1"), digits("2")]);
-    assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+    assert_eq!(
+        state.stage,
+        Stage::Recording {
+            attempt: 0,
+            again: false
+        }
+    );
     // Kraków's services as shipped.
     for (code, number) in [
         ("water", "994"),
@@ -487,7 +506,13 @@ fn categories_submenus_back_and_repeat() {
     let s = script();
     let (state, actions, effects) = run(&s, &[Event::Start, digits("1"), digits("2")]);
     assert_eq!(state.category.as_deref(), Some("lighting"));
-    assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+    assert_eq!(
+        state.stage,
+        Stage::Recording {
+            attempt: 0,
+            again: false
+        }
+    );
     assert_eq!(
         effects,
         vec![Effect::OpenReport {
@@ -592,7 +617,13 @@ fn two_reprompts_then_other() {
         ],
     );
     assert_eq!(state.category.as_deref(), Some("other"));
-    assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+    assert_eq!(
+        state.stage,
+        Stage::Recording {
+            attempt: 0,
+            again: false
+        }
+    );
     assert!(says(&actions[4], Phrase::FiledAs));
     assert_eq!(effects.len(), 1);
 }
@@ -602,7 +633,13 @@ fn recording_then_number_read_back_twice() {
     let s = script();
     let (state, actions, _) = run(
         &s,
-        &[Event::Start, digits("1"), digits("2"), Event::Recorded],
+        &[
+            Event::Start,
+            digits("1"),
+            digits("2"),
+            Event::Recorded,
+            digits("1"),
+        ],
     );
     assert_eq!(state.stage, Stage::Done);
     let last = actions.last().unwrap();
@@ -627,7 +664,13 @@ fn a_known_caller_is_asked_about_a_callback_after_the_read_back() {
         caller_known: true,
         ..Context::default()
     };
-    let to_record = [Event::Start, digits("1"), digits("2"), Event::Recorded];
+    let to_record = [
+        Event::Start,
+        digits("1"),
+        digits("2"),
+        Event::Recorded,
+        Event::Timeout,
+    ];
     let (state, actions, _) = run_in(&s, &ctx, &to_record);
     assert_eq!(state.stage, Stage::Callback);
     let last = actions.last().unwrap();
@@ -653,13 +696,92 @@ fn a_known_caller_is_asked_about_a_callback_after_the_read_back() {
 }
 
 #[test]
+fn the_caller_keeps_the_recording_or_records_it_once_more() {
+    let s = script();
+    let recorded = [Event::Start, digits("1"), digits("2"), Event::Recorded];
+    let (state, actions, effects) = run(&s, &recorded);
+    assert_eq!(state.stage, Stage::Review { attempts: 0 });
+    assert_eq!(
+        effects.last(),
+        Some(&Effect::HoldRecording),
+        "held, not fetched"
+    );
+    assert!(
+        matches!(&actions[3][0], Action::Gather(l) if l[0].phrase == Phrase::ReviewOffer),
+        "{:?}",
+        actions[3]
+    );
+    assert!(!actions[3]
+        .iter()
+        .any(|a| matches!(a, Action::ReadNumber(_))));
+    // 1, silence, or a wrong key twice: kept, then the number.
+    for answers in [
+        vec![digits("1")],
+        vec![Event::Timeout],
+        vec![digits("7"), digits("5")],
+    ] {
+        let mut st = state.clone();
+        let mut t = None;
+        for a in &answers {
+            let next = ivr::step(&s, &st, a, &Context::default());
+            st = next.state.clone();
+            t = Some(next);
+        }
+        let t = t.unwrap();
+        assert_eq!(t.effects, vec![Effect::KeepRecording], "{answers:?}");
+        assert_eq!(t.state.stage, Stage::Done);
+        assert!(t.actions.contains(&Action::ReadNumber(Language::Pl)));
+    }
+    // A wrong key is told so and asked again once.
+    let t = ivr::step(&s, &state, &digits("7"), &Context::default());
+    assert_eq!(t.state.stage, Stage::Review { attempts: 1 });
+    assert!(says(&t.actions, Phrase::Invalid) && says(&t.actions, Phrase::ReviewOffer));
+    assert!(t.effects.is_empty());
+    // 2: once more, and the second recording is not reviewed again.
+    let again = [recorded.as_slice(), &[digits("2")]].concat();
+    let (state, actions, effects) = run(&s, &again);
+    assert_eq!(
+        state.stage,
+        Stage::Recording {
+            attempt: 0,
+            again: true
+        }
+    );
+    assert!(says(&actions[4], Phrase::Rerecord));
+    assert!(actions[4].contains(&Action::Record));
+    assert_eq!(effects.last(), Some(&Effect::HoldRecording));
+    assert_eq!(state.path.last().map(String::as_str), Some("review:2"));
+    let t = ivr::step(&s, &state, &Event::Recorded, &Context::default());
+    assert_eq!(t.effects, vec![Effect::KeepRecording]);
+    assert_eq!(t.state.stage, Stage::Done);
+    assert!(t.actions.contains(&Action::ReadNumber(Language::Pl)));
+    // Nothing said the second time: the first recording stands.
+    let t = ivr::step(&s, &state, &Event::NoRecording, &Context::default());
+    assert_eq!(t.effects, vec![Effect::KeepRecording]);
+    assert!(says(&t.actions, Phrase::RerecordEmpty));
+    assert!(t.actions.contains(&Action::ReadNumber(Language::Pl)));
+    // Review switched off: every recording is kept at once.
+    let mut off = script();
+    off.menu.review_recording = false;
+    let (state, _, effects) = run(&off, &recorded);
+    assert_eq!(state.stage, Stage::Done);
+    assert_eq!(effects.last(), Some(&Effect::KeepRecording));
+}
+
+#[test]
 fn empty_recording_gets_one_retry_then_a_missed_call() {
     let s = script();
     let (state, actions, effects) = run(
         &s,
         &[Event::Start, digits("2"), digits("4"), Event::NoRecording],
     );
-    assert_eq!(state.stage, Stage::Recording { attempt: 1 });
+    assert_eq!(
+        state.stage,
+        Stage::Recording {
+            attempt: 1,
+            again: false
+        }
+    );
     assert!(says(&actions[3], Phrase::NoRecordingRetry));
     assert!(actions[3].contains(&Action::Record));
     assert!(!effects.contains(&Effect::MissedCall));
@@ -685,6 +807,7 @@ fn empty_recording_gets_one_retry_then_a_missed_call() {
             digits("4"),
             Event::NoRecording,
             Event::Recorded,
+            digits("1"),
         ],
     );
     assert_eq!(state.stage, Stage::Done);
@@ -704,13 +827,20 @@ fn out_of_order_events_end_the_call_cleanly() {
             digits("1"),
             digits("2"),
             Event::Recorded,
+            Event::Timeout,
             digits("1"),
         ],
     );
-    assert_eq!(actions[4], vec![Action::Hangup]);
+    assert_eq!(actions[5], vec![Action::Hangup]);
     // Keys during recording: record again rather than drop the caller.
     let (state, actions, _) = run(&s, &[Event::Start, digits("1"), digits("2"), digits("5")]);
-    assert_eq!(state.stage, Stage::Recording { attempt: 0 });
+    assert_eq!(
+        state.stage,
+        Stage::Recording {
+            attempt: 0,
+            again: false
+        }
+    );
     assert!(actions[3].contains(&Action::Record));
 }
 

@@ -753,7 +753,8 @@ async fn calls_without_a_final_status_are_swept(db: TestDb) {
 /// on the report and shown in the API; a withheld number is not asked.
 async fn callback_consent_is_asked_and_stored(db: TestDb) {
     let s = start(db).await;
-    let mut yes = options(&s, &["1", "2", "1"], true);
+    // Language, category, keep the recording, agree.
+    let mut yes = options(&s, &["1", "2", "1", "1"], true);
     yes.from = "+48600100201".into();
     let log = simulator::call(yes).await.unwrap();
     assert!(
@@ -889,7 +890,138 @@ async fn callers_hear_their_reports_status_by_number(db: TestDb) {
         .any(|h| h.contains("Wybierz rodzaj sprawy")));
 }
 
+/// Fetch jobs queued so far.
+async fn fetches_queued(s: &Server) -> i64 {
+    s.db.store
+        .job_counts()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(kind, _, _)| kind == "fetch_recording")
+        .map(|(_, _, n)| n)
+        .sum()
+}
+
+/// Review before filing: `1` or silence keeps the recording, `2` records
+/// it once more and only the second is fetched; a caller who hangs up
+/// while reviewing keeps the first.
+async fn callers_review_their_recording_before_it_is_filed(db: TestDb) {
+    let s = start(db).await;
+    for keys in [&["1", "2", "1"][..], &["1", "2"]] {
+        let log = simulator::call(options(&s, keys, true)).await.unwrap();
+        assert!(
+            heard(&log, "Aby nagrać ją jeszcze raz, naciśnij dwa"),
+            "{:#?}",
+            log.heard
+        );
+        let d =
+            s.db.store
+                .report_detail(&number_heard(&log))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(d.recordings.len(), 1, "{keys:?}");
+        assert_eq!(d.recordings[0].recording_sid, log.recordings[0]);
+        assert_eq!(d.recordings[0].fetch_status, "pending");
+        assert_eq!(d.report.status, "awaiting_audio");
+    }
+    assert_eq!(fetches_queued(&s).await, 2);
+
+    let log = simulator::call(options(&s, &["1", "2", "2"], true))
+        .await
+        .unwrap();
+    assert!(heard(&log, "Nagraj wiadomość jeszcze raz"));
+    assert_eq!(log.recordings.len(), 2, "{:#?}", log.heard);
+    let d =
+        s.db.store
+            .report_detail(&number_heard(&log))
+            .await
+            .unwrap()
+            .unwrap();
+    let kept: Vec<&str> = d
+        .recordings
+        .iter()
+        .map(|r| r.recording_sid.as_str())
+        .collect();
+    assert_eq!(kept, vec![log.recordings[1].as_str()], "only the second");
+    assert_eq!(
+        fetches_queued(&s).await,
+        3,
+        "one fetch for the two recordings"
+    );
+    assert_eq!(d.call.menu_path, "language:1 > main:2 > review:2");
+    assert!(d.audit.iter().any(|a| a.action == "recorded_again"));
+
+    // Hanging up at the review question: the recording stands.
+    let mut gone = options(&s, &["1", "2"], true);
+    // voice, language, category, the recording and its callback.
+    gone.hangup_after = Some(5);
+    let log = simulator::call(gone).await.unwrap();
+    assert!(
+        !heard(&log, "zgłoszenie zostało przyjęte"),
+        "{:#?}",
+        log.heard
+    );
+    let sid = hotline::domain::CallSid::parse(&log.call_sid).unwrap();
+    let call = s.db.store.get_call(&sid).await.unwrap().unwrap();
+    let r = support::reports(&s.db.store)
+        .await
+        .into_iter()
+        .find(|r| r.call_id == call.id)
+        .expect("a report");
+    assert_eq!(r.status, "awaiting_audio");
+    assert_eq!(fetches_queued(&s).await, 4);
+}
+
+/// The recording callback can come before the `<Record>` action: while the
+/// caller may still review, it is held, not fetched.
+async fn an_early_recording_callback_waits_for_the_review(db: TestDb) {
+    let s = start(db).await;
+    let sid = "CA0000000000000000000000000000beef";
+    let call = |extra: &[(&'static str, &'static str)]| {
+        let mut p = vec![
+            ("CallSid", sid),
+            ("AccountSid", ACCOUNT),
+            ("From", "+48600100200"),
+            ("To", "+48126165555"),
+            ("CallStatus", "in-progress"),
+        ];
+        p.extend_from_slice(extra);
+        p
+    };
+    assert_eq!(signed(&s, "/twilio/voice", &call(&[])).await.status(), 200);
+    for (step, key) in [(1, "1"), (2, "2")] {
+        let path = format!("/twilio/ivr?step={step}&ev=digits");
+        let r = signed(&s, &path, &call(&[("Digits", key)])).await;
+        assert_eq!(r.status(), 200);
+    }
+    let rec = [
+        ("RecordingSid", "RE0000000000000000000000000000beef"),
+        ("RecordingUrl", "http://127.0.0.1:9/Recordings/beef"),
+        ("RecordingDuration", "12"),
+    ];
+    let mut cb = call(&rec);
+    cb.push(("RecordingStatus", "completed"));
+    let r = signed(&s, "/twilio/recording", &cb).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        fetches_queued(&s).await,
+        0,
+        "held while the caller may review"
+    );
+    let r = signed(&s, "/twilio/ivr?step=3&ev=recorded", &call(&rec)).await;
+    assert!(r.text().await.unwrap().contains("Aby zachować"));
+    assert_eq!(fetches_queued(&s).await, 0);
+    let mut end = call(&[("CallDuration", "60")]);
+    end.retain(|(k, _)| *k != "CallStatus");
+    end.push(("CallStatus", "completed"));
+    assert_eq!(signed(&s, "/twilio/status", &end).await.status(), 204);
+    assert_eq!(fetches_queued(&s).await, 1, "kept when the call ended");
+}
+
 both_backends!(
+    callers_review_their_recording_before_it_is_filed,
+    an_early_recording_callback_waits_for_the_review,
     callback_consent_is_asked_and_stored,
     callers_hear_their_reports_status_by_number,
     telnyx_signatures_are_bound_to_their_step,

@@ -243,6 +243,7 @@ fn choices_in_words(
                     .map(|l| word(&format!("lang_{l}")))
                     .unwrap_or_else(|| word("path_unknown")),
                 ("status", _) => word("path_status"),
+                ("review", _) => word("path_recorded_again"),
                 ("referral", "1") => word("path_transfer"),
                 ("referral", _) => word("path_report"),
                 (_, "default") => word("path_default"),
