@@ -11,6 +11,7 @@
 //! - [`audio`]: WAV in (PCM, float, G.711) → 16 kHz mono f32.
 //! - [`auth`]: password hashes, bounded password checks, tokens.
 //! - [`bench`]: word/character error rates and the benchmarks.
+//! - [`category_hints`]: a category suggested from the transcript (`prompts/<lang>/categories.txt`).
 //! - [`cli`]: the `hotline` command.
 //! - [`config`]: defaults → TOML → environment.
 //! - [`domain`]: typed values and the report's rules (lifecycle, drafts, schedule and holidays).
@@ -23,6 +24,7 @@
 //! - [`metrics`]: Prometheus families, described and zeroed at start.
 //! - [`model`]: fetching Whisper models and converting CTranslate2 → ggml.
 //! - [`outbound`]: signed webhooks to city systems.
+//! - [`phrases`]: phrases in a transcript despite inflection and transcription errors.
 //! - [`pipeline`]: download → transcription → draft, as jobs.
 //! - [`prompts`]: texts from `prompts/` (initial prompts, blocklists, IVR).
 //! - [`retention`]: deleting decided reports' audio after its time.
@@ -42,6 +44,7 @@ pub mod app;
 pub mod audio;
 pub mod auth;
 pub mod bench;
+pub mod category_hints;
 pub mod cli;
 pub mod config;
 pub mod domain;
@@ -55,6 +58,7 @@ pub mod line;
 pub mod metrics;
 pub mod model;
 pub mod outbound;
+pub mod phrases;
 pub mod pipeline;
 pub mod prompts;
 pub mod retention;

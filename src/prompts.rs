@@ -49,6 +49,18 @@ const BUILTIN: &[(&str, &str)] = &[
     ("pl/urgent.txt", include_str!("../prompts/pl/urgent.txt")),
     ("uk/urgent.txt", include_str!("../prompts/uk/urgent.txt")),
     ("en/urgent.txt", include_str!("../prompts/en/urgent.txt")),
+    (
+        "pl/categories.txt",
+        include_str!("../prompts/pl/categories.txt"),
+    ),
+    (
+        "uk/categories.txt",
+        include_str!("../prompts/uk/categories.txt"),
+    ),
+    (
+        "en/categories.txt",
+        include_str!("../prompts/en/categories.txt"),
+    ),
 ];
 
 /// Where prompt files come from.

@@ -1,29 +1,13 @@
 //! Urgent phrases in a transcript ("czuć gaz", "ulatnia się gaz", "drzewo
 //! przewróciło się na jezdnię"), per language from
 //! `prompts/<lang>/urgent.txt`, found despite inflection, word order and
-//! transcription errors: the same stems as the street hints
-//! ([`crate::address::stem`]), compared with a tolerance, every content
-//! word of a phrase within a short window of the transcript, in any order.
+//! transcription errors by the phrase matcher ([`crate::phrases`]).
 
 use std::collections::BTreeMap;
 
-use crate::address::{similarity, stem};
 use crate::domain::Language;
+use crate::phrases::{PhraseList, Said};
 use crate::prompts::{PromptError, PromptSource};
-
-/// Words that carry no meaning of their own in a phrase.
-const FILLERS: &[&str] = &[
-    "sie", "na", "w", "we", "z", "ze", "do", "i", "o", "po", "przy", "od", "jest", "ze", "to", "u",
-    "a", "the", "an", "is", "of", "on", "in", "at", "there", "my", "has", "have", "are", "на", "в",
-    "у", "з", "і", "й", "та", "по", "біля", "є", "до", "від",
-];
-
-/// One phrase: how it is written, and the stems a transcript must hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct UrgentPhrase {
-    text: String,
-    stems: Vec<String>,
-}
 
 /// What made a transcript urgent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,45 +21,7 @@ pub struct UrgentMatch {
 /// The urgent phrases of every language.
 #[derive(Debug, Clone, Default)]
 pub struct UrgentPhrases {
-    by_lang: BTreeMap<Language, Vec<UrgentPhrase>>,
-}
-
-fn words(text: &str) -> Vec<&str> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
-fn content(word: &str) -> Option<String> {
-    let s = stem(word);
-    (!FILLERS.contains(&s.as_str()) && !FILLERS.contains(&crate::address::fold(word).as_str()))
-        .then_some(s)
-}
-
-/// Whether two stems are the same word, inflected or misheard: close by
-/// edit distance, or one the other plus a short ending.
-fn same_word(a: &str, b: &str) -> bool {
-    let (short, long) = if a.chars().count() <= b.chars().count() {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    let (ns, nl) = (short.chars().count(), long.chars().count());
-    if ns < 3 {
-        return short == long;
-    }
-    let ending = if ns < 5 { 1 } else { 2 };
-    (long.starts_with(short) && nl - ns <= ending) || (ns >= 4 && similarity(short, long) >= 0.75)
-}
-
-/// A word and, when Whisper glued "się" to the next word ("ulatnia
-/// sięgasz" for "ulatnia się gaz"), what follows the "się" as well.
-fn unglue(word: &str) -> Vec<&str> {
-    let rest = word
-        .strip_prefix("się")
-        .or_else(|| word.strip_prefix("Się"))
-        .filter(|r| r.chars().count() >= 3);
-    std::iter::once(word).chain(rest).collect()
+    by_lang: BTreeMap<Language, PhraseList>,
 }
 
 impl UrgentPhrases {
@@ -83,7 +29,7 @@ impl UrgentPhrases {
         let mut by_lang = BTreeMap::new();
         for lang in Language::ALL {
             let text = src.read(&format!("{lang}/urgent.txt"))?.unwrap_or_default();
-            by_lang.insert(lang, Self::parse_list(&text));
+            by_lang.insert(lang, PhraseList::parse(&text));
         }
         Ok(Self { by_lang })
     }
@@ -92,52 +38,16 @@ impl UrgentPhrases {
     /// shown` for a transcription error of a phrase, shown as the phrase).
     pub fn parse(lang: Language, text: &str) -> Self {
         Self {
-            by_lang: [(lang, Self::parse_list(text))].into_iter().collect(),
+            by_lang: [(lang, PhraseList::parse(text))].into_iter().collect(),
         }
-    }
-
-    fn parse_list(text: &str) -> Vec<UrgentPhrase> {
-        crate::prompts::content_lines(text)
-            .filter_map(|line| {
-                let (heard, shown) = line.split_once("=>").unwrap_or((line, line));
-                let stems: Vec<String> = words(heard).into_iter().filter_map(content).collect();
-                (!stems.is_empty()).then(|| UrgentPhrase {
-                    text: shown.trim().to_owned(),
-                    stems,
-                })
-            })
-            .collect()
     }
 
     /// The first phrase of `lang` that `transcript` says, if any.
     pub fn find(&self, lang: Language, transcript: &str) -> Option<UrgentMatch> {
-        let said: Vec<(&str, String)> = words(transcript)
-            .into_iter()
-            .flat_map(unglue)
-            .filter_map(|w| content(w).map(|s| (w, s)))
-            .collect();
-        self.by_lang.get(&lang)?.iter().find_map(|p| {
-            let window = p.stems.len() + 2;
-            (0..said.len()).find_map(|start| {
-                let span = &said[start..(start + window).min(said.len())];
-                let hits: Option<Vec<&str>> = p
-                    .stems
-                    .iter()
-                    .map(|want| {
-                        span.iter()
-                            .find(|(_, s)| same_word(want, s))
-                            .map(|(w, _)| *w)
-                    })
-                    .collect();
-                let hits = hits?;
-                // The window must start with one of the phrase's words.
-                span.first()
-                    .filter(|(w, _)| hits.contains(w))
-                    .map(|_| UrgentMatch {
-                        phrase: p.text.clone(),
-                        heard: hits.join(" "),
-                    })
-            })
+        let m = self.by_lang.get(&lang)?.first(&Said::new(transcript))?;
+        Some(UrgentMatch {
+            phrase: m.phrase,
+            heard: m.heard,
         })
     }
 }
@@ -148,15 +58,6 @@ mod tests {
 
     fn polish() -> UrgentPhrases {
         UrgentPhrases::load(&PromptSource::builtin()).unwrap()
-    }
-
-    #[test]
-    fn words_meet_across_inflection_and_small_errors() {
-        assert!(same_word(&stem("gaz"), &stem("gazu")));
-        assert!(same_word(&stem("przewróciło"), &stem("przewrócone")));
-        assert!(!same_word(&stem("gaz"), &stem("gazeta")));
-        assert!(!same_word(&stem("pali"), &stem("palec")));
-        assert!(!same_word(&stem("lezy"), &stem("lesie")));
     }
 
     #[test]

@@ -33,6 +33,14 @@
       if (field) { field.value = b.dataset.address; field.focus(); }
     });
   });
+  var suggest = document.getElementById("suggest");
+  if (suggest) {
+    suggest.addEventListener("click", function () {
+      var field = document.getElementById("category");
+      if (field) { field.value = suggest.dataset.category; field.focus(); }
+      suggest.setAttribute("aria-pressed", "true");
+    });
+  }
   document.querySelectorAll(".seg").forEach(function (seg) {
     seg.addEventListener("click", function () {
       var target = document.getElementById(seg.dataset.player || "player") || player;

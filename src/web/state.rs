@@ -26,6 +26,8 @@ pub struct AppState {
     pub templates: minijinja::Environment<'static>,
     /// The street register, for address hints.
     pub streets: crate::address::Streets,
+    /// Category keywords, for suggestions on default-category drafts.
+    pub category_hints: crate::category_hints::CategoryHints,
     /// Set once the process is ready: the loaded model's id, or `None` when
     /// this process does not transcribe.
     pub model: std::sync::OnceLock<Option<String>>,
@@ -37,6 +39,8 @@ impl AppState {
     pub fn new(store: Arc<Store>, cfg: Config) -> anyhow::Result<Arc<Self>> {
         let script = Script::load(&cfg.prompt_source())?;
         let streets = crate::address::Streets::load(&cfg.prompt_source())?;
+        let category_hints =
+            crate::category_hints::CategoryHints::load(&cfg.prompt_source(), &script.menu)?;
         let schedule = crate::line::load_schedule(&cfg.prompt_source())?;
         let mut recorded = BTreeMap::new();
         let mut recorded_urls = BTreeMap::new();
@@ -64,6 +68,7 @@ impl AppState {
         Ok(Arc::new(Self {
             store,
             script,
+            category_hints,
             schedule,
             cfg,
             recorded,

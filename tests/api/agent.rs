@@ -812,7 +812,41 @@ async fn a_draft_lists_the_same_callers_other_reports(db: TestDb) {
     );
 }
 
+/// A draft filed under the default category is offered the category its
+/// transcript speaks of; a draft the caller sorted is not.
+async fn default_category_drafts_get_a_suggested_category(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let page = |number: String| {
+        let c = c.clone();
+        let url = format!("{}/reports/{number}", w.base);
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let data = w.db.dir.path();
+    let unsorted = workspace::draft_in(
+        &w.db.store,
+        data,
+        20,
+        "Od rana nie ma ciepłej wody i kaloryfery są zimne",
+        "other",
+    )
+    .await;
+    let html = page(unsorted.clone()).await;
+    let offer = &html[html.find("id=\"suggest\"").expect("a suggestion")..];
+    assert!(
+        offer.contains("data-category=\"heating\""),
+        "{}",
+        &offer[..200]
+    );
+    assert!(offer.contains("Awarie ogrzewania i ciepłej wody"));
+    let vague = workspace::draft_in(&w.db.store, data, 21, "Mam pytanie o urząd", "other").await;
+    assert!(!page(vague).await.contains("id=\"suggest\""));
+    // Sorted by the caller ("roads"), even with the words of another.
+    assert!(!page(w.drafts[0].clone()).await.contains("id=\"suggest\""));
+}
+
 both_backends!(
+    default_category_drafts_get_a_suggested_category,
     a_draft_lists_the_same_callers_other_reports,
     urgent_drafts_are_counted_and_filtered,
     the_report_page_names_the_callers_choices,

@@ -344,6 +344,52 @@ async fn agent_confirms_a_draft_in_chromium() {
         c.screenshot().await.unwrap(),
     )
     .unwrap();
+
+    // A draft the caller left under "other": one click takes the
+    // category the transcript suggests.
+    let unsorted = workspace::draft_in(
+        &w.db.store,
+        w.db.dir.path(),
+        10,
+        "Nie świeci latarnia przy przystanku",
+        "other",
+    )
+    .await;
+    c.goto(&format!("{}/reports/{unsorted}", w.base))
+        .await
+        .unwrap();
+    let offer = c
+        .wait()
+        .for_element(Locator::Css("#suggest"))
+        .await
+        .unwrap();
+    assert_eq!(offer.text().await.unwrap(), "Oświetlenie uliczne");
+    offer.click().await.unwrap();
+    let chosen = c
+        .execute("return document.getElementById('category').value", vec![])
+        .await
+        .unwrap();
+    assert_eq!(chosen, "lighting");
+    std::fs::write(
+        shots.join("draft-suggestion.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    click(&c, "#confirm").await;
+    let t = Instant::now();
+    loop {
+        let r = support::reports(&w.db.store)
+            .await
+            .into_iter()
+            .find(|r| r.number.to_string() == unsorted)
+            .unwrap();
+        if r.status == "confirmed" {
+            assert_eq!(r.category, "lighting");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "not confirmed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     c.close().await.unwrap();
 
     let r =

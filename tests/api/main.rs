@@ -7,6 +7,7 @@ mod support;
 
 mod agent;
 mod browser;
+mod categories;
 mod escalation;
 mod integration;
 mod ivr;

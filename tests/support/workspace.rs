@@ -25,12 +25,23 @@ pub struct Workspace {
 /// A draft with a real recording and a transcript with one low-confidence
 /// segment and one stretch of speech without text.
 pub async fn draft(store: &Arc<Store>, data: &std::path::Path, n: u32, text: &str) -> String {
+    draft_in(store, data, n, text, "roads").await
+}
+
+/// A [`draft`] filed under `category`.
+pub async fn draft_in(
+    store: &Arc<Store>,
+    data: &std::path::Path,
+    n: u32,
+    text: &str,
+    category: &str,
+) -> String {
     let sid = super::start_call(store, &format!("CAws{n}"), "+48600100200").await;
     let rec = NewRecording {
         sid: RecordingSid::parse(&format!("REws{n}")).unwrap(),
         url: "http://127.0.0.1:9/x".into(),
         duration_secs: Some(3),
-        category: "roads".into(),
+        category: category.into(),
         language: Language::Pl,
         at: now_ms(),
     };

@@ -123,6 +123,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("endpoint", "Adres", "Endpoint"),
     ("attempt", "Próba", "Attempt"),
     ("result", "Wynik", "Result"),
+    ("suggested_category", "Proponowana kategoria:", "Suggested category:"),
     ("address_hints", "Rozpoznane adresy:", "Addresses heard:"),
     ("heard", "usłyszano", "heard"),
     ("possible_duplicates", "Możliwe duplikaty (ta sama kategoria i ulica):", "Possible duplicates (same category and street):"),

@@ -156,6 +156,16 @@ pub(super) async fn show_report(
         .map(brief)
         .collect();
     let editable = crate::domain::lifecycle::may_edit(d.report.status);
+    let suggestion = (editable && d.report.category == s.script.menu.default_category)
+        .then(|| {
+            s.category_hints
+                .suggest(d.report.language, d.report.text.as_deref().unwrap_or(""))
+        })
+        .flatten()
+        .map(|g| {
+            let name = s.script.menu.category_name(&g.category, ui);
+            context! { code => g.category, name, heard => g.phrases.join(", ") }
+        });
     let dials_v: Vec<minijinja::Value> = d
         .dials
         .iter()
@@ -183,7 +193,7 @@ pub(super) async fn show_report(
             r => d.report, segments, parts, late => d.report.late_recording_at.map(|t| local_time(t).0), prev, next, created, created_iso, audit, has_audio, editable,
             menu_path => choices_in_words(s, &d.call.menu_path, ui, &t), dials => dials_v, categories => categories(s, ui), counts => page.counts().await,
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
-            conflict => notice.conflict, mine => notice.mine, candidates, duplicates,
+            conflict => notice.conflict, mine => notice.mine, candidates, duplicates, suggestion,
             urgent_why => urgent_why(s, &d.report, ui, &t), same_caller, repeat_days => REPEAT_CALLER_DAYS,
         },
     )
