@@ -381,7 +381,7 @@ async fn agent_confirms_a_draft_in_chromium() {
         let r = support::reports(&w.db.store)
             .await
             .into_iter()
-            .find(|r| r.number.to_string() == unsorted)
+            .find(|r| r.number == unsorted)
             .unwrap();
         if r.status == "confirmed" {
             assert_eq!(r.category, "lighting");
