@@ -231,7 +231,12 @@ impl Perform<SendUrgentEmail> for Escalation {
         let Some(mailer) = &self.mailer else {
             return Outcome::GiveUp("no SMTP server is configured".into());
         };
-        match self.store.delivered(job.report_id, EVENT, MAILTO).await {
+        match self
+            .store
+            // Urgent once per report, ever.
+            .delivered(job.report_id, EVENT, MAILTO, 0)
+            .await
+        {
             Ok(true) => {
                 info!("the urgent e-mail was sent before; not again");
                 return Outcome::Done;

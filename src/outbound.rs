@@ -105,6 +105,7 @@ impl Perform<ReportEvent> for Outbound {
                 report_id: d.report_id,
                 event: d.event.clone(),
                 target,
+                version: d.version,
             };
             if let Err(e) = self.store.enqueue_job(&job, self.store.now()).await {
                 return Outcome::Retry(e.to_string());
@@ -128,7 +129,13 @@ impl Perform<DeliverWebhook> for Outbound {
         let endpoint = target.url.split('?').next().unwrap_or(&target.url);
         let urgent = p.event == crate::escalation::EVENT;
         // Sent once: a job retried after its worker died finds the log.
-        match self.store.delivered(p.report_id, &p.event, endpoint).await {
+        // (Since this job was made: a report reopened and decided again is
+        // news again.)
+        match self
+            .store
+            .delivered(p.report_id, &p.event, endpoint, job.created_at)
+            .await
+        {
             Ok(true) => return Outcome::Done,
             Ok(false) => {}
             Err(e) => return Outcome::Retry(e.to_string()),

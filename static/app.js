@@ -15,7 +15,20 @@
   document.addEventListener("keydown", function (e) {
     var key = e.key.toLowerCase();
     if (e.ctrlKey && key === "enter") { e.preventDefault(); submit("confirm"); return; }
-    if (e.ctrlKey && e.shiftKey && key === "x") { e.preventDefault(); submit("reject"); return; }
+    // Rejecting asks for the reason first: the choice gets the focus, Enter
+    // in it (or in "duplicate of") rejects.
+    var reason = document.getElementById("reason");
+    if (e.ctrlKey && e.shiftKey && key === "x" && reason) {
+      e.preventDefault();
+      reason.scrollIntoView({ block: "center" });
+      reason.focus();
+      return;
+    }
+    if (key === "enter" && !e.ctrlKey && (e.target.id === "reason" || e.target.id === "duplicate_of")) {
+      e.preventDefault(); submit("reject"); return;
+    }
+    var undo = document.getElementById("undo");
+    if (e.ctrlKey && key === "z" && undo && !typing(e)) { e.preventDefault(); undo.click(); return; }
     if (e.altKey && player) {
       if (key === "k") { e.preventDefault(); if (player.paused) { player.play(); } else { player.pause(); } return; }
       if (key === "j") { e.preventDefault(); player.currentTime = Math.max(0, player.currentTime - 5); return; }
@@ -33,6 +46,11 @@
       if (field) { field.value = b.dataset.address; field.focus(); }
     });
   });
+  // The undo button goes when the server would refuse it.
+  var undoForm = document.getElementById("undo-form");
+  if (undoForm) {
+    window.setTimeout(function () { undoForm.remove(); }, Number(undoForm.dataset.leftMs) || 0);
+  }
   var suggest = document.getElementById("suggest");
   if (suggest) {
     suggest.addEventListener("click", function () {

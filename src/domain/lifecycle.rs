@@ -3,7 +3,7 @@
 //! store persists the outcome; the workspace and the API ask here whether a
 //! report may be edited or decided, so the rule is written once.
 
-use super::{RejectReason, ReportStatus};
+use super::{Millis, RejectReason, ReportStatus};
 
 /// What an agent does to a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub enum Refused {
     /// A missed call holds no report to confirm; it can be rejected.
     #[error("a {0} report cannot be confirmed")]
     NothingToConfirm(ReportStatus),
+    /// Only a decided report can be reopened.
+    #[error("the report is not decided ({0})")]
+    NotDecided(ReportStatus),
 }
 
 /// The status `action` leads to from `status`, or why it is refused.
@@ -45,6 +48,114 @@ pub fn apply(status: ReportStatus, action: AgentAction) -> Result<ReportStatus, 
 /// Whether an agent may correct the report now.
 pub fn may_edit(status: ReportStatus) -> bool {
     apply(status, AgentAction::Edit).is_ok()
+}
+
+/// How long after a decision its agent may undo it (administrators may
+/// reopen a decided report at any time).
+pub const UNDO_MS: Millis = 30_000;
+
+/// What the report holds when an agent decides it, as the decision
+/// needs it (after the agent's edits in the same submission).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decidable<'a> {
+    pub text: &'a str,
+    /// The category is one of the menu's.
+    pub category_known: bool,
+}
+
+/// The report a duplicate names, as the store found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Original {
+    /// None named.
+    Unnamed,
+    /// A number that is malformed or names no report.
+    Unknown,
+    /// The report being decided.
+    Itself,
+    Other(i64),
+}
+
+/// What keeps a decision from being made; the agent is told each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Incomplete {
+    #[error("a report is confirmed with its text")]
+    NoText,
+    #[error("a report is confirmed with a category")]
+    NoCategory,
+    #[error("a duplicate names the report it duplicates")]
+    NoOriginal,
+    #[error("a report cannot duplicate itself")]
+    SelfDuplicate,
+    #[error("the duplicated report does not exist")]
+    UnknownOriginal,
+}
+
+impl Incomplete {
+    /// The key of the words that tell the agent.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::NoText => "need_text",
+            Self::NoCategory => "need_category",
+            Self::NoOriginal => "need_original",
+            Self::SelfDuplicate => "self_duplicate",
+            Self::UnknownOriginal => "unknown_original",
+        }
+    }
+}
+
+/// Whether `action` may be taken on a report holding `r`, naming a
+/// duplicate's `original`: every missing piece, or the original's id
+/// (for a duplicate). The UI and the API both ask here before saving
+/// anything.
+pub fn check(
+    action: AgentAction,
+    r: Decidable,
+    original: Original,
+) -> Result<Option<i64>, Vec<Incomplete>> {
+    let mut missing = Vec::new();
+    match action {
+        AgentAction::Confirm => {
+            if r.text.trim().is_empty() {
+                missing.push(Incomplete::NoText);
+            }
+            if !r.category_known {
+                missing.push(Incomplete::NoCategory);
+            }
+        }
+        AgentAction::Reject(RejectReason::Duplicate) => match original {
+            Original::Unnamed => missing.push(Incomplete::NoOriginal),
+            Original::Unknown => missing.push(Incomplete::UnknownOriginal),
+            Original::Itself => missing.push(Incomplete::SelfDuplicate),
+            Original::Other(id) => return Ok(Some(id)),
+        },
+        AgentAction::Reject(_) | AgentAction::Edit => {}
+    }
+    match missing.is_empty() {
+        true => Ok(None),
+        false => Err(missing),
+    }
+}
+
+/// The status a decided report returns to when reopened (`was`: its status
+/// before the decision), or why it cannot be.
+pub fn reopen(status: ReportStatus, was: ReportStatus) -> Result<ReportStatus, Refused> {
+    use ReportStatus::*;
+    match (status, was) {
+        (Confirmed | Rejected, MissedCall) => Ok(MissedCall),
+        (Confirmed | Rejected, _) => Ok(Draft),
+        _ => Err(Refused::NotDecided(status)),
+    }
+}
+
+/// Whether `agent`, deciding at `decided_at` as `decided_by`, may still
+/// undo the decision at `now`.
+pub fn may_undo(
+    decided_by: Option<&str>,
+    decided_at: Option<Millis>,
+    agent: &str,
+    now: Millis,
+) -> bool {
+    decided_by == Some(agent) && decided_at.is_some_and(|at| now >= at && now - at <= UNDO_MS)
 }
 
 #[cfg(test)]
@@ -86,6 +197,50 @@ mod tests {
             apply(Rejected, reject).unwrap_err().to_string(),
             "the report is already rejected"
         );
+    }
+
+    #[test]
+    fn a_decision_needs_what_it_decides_on() {
+        let empty = Decidable {
+            text: "  ",
+            category_known: false,
+        };
+        let full = Decidable {
+            text: "Dziura w jezdni",
+            category_known: true,
+        };
+        assert_eq!(
+            check(AgentAction::Confirm, empty, Original::Unnamed),
+            Err(vec![Incomplete::NoText, Incomplete::NoCategory])
+        );
+        assert_eq!(
+            check(AgentAction::Confirm, full, Original::Unnamed),
+            Ok(None)
+        );
+        let dup = AgentAction::Reject(RejectReason::Duplicate);
+        for (original, want) in [
+            (Original::Unnamed, Err(vec![Incomplete::NoOriginal])),
+            (Original::Unknown, Err(vec![Incomplete::UnknownOriginal])),
+            (Original::Itself, Err(vec![Incomplete::SelfDuplicate])),
+            (Original::Other(7), Ok(Some(7))),
+        ] {
+            assert_eq!(check(dup, empty, original), want, "{original:?}");
+        }
+        // Spam needs nothing, not even text.
+        let spam = AgentAction::Reject(RejectReason::Spam);
+        assert_eq!(check(spam, empty, Original::Unnamed), Ok(None));
+    }
+
+    #[test]
+    fn undo_is_the_deciders_for_thirty_seconds_and_reopen_returns_the_status() {
+        assert!(may_undo(Some("jan"), Some(1_000), "jan", 1_000 + UNDO_MS));
+        assert!(!may_undo(Some("jan"), Some(1_000), "jan", 1_001 + UNDO_MS));
+        assert!(!may_undo(Some("jan"), Some(1_000), "ewa", 2_000));
+        assert!(!may_undo(None, None, "jan", 2_000));
+        use ReportStatus::*;
+        assert_eq!(reopen(Confirmed, Draft), Ok(Draft));
+        assert_eq!(reopen(Rejected, MissedCall), Ok(MissedCall));
+        assert_eq!(reopen(Draft, Draft), Err(Refused::NotDecided(Draft)));
     }
 
     #[test]

@@ -22,6 +22,19 @@ impl Store {
     ) -> Result<Report> {
         let mut tx = self.begin().await?;
         let before = self.report_for_change(&mut tx, id, version).await?;
+        let after = self.edit_in(&mut tx, before, edit, actor, at).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn edit_in(
+        &self,
+        tx: &mut Tx,
+        before: Report,
+        edit: &ReportEdit,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
         lifecycle::apply(before.status, AgentAction::Edit)
             .map_err(|e| StoreError::Conflict(e.to_string()))?;
         let after: Report = self
@@ -30,18 +43,17 @@ impl Store {
                    version = version + 1, updated_at = $6
                  WHERE id = $1 AND version = $2 RETURNING *",
             )
-            .bind(id)
-            .bind(version)
+            .bind(before.id)
+            .bind(before.version)
             .bind(edit.text.clone())
             .bind(edit.category.clone())
             .bind(edit.address.clone())
             .bind(at)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
-        self.audit_change(&mut tx, &before, &after, actor, "edited", at)
+        self.audit_change(tx, &before, &after, actor, "edited", at)
             .await?;
-        tx.commit().await?;
         Ok(after)
     }
 
@@ -54,8 +66,28 @@ impl Store {
         actor: &str,
         at: Millis,
     ) -> Result<Report> {
+        self.edit_and_decide(id, version, None, decision, actor, at)
+            .await
+    }
+
+    /// An agent's edits (if any) and decision, in one transaction: a
+    /// decision refused leaves the edits unsaved too. City systems hear of
+    /// it once the undo window has passed (an undo within it withdraws the
+    /// news before it is sent).
+    pub async fn edit_and_decide(
+        &self,
+        id: i64,
+        version: i64,
+        edit: Option<&ReportEdit>,
+        decision: &Decision,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
         let mut tx = self.begin().await?;
-        let before = self.report_for_change(&mut tx, id, version).await?;
+        let mut before = self.report_for_change(&mut tx, id, version).await?;
+        if let Some(edit) = edit {
+            before = self.edit_in(&mut tx, before, edit, actor, at).await?;
+        }
         let (act, reason, dup) = match decision {
             Decision::Confirm => (AgentAction::Confirm, None, None),
             Decision::Reject {
@@ -69,7 +101,7 @@ impl Store {
         };
         let next = lifecycle::apply(before.status, act)
             .map_err(|e| StoreError::Conflict(e.to_string()))?;
-        let (status, action) = (next.as_str(), next.as_str());
+        let action = next.as_str();
         let after: Report = self
             .query_as(
                 "UPDATE reports SET status = $3, reject_reason = $4, duplicate_of = $5, decided_at = $6, decided_by = $7,
@@ -77,8 +109,8 @@ impl Store {
                  WHERE id = $1 AND version = $2 RETURNING *",
             )
             .bind(id)
-            .bind(version)
-            .bind(status)
+            .bind(before.version)
+            .bind(action)
             .bind(reason)
             .bind(dup)
             .bind(at)
@@ -92,8 +124,78 @@ impl Store {
         let job = ReportEvent {
             report_id: after.id,
             event: format!("report.{action}"),
+            version: Some(after.version),
         };
-        self.enqueue_in(&mut tx, &job.to_new_job(at)).await?;
+        self.enqueue_in(&mut tx, &job.to_new_job(at + lifecycle::UNDO_MS))
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// A decided report back to where it was before the decision: `undone`
+    /// by its agent within the undo window, or `reopened` by an
+    /// administrator. The decision's news is withdrawn if not yet sent;
+    /// otherwise city systems hear `report.reopened`.
+    pub async fn reopen_report(
+        &self,
+        id: i64,
+        version: i64,
+        action: &str,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
+        let mut tx = self.begin().await?;
+        let before = self.report_for_change(&mut tx, id, version).await?;
+        let decided: Option<(Option<String>,)> = self
+            .query_as(
+                "SELECT before_json FROM audit_log WHERE report_id = $1 AND action IN ('confirmed', 'rejected')
+                 ORDER BY at DESC, id DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let was = decided
+            .and_then(|(j,)| j)
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+            .and_then(|v| v["status"].as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(crate::domain::ReportStatus::Draft);
+        let next = lifecycle::reopen(before.status, was)
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let after: Report = self
+            .query_as(
+                "UPDATE reports SET status = $3, reject_reason = NULL, duplicate_of = NULL, decided_at = NULL, decided_by = NULL,
+                   version = version + 1, updated_at = $4
+                 WHERE id = $1 AND version = $2 RETURNING *",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(next.as_str())
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
+        self.audit_change(&mut tx, &before, &after, actor, action, at)
+            .await?;
+        let news = ReportEvent {
+            report_id: id,
+            event: format!("report.{}", before.status.as_str()),
+            version: Some(before.version),
+        };
+        let withdrawn = self
+            .query("DELETE FROM jobs WHERE kind = $1 AND dedup_key = $2 AND status = 'queued'")
+            .bind(ReportEvent::NAME)
+            .bind(news.dedup_key())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if withdrawn == 0 {
+            let job = ReportEvent {
+                report_id: id,
+                event: "report.reopened".into(),
+                version: Some(after.version),
+            };
+            self.enqueue_in(&mut tx, &job.to_new_job(at)).await?;
+        }
         tx.commit().await?;
         Ok(after)
     }

@@ -60,6 +60,7 @@ impl Store {
                     let event = ReportEvent {
                         report_id: rec.report_id,
                         event: "report.urgent".into(),
+                        version: None,
                     };
                     self.enqueue_in(&mut tx, &event.to_new_job(t.at)).await?;
                     if email {

@@ -63,13 +63,20 @@ impl Store {
 
     /// Whether `event` of the report already reached an endpoint starting
     /// with `endpoint` (a retried job after its worker died sends nothing).
-    pub async fn delivered(&self, report_id: i64, event: &str, endpoint: &str) -> Result<bool> {
+    pub async fn delivered(
+        &self,
+        report_id: i64,
+        event: &str,
+        endpoint: &str,
+        since: Millis,
+    ) -> Result<bool> {
         let reached: Vec<(String,)> = self
             .query_as(
-                "SELECT endpoint FROM webhook_deliveries WHERE report_id = $1 AND event = $2 AND error IS NULL",
+                "SELECT endpoint FROM webhook_deliveries WHERE report_id = $1 AND event = $2 AND error IS NULL AND at >= $3",
             )
             .bind(report_id)
             .bind(event.to_owned())
+            .bind(since)
             .fetch_all(&self.pool)
             .await?;
         Ok(reached.iter().any(|(e,)| e.starts_with(endpoint)))

@@ -5,6 +5,7 @@
 use crate::both_backends;
 use crate::support;
 
+use hotline::store::ReportEdit;
 use reqwest::header;
 use reqwest::redirect::Policy;
 use serde_json::{json, Value};
@@ -461,7 +462,7 @@ async fn confirm_reject_and_duplicate_are_audited(db: TestDb) {
     assert_eq!(r.status(), 303, "on to the next draft");
     assert_eq!(
         r.headers()[header::LOCATION],
-        format!("/reports/{}", w.drafts[1]).as_str()
+        format!("/reports/{}?done={n0}", w.drafts[1]).as_str()
     );
     let confirmed = report(&w, n0).await;
     assert_eq!(
@@ -845,7 +846,303 @@ async fn default_category_drafts_get_a_suggested_category(db: TestDb) {
     assert!(!page(w.drafts[0].clone()).await.contains("id=\"suggest\""));
 }
 
+/// Posts the report form of `number` as the page offers it, with `extra`
+/// fields; returns the status, the redirect target and the page.
+async fn submit(
+    w: &Workspace,
+    c: &reqwest::Client,
+    number: &str,
+    extra: &[(&str, &str)],
+) -> (u16, String, String) {
+    let (_, html) = page(c, &format!("{}/reports/{number}", w.base)).await;
+    let mut form = vec![
+        ("csrf".to_owned(), field(&html, "csrf")),
+        ("version".to_owned(), field(&html, "version")),
+    ];
+    form.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let r = c
+        .post(format!("{}/reports/{number}", w.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let to = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (r.status().as_u16(), to, r.text().await.unwrap())
+}
+
+/// A decision is checked as a whole before anything is saved: confirm
+/// needs text and a category, a duplicate another existing report, a
+/// rejection its reason; the workspace and the API say what is missing in
+/// words, and the agent's edits are kept on the page, not saved.
+async fn decisions_are_checked_before_anything_is_saved(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let n0 = &w.drafts[0];
+    let before = report(&w, n0).await;
+    // The form's fields, and the words the page must say.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case; 5] = [
+        (
+            &[("action", "confirm"), ("text", "   ")],
+            &["Aby potwierdzić, wpisz treść zgłoszenia."],
+        ),
+        (
+            &[
+                ("action", "reject"),
+                ("text", "Zmieniony tekst"),
+                ("reason", ""),
+            ],
+            &["Wybierz powód odrzucenia."],
+        ),
+        (
+            &[
+                ("action", "reject"),
+                ("text", "Zmieniony tekst"),
+                ("reason", "duplicate"),
+            ],
+            &["Podaj numer zgłoszenia, którego to jest duplikat."],
+        ),
+        (
+            &[
+                ("action", "reject"),
+                ("text", "Zmieniony tekst"),
+                ("reason", "duplicate"),
+                ("duplicate_of", n0),
+            ],
+            &["nie może być duplikatem samego siebie"],
+        ),
+        (
+            &[
+                ("action", "reject"),
+                ("text", "Zmieniony tekst"),
+                ("reason", "spam"),
+                ("duplicate_of", "26-99999"),
+            ],
+            &["Nie ma zgłoszenia o takim numerze."],
+        ),
+    ];
+    for (form, words) in cases {
+        let (status, _, html) = submit(&w, &c, n0, form).await;
+        assert_eq!(status, 422, "{form:?}");
+        for word in words {
+            assert!(html.contains(word), "{form:?}: {word}");
+        }
+        assert!(html.contains("Nic nie zapisano."));
+        if form
+            .iter()
+            .any(|(k, v)| *k == "text" && v.contains("Zmieniony"))
+        {
+            assert!(
+                html.contains(">Zmieniony tekst</textarea>"),
+                "the edit stays on the page"
+            );
+        }
+        let now = report(&w, n0).await;
+        assert_eq!(
+            (now.status.as_str(), now.version),
+            ("draft", before.version),
+            "{form:?}"
+        );
+        assert_eq!(now.text, before.text, "nothing saved: {form:?}");
+    }
+    // The API refuses the same, in words (409: the report lacks them).
+    let token = api_token(&w, AGENT.0).await;
+    let n1 = &w.drafts[1];
+    let v = report(&w, n1).await.version;
+    for (path, body, says) in [
+        (
+            "reject",
+            json!({ "version": v, "reason": "duplicate" }),
+            "names the report it duplicates",
+        ),
+        (
+            "reject",
+            json!({ "version": v, "reason": "duplicate", "duplicate_of": n1 }),
+            "cannot duplicate itself",
+        ),
+        (
+            "reject",
+            json!({ "version": v, "reason": "duplicate", "duplicate_of": "26-99999" }),
+            "does not exist",
+        ),
+    ] {
+        let r = api(
+            &w,
+            &token,
+            "POST",
+            &format!("/api/v1/reports/{n1}/{path}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(r.status(), 409);
+        let problem: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
+    }
+    let empty = report(&w, n1).await;
+    w.db.store
+        .edit_report(
+            empty.id,
+            empty.version,
+            &ReportEdit {
+                text: Some(String::new()),
+                category: None,
+                address: None,
+            },
+            "jan",
+            w.db.store.now(),
+        )
+        .await
+        .unwrap();
+    let v = report(&w, n1).await.version;
+    let r = api(
+        &w,
+        &token,
+        "POST",
+        &format!("/api/v1/reports/{n1}/confirm"),
+        Some(json!({ "version": v })),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(report(&w, n1).await.status, "draft");
+}
+
+/// After a decision the next page names the report and its new status,
+/// with an undo for 30 seconds for the agent who made it; afterwards only
+/// an administrator can reopen it. Both are audited; an undone decision's
+/// news never leaves for city systems.
+async fn decisions_can_be_undone_then_reopened_by_administrators(db: TestDb) {
+    let w = workspace::start(db).await;
+    let jan = login(&w, AGENT).await;
+    let n0 = &w.drafts[0];
+    let (status, to, _) = submit(&w, &jan, n0, &[("action", "confirm")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(to, format!("/reports/{}?done={n0}", w.drafts[1]));
+    let (_, next) = page(&jan, &format!("{}{to}", w.base)).await;
+    assert!(
+        next.contains(&format!("Zgłoszenie {n0}: potwierdzone.")),
+        "the flash names it"
+    );
+    assert!(next.contains(&format!("action=\"/reports/{n0}/undo\"")));
+    let queued = |w: &Workspace| {
+        let store = w.db.store.clone();
+        async move {
+            store
+                .job_counts()
+                .await
+                .unwrap()
+                .iter()
+                .filter(|(k, st, _)| k == "report_decided" && st == "queued")
+                .map(|(_, _, n)| n)
+                .sum::<i64>()
+        }
+    };
+    assert_eq!(queued(&w).await, 1, "the news waits out the undo window");
+    // Another agent cannot undo it.
+    let ewa = login(&w, AGENT2).await;
+    let undo = |c: reqwest::Client, version: i64| {
+        let url = format!("{}/reports/{n0}/undo", w.base);
+        let html_url = format!("{}/reports/{n0}", w.base);
+        async move {
+            let (_, html) = page(&c, &html_url).await;
+            c.post(url)
+                .form(&[
+                    ("csrf", field(&html, "csrf")),
+                    ("version", version.to_string()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let v = report(&w, n0).await.version;
+    assert_eq!(undo(ewa.clone(), v).await.status(), 403);
+    let r = undo(jan.clone(), v).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Decyzja cofnięta"));
+    let back = report(&w, n0).await;
+    assert_eq!(
+        (back.status.as_str(), back.decided_by.as_deref()),
+        ("draft", None)
+    );
+    assert_eq!(queued(&w).await, 0, "the decision's news withdrawn");
+
+    // Rejected again; 31 s later the undo is gone, a reopen is the admin's.
+    let (status, _, _) = submit(
+        &w,
+        &jan,
+        n0,
+        &[("action", "reject"), ("reason", "not_city")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    w.db.store.clock().advance(31_000);
+    let (_, html) = page(&jan, &format!("{}/reports/{n0}", w.base)).await;
+    assert!(!html.contains("id=\"undo\"") && !html.contains("id=\"reopen\""));
+    assert!(
+        !html.contains("Ctrl+Enter"),
+        "no decision shortcuts on a decided report"
+    );
+    let v = report(&w, n0).await.version;
+    let late = undo(jan.clone(), v).await;
+    assert_eq!(late.status(), 403);
+    assert!(late.text().await.unwrap().contains("tylko przez 30 sekund"));
+    let admin = login(&w, ADMIN).await;
+    let (_, html) = page(&admin, &format!("{}/reports/{n0}", w.base)).await;
+    assert!(html.contains("id=\"reopen\""));
+    let r = admin
+        .post(format!("{}/reports/{n0}/reopen", w.base))
+        .form(&[("csrf", field(&html, "csrf")), ("version", v.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let reopened = report(&w, n0).await;
+    assert_eq!(reopened.status, "draft");
+    assert_eq!(reopened.reject_reason, None);
+    let d =
+        w.db.store
+            .report_detail(&reopened.number)
+            .await
+            .unwrap()
+            .unwrap();
+    let actions: Vec<(&str, &str)> = d
+        .audit
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    assert!(
+        actions.contains(&(AGENT.0, "undone")) && actions.contains(&(ADMIN.0, "reopened")),
+        "{actions:?}"
+    );
+    // An agent may not reopen.
+    let (status, _, _) = submit(&w, &jan, n0, &[("action", "reject"), ("reason", "spam")]).await;
+    assert_eq!(status, 303);
+    w.db.store.clock().advance(31_000);
+    let (_, html) = page(&jan, &format!("{}/reports/{n0}", w.base)).await;
+    let v = report(&w, n0).await.version;
+    let r = jan
+        .post(format!("{}/reports/{n0}/reopen", w.base))
+        .form(&[("csrf", field(&html, "csrf")), ("version", v.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
 both_backends!(
+    decisions_are_checked_before_anything_is_saved,
+    decisions_can_be_undone_then_reopened_by_administrators,
     default_category_drafts_get_a_suggested_category,
     a_draft_lists_the_same_callers_other_reports,
     urgent_drafts_are_counted_and_filtered,

@@ -406,3 +406,91 @@ async fn agent_confirms_a_draft_in_chromium() {
     assert_eq!(r.address.as_deref(), Some("Długa 12"));
     assert_eq!(r.decided_by.as_deref(), Some(AGENT.0));
 }
+
+/// Waits until the page's text holds `needle`.
+async fn until_text(c: &fantoccini::Client, needle: &str) {
+    let t = Instant::now();
+    loop {
+        let body = c
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if body.contains(needle) {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the page never said {needle:?}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Decisions by keyboard: Ctrl+Enter on an emptied draft is refused in
+/// words and saves nothing; Ctrl+Shift+X moves to the reason, Enter there
+/// rejects; the next draft names the decision and Ctrl+Z undoes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_by_keyboard_with_undo_in_chromium() {
+    use fantoccini::key::Key;
+    let w = workspace::start(support::db::sqlite().await).await;
+    let (_driver, url) = chromedriver().await;
+    let (c, _profile) = browser(&url).await;
+    let shots = screenshots();
+    let first = &w.drafts[0];
+    let number = hotline::domain::ReportNumber::parse(first).unwrap();
+    c.goto(&format!("{}/reports/{first}", w.base))
+        .await
+        .unwrap();
+    log_in(&c, AGENT).await;
+    c.goto(&format!("{}/reports/{first}", w.base))
+        .await
+        .unwrap();
+    let text = c.wait().for_element(Locator::Css("#text")).await.unwrap();
+    text.clear().await.unwrap();
+    text.send_keys(&(Key::Control + &Key::Enter)).await.unwrap();
+    until_text(&c, "Aby potwierdzić, wpisz treść zgłoszenia.").await;
+    std::fs::write(
+        shots.join("confirm-refused.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let r = w.db.store.get_report(&number).await.unwrap().unwrap();
+    assert_eq!(r.status, "draft");
+    assert!(
+        r.text.is_some_and(|t| t.contains("Dziura w jezdni")),
+        "nothing saved"
+    );
+
+    let text = c.find(Locator::Css("#text")).await.unwrap();
+    text.send_keys("Martwy ptak na chodniku").await.unwrap();
+    text.send_keys(&(Key::Control + &Key::Shift + "x"))
+        .await
+        .unwrap();
+    let active = c.active_element().await.unwrap();
+    assert_eq!(active.attr("id").await.unwrap().as_deref(), Some("reason"));
+    // The fourth reason: not a city matter.
+    for _ in 0..4 {
+        active.send_keys(&Key::Down.to_string()).await.unwrap();
+    }
+    active.send_keys(&Key::Enter.to_string()).await.unwrap();
+    until_text(&c, &format!("Zgłoszenie {first}: odrzucone.")).await;
+    let r = w.db.store.get_report(&number).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.reject_reason.as_deref()),
+        ("rejected", Some("not_city"))
+    );
+    std::fs::write(
+        shots.join("decided-undo.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let undo = c.find(Locator::Css("#undo")).await.unwrap();
+    undo.send_keys(&(Key::Control + "z")).await.unwrap();
+    until_text(&c, "Decyzja cofnięta").await;
+    let r = w.db.store.get_report(&number).await.unwrap().unwrap();
+    assert_eq!(r.status, "draft");
+    c.close().await.unwrap();
+}

@@ -341,6 +341,11 @@ async fn outbound_webhooks_are_signed_and_retried(db: TestDb) {
     let worker = outbound.register(Worker::new(w.db.store.clone(), opts));
 
     let (confirmed, rejected) = decide(&w.db, &w).await;
+    // City systems hear of a decision once it can no longer be undone.
+    assert_eq!(worker.step().await.unwrap(), Step::Idle);
+    w.db.store
+        .clock()
+        .advance(hotline::domain::lifecycle::UNDO_MS + 1_000);
     let mut idle = 0;
     while idle < 50 {
         match worker.step().await.unwrap() {

@@ -10,6 +10,9 @@ pub struct DeliverWebhook {
     pub event: String,
     /// The target's position in the configuration.
     pub target: usize,
+    /// The version of the report the event is about ([`super::ReportEvent`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 impl BackgroundJob for DeliverWebhook {
@@ -17,6 +20,9 @@ impl BackgroundJob for DeliverWebhook {
     const MAX_ATTEMPTS: i64 = 8;
 
     fn dedup_key(&self) -> Option<String> {
-        Some(format!("{}:{}:{}", self.report_id, self.event, self.target))
+        Some(match self.version {
+            Some(v) => format!("{}:{}:{}:{v}", self.report_id, self.event, self.target),
+            None => format!("{}:{}:{}", self.report_id, self.event, self.target),
+        })
     }
 }

@@ -9,8 +9,13 @@ use crate::jobs::kind::BackgroundJob;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportEvent {
     pub report_id: i64,
-    /// `report.confirmed`, `report.rejected` or `report.urgent`.
+    /// `report.confirmed`, `report.rejected`, `report.reopened` or
+    /// `report.urgent`.
     pub event: String,
+    /// The report's version a decision made: a report reopened and decided
+    /// again is news again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 impl BackgroundJob for ReportEvent {
@@ -20,6 +25,9 @@ impl BackgroundJob for ReportEvent {
 
     fn dedup_key(&self) -> Option<String> {
         let action = self.event.strip_prefix("report.").unwrap_or(&self.event);
-        Some(format!("{}:{action}", self.report_id))
+        Some(match self.version {
+            Some(v) => format!("{}:{action}:{v}", self.report_id),
+            None => format!("{}:{action}", self.report_id),
+        })
     }
 }

@@ -14,7 +14,8 @@ use serde_json::json;
 
 use super::problem::problem;
 use super::session::ApiAgent;
-use crate::domain::{lifecycle, RejectReason, ReportNumber, ReportStatus};
+use crate::domain::lifecycle::{self, AgentAction, Decidable, Original};
+use crate::domain::{RejectReason, ReportNumber, ReportStatus};
 use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
 use crate::web::state::AppState;
 
@@ -272,8 +273,8 @@ async fn decide(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let decision = if confirm {
-        Decision::Confirm
+    let action = if confirm {
+        AgentAction::Confirm
     } else {
         let Some(reason) = body
             .reason
@@ -287,38 +288,51 @@ async fn decide(
                 &format!("reason is one of {}", codes.join(", ")),
             );
         };
-        // A duplicate names its original: another report that exists.
-        let duplicate_of = match (reason, body.duplicate_of.as_deref()) {
-            (_, Some(d)) if ReportNumber::parse(d).is_err() => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "bad duplicate_of",
-                    "duplicate_of is a report number such as 26-00042",
-                )
+        if body
+            .duplicate_of
+            .as_deref()
+            .is_some_and(|d| ReportNumber::parse(d).is_err())
+        {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad duplicate_of",
+                "duplicate_of is a report number such as 26-00042",
+            );
+        }
+        AgentAction::Reject(reason)
+    };
+    // The same rules as the workspace's ([`lifecycle::check`]).
+    let original = match action {
+        AgentAction::Reject(RejectReason::Duplicate) => {
+            match super::decide::original_of(s, &r, body.duplicate_of.as_deref()).await {
+                Ok(o) => o,
+                Err(e) => return store_problem(e),
             }
-            (RejectReason::Duplicate, Some(d)) => match find(s, d).await {
-                Ok(other) if other.id != r.id => Some(other.id),
-                _ => {
-                    return problem(
-                        StatusCode::CONFLICT,
-                        "bad duplicate_of",
-                        "duplicate_of names no other report",
-                    )
-                }
-            },
-            (RejectReason::Duplicate, None) => {
-                return problem(
-                    StatusCode::BAD_REQUEST,
-                    "bad duplicate_of",
-                    "a duplicate names the report it duplicates (duplicate_of)",
-                )
-            }
-            _ => None,
-        };
-        Decision::Reject {
+        }
+        _ => Original::Unnamed,
+    };
+    let facts = Decidable {
+        text: r.text.as_deref().unwrap_or(""),
+        category_known: s.script.menu.category(&r.category).is_some(),
+    };
+    let duplicate_of = match lifecycle::check(action, facts, original) {
+        Ok(d) => d,
+        Err(missing) => {
+            let said: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
+            // The report's state, not the request, is what is lacking.
+            return problem(
+                StatusCode::CONFLICT,
+                "decision incomplete",
+                &said.join("; "),
+            );
+        }
+    };
+    let decision = match action {
+        AgentAction::Reject(reason) => Decision::Reject {
             reason,
             duplicate_of,
-        }
+        },
+        _ => Decision::Confirm,
     };
     match s
         .store

@@ -10,6 +10,7 @@
 
 mod admin;
 mod api;
+mod decide;
 pub mod i18n;
 mod line;
 mod login;
@@ -41,7 +42,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(login::logout))
         .route("/queue", get(queue::listing::<false>))
         .route("/missed", get(queue::listing::<true>))
-        .route("/reports/{number}", get(report::report_page).post(report::report_action))
+        .route("/reports/{number}", get(report::report_page).post(decide::report_action))
+        .route("/reports/{number}/undo", post(decide::reopen::<true>))
+        .route("/reports/{number}/reopen", post(decide::reopen::<false>))
         .route("/reports/{number}/audio", get(stream::audio))
         .route("/events", get(stream::events))
         .route("/admin", get(admin::admin))

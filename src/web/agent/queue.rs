@@ -23,6 +23,8 @@ pub(super) struct QueueQuery {
     to: Option<String>,
     /// `1`: urgent reports only.
     urgent: Option<String>,
+    /// The report just decided, to name it here.
+    done: Option<String>,
 }
 
 pub(super) fn day_start(s: &str) -> Option<Millis> {
@@ -112,11 +114,12 @@ pub(super) async fn list_page(
         .iter()
         .map(|st| context! { code => st.as_str() })
         .collect();
+    let decided = super::decide::decided_notice(s, a, lang.lang, q.done.as_deref()).await;
     page.render(
         "queue.html",
         page_id,
         context! {
-            heading, reports => rows, statuses, categories => categories(s, ui), counts => page.counts().await,
+            heading, reports => rows, statuses, categories => categories(s, ui), counts => page.counts().await, decided,
             filter => context! {
                 status => status.as_str(), category => category.unwrap_or_default(),
                 language => language.map(|l| l.code()).unwrap_or(""), from => q.from.unwrap_or_default(), to => q.to.unwrap_or_default(),

@@ -2,36 +2,68 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
-use tracing::{info, warn};
 
 use super::i18n;
 use super::page::{categories, internal, local_time, Page, UiLang};
-use super::session::{same, Authenticated, UiAgent};
+use super::session::{Authenticated, UiAgent};
 use crate::domain::{AudioStatus, Language, ReportNumber, ReportStatus};
-use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
+use crate::store::{Report, ReportFilter};
 use crate::web::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub(super) struct ReportQuery {
+    /// The report just decided (the previous page's), to name it here.
+    done: Option<String>,
+}
 
 pub(super) async fn report_page(
     State(s): State<Arc<AppState>>,
     UiAgent(a): UiAgent,
     lang: UiLang,
     Path(number): Path<String>,
+    Query(q): Query<ReportQuery>,
 ) -> Response {
-    show_report(&s, &a, &lang, &number, StatusCode::OK, None).await
+    let decided = super::decide::decided_notice(&s, &a, lang.lang, q.done.as_deref()).await;
+    let notice = Notice {
+        decided,
+        ..Notice::flash("", "ok")
+    };
+    show_report(&s, &a, &lang, &number, StatusCode::OK, Some(notice)).await
 }
 
 /// What to show above the form after an action.
 pub(super) struct Notice {
-    flash: Option<&'static str>,
-    kind: &'static str,
-    conflict: bool,
-    mine: Option<String>,
+    /// A message key (none: no message).
+    pub(super) flash: Option<&'static str>,
+    /// Keys of what a refused decision lacks, each said.
+    pub(super) problems: Vec<&'static str>,
+    pub(super) kind: &'static str,
+    pub(super) conflict: bool,
+    pub(super) mine: Option<String>,
+    /// The agent's input of a refused submission (nothing of it was saved).
+    pub(super) unsaved: Option<minijinja::Value>,
+    /// The report decided just before ([`super::decide::decided_notice`]).
+    pub(super) decided: Option<minijinja::Value>,
+}
+
+impl Notice {
+    /// A message by its key (`""`: none).
+    pub(super) fn flash(key: &'static str, kind: &'static str) -> Self {
+        Self {
+            flash: (!key.is_empty()).then_some(key),
+            problems: Vec::new(),
+            kind,
+            conflict: false,
+            mine: None,
+            unsaved: None,
+            decided: None,
+        }
+    }
 }
 
 pub(super) async fn show_report(
@@ -179,12 +211,19 @@ pub(super) async fn show_report(
         })
         .collect();
     let t = i18n::texts(lang.lang);
-    let notice = notice.unwrap_or(Notice {
-        flash: None,
-        kind: "ok",
-        conflict: false,
-        mine: None,
-    });
+    let notice = notice.unwrap_or(Notice::flash("", "ok"));
+    let problems: Vec<&str> = notice
+        .problems
+        .iter()
+        .map(|k| t.get(k).copied().unwrap_or(k))
+        .collect();
+    let can_undo = crate::domain::lifecycle::may_undo(
+        d.report.decided_by.as_deref(),
+        d.report.decided_at,
+        &a.agent.name,
+        s.store.now(),
+    );
+    let can_reopen = d.report.decided_at.is_some() && a.agent.is_admin();
     page.render_status(
         status,
         "report.html",
@@ -195,6 +234,7 @@ pub(super) async fn show_report(
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
             conflict => notice.conflict, mine => notice.mine, candidates, duplicates, suggestion,
             urgent_why => urgent_why(s, &d.report, ui, &t), same_caller, repeat_days => REPEAT_CALLER_DAYS,
+            problems, unsaved => notice.unsaved, decided => notice.decided, can_undo, can_reopen,
         },
     )
 }
@@ -295,187 +335,5 @@ pub(super) async fn neighbours(s: &AppState, r: &Report) -> (Option<String>, Opt
         ),
         // A decided report: offer the oldest waiting one.
         None => (None, list.first().map(|x| x.number.to_string())),
-    }
-}
-
-#[derive(Deserialize, Default)]
-pub(super) struct ActionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    version: i64,
-    text: Option<String>,
-    category: Option<String>,
-    address: Option<String>,
-    reason: Option<String>,
-    duplicate_of: Option<String>,
-}
-
-pub(super) async fn report_action(
-    State(s): State<Arc<AppState>>,
-    UiAgent(a): UiAgent,
-    lang: UiLang,
-    Path(number): Path<String>,
-    Form(f): Form<ActionForm>,
-) -> Response {
-    let page = Page::new(&s, &lang, Some(&a));
-    if !a.csrf.as_deref().is_some_and(|c| same(c, &f.csrf)) {
-        warn!(agent = %a.agent.name, "report form without a valid CSRF token");
-        return page.error(StatusCode::FORBIDDEN, "forbidden", "csrf_failed");
-    }
-    let Ok(num) = ReportNumber::parse(&number) else {
-        return page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body");
-    };
-    let report = match s.store.get_report(&num).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return page.error(StatusCode::NOT_FOUND, "not_found", "not_found_body"),
-        Err(e) => return internal(&page, e),
-    };
-    let actor = a.agent.name.clone();
-    let edit = ReportEdit {
-        text: f.text.clone().map(|t| t.trim().to_owned()),
-        category: f
-            .category
-            .clone()
-            .filter(|c| s.script.menu.category(c).is_some()),
-        address: f.address.clone().map(|t| t.trim().to_owned()),
-    }
-    .without_stray_controls();
-    let changed = edit.text.as_deref() != report.text.as_deref().or(Some(""))
-        && edit.text.is_some()
-        || edit
-            .category
-            .as_deref()
-            .is_some_and(|c| c != report.category)
-        || edit.address.as_deref() != report.address.as_deref().or(Some(""))
-            && edit.address.is_some();
-    let result: Result<(&'static str, Option<Report>), StoreError> = async {
-        let mut version = f.version;
-        if changed || f.action == "save" {
-            version = s
-                .store
-                .edit_report(report.id, version, &edit, &actor, s.store.now())
-                .await?
-                .version;
-        }
-        match f.action.as_str() {
-            "confirm" => s
-                .store
-                .decide_report(
-                    report.id,
-                    version,
-                    &Decision::Confirm,
-                    &actor,
-                    s.store.now(),
-                )
-                .await
-                .map(|r| ("confirmed_msg", Some(r))),
-            "reject" => {
-                let reason = f
-                    .reason
-                    .as_deref()
-                    .and_then(|r| r.parse::<crate::domain::RejectReason>().ok())
-                    .unwrap_or(crate::domain::RejectReason::Spam);
-                let dup = match f
-                    .duplicate_of
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|d| !d.is_empty())
-                {
-                    Some(d) => match ReportNumber::parse(d).ok() {
-                        Some(n) => match s.store.get_report(&n).await? {
-                            Some(other) if other.id != report.id => Some(other.id),
-                            _ => return Ok(("bad_duplicate", None)),
-                        },
-                        None => return Ok(("bad_duplicate", None)),
-                    },
-                    None => None,
-                };
-                let reason = if dup.is_some() {
-                    crate::domain::RejectReason::Duplicate
-                } else {
-                    reason
-                };
-                s.store
-                    .decide_report(
-                        report.id,
-                        version,
-                        &Decision::Reject {
-                            reason,
-                            duplicate_of: dup,
-                        },
-                        &actor,
-                        s.store.now(),
-                    )
-                    .await
-                    .map(|r| ("rejected_msg", Some(r)))
-            }
-            _ => Ok(("saved", None)),
-        }
-    }
-    .await;
-    match result {
-        Ok(("bad_duplicate", _)) => {
-            show_report(
-                &s,
-                &a,
-                &lang,
-                &number,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(Notice {
-                    flash: Some("bad_duplicate"),
-                    kind: "error",
-                    conflict: false,
-                    mine: None,
-                }),
-            )
-            .await
-        }
-        Ok((msg, decided)) => {
-            info!(agent = %actor, report = %number, action = %f.action, "report updated");
-            if decided.is_some() {
-                // On to the next waiting report, as an agent works through the queue.
-                let (_, next) = neighbours(&s, &report).await;
-                let to = next
-                    .filter(|n| n != &number)
-                    .map(|n| format!("/reports/{n}"))
-                    .unwrap_or_else(|| "/queue".into());
-                return Redirect::to(&to).into_response();
-            }
-            show_report(
-                &s,
-                &a,
-                &lang,
-                &number,
-                StatusCode::OK,
-                Some(Notice {
-                    flash: Some(msg),
-                    kind: "ok",
-                    conflict: false,
-                    mine: None,
-                }),
-            )
-            .await
-        }
-        Err(StoreError::Conflict(_)) => {
-            warn!(agent = %actor, report = %number, "edit conflict");
-            show_report(
-                &s,
-                &a,
-                &lang,
-                &number,
-                StatusCode::CONFLICT,
-                Some(Notice {
-                    flash: None,
-                    kind: "error",
-                    conflict: true,
-                    mine: f.text,
-                }),
-            )
-            .await
-        }
-        Err(e) => internal(&page, e),
     }
 }
