@@ -3,7 +3,7 @@
 //! store persists the outcome; the workspace and the API ask here whether a
 //! report may be edited or decided, so the rule is written once.
 
-use super::{Millis, RejectReason, ReportStatus};
+use super::{CallbackOutcome, Millis, RejectReason, ReportStatus};
 
 /// What an agent does to a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +12,8 @@ pub enum AgentAction {
     Edit,
     Confirm,
     Reject(RejectReason),
+    /// A missed call called back, with what came of it.
+    CalledBack(CallbackOutcome),
 }
 
 /// Why an action may not be done now.
@@ -30,6 +32,9 @@ pub enum Refused {
     /// Only a decided report can be reopened.
     #[error("the report is not decided ({0})")]
     NotDecided(ReportStatus),
+    /// Only a missed call is called back.
+    #[error("a {0} report is not a missed call")]
+    NotMissed(ReportStatus),
 }
 
 /// The status `action` leads to from `status`, or why it is refused.
@@ -37,11 +42,17 @@ pub fn apply(status: ReportStatus, action: AgentAction) -> Result<ReportStatus, 
     use ReportStatus::*;
     match (status, action) {
         (Open | AwaitingAudio | AwaitingTranscript, _) => Err(Refused::NotReady(status)),
-        (Confirmed | Rejected, _) => Err(Refused::Decided(status)),
+        (Confirmed | Rejected | Closed, _) => Err(Refused::Decided(status)),
         (Draft | MissedCall, AgentAction::Edit) => Ok(status),
         (Draft, AgentAction::Confirm) => Ok(Confirmed),
         (MissedCall, AgentAction::Confirm) => Err(Refused::NothingToConfirm(status)),
         (Draft | MissedCall, AgentAction::Reject(_)) => Ok(Rejected),
+        (MissedCall, AgentAction::CalledBack(o)) => Ok(match o {
+            CallbackOutcome::Filed => Draft,
+            CallbackOutcome::NoAnswer => MissedCall,
+            CallbackOutcome::NotNeeded => Closed,
+        }),
+        (Draft, AgentAction::CalledBack(_)) => Err(Refused::NotMissed(status)),
     }
 }
 
@@ -128,7 +139,7 @@ pub fn check(
             Original::Itself => missing.push(Incomplete::SelfDuplicate),
             Original::Other(id) => return Ok(Some(id)),
         },
-        AgentAction::Reject(_) | AgentAction::Edit => {}
+        AgentAction::Reject(_) | AgentAction::Edit | AgentAction::CalledBack(_) => {}
     }
     match missing.is_empty() {
         true => Ok(None),
@@ -141,7 +152,7 @@ pub fn check(
 pub fn reopen(status: ReportStatus, was: ReportStatus) -> Result<ReportStatus, Refused> {
     use ReportStatus::*;
     match (status, was) {
-        (Confirmed | Rejected, MissedCall) => Ok(MissedCall),
+        (Confirmed | Rejected, MissedCall) | (Closed, _) => Ok(MissedCall),
         (Confirmed | Rejected, _) => Ok(Draft),
         _ => Err(Refused::NotDecided(status)),
     }
@@ -174,6 +185,7 @@ mod tests {
             (MissedCall, true, None, Some(Rejected)),
             (Confirmed, false, None, None),
             (Rejected, false, None, None),
+            (Closed, false, None, None),
         ] {
             assert_eq!(may_edit(status), edit, "{status}");
             assert_eq!(
@@ -229,6 +241,19 @@ mod tests {
         // Spam needs nothing, not even text.
         let spam = AgentAction::Reject(RejectReason::Spam);
         assert_eq!(check(spam, empty, Original::Unnamed), Ok(None));
+    }
+
+    #[test]
+    fn a_missed_call_called_back() {
+        use CallbackOutcome::*;
+        use ReportStatus::*;
+        let back = |o| AgentAction::CalledBack(o);
+        assert_eq!(apply(MissedCall, back(Filed)), Ok(Draft));
+        assert_eq!(apply(MissedCall, back(NoAnswer)), Ok(MissedCall));
+        assert_eq!(apply(MissedCall, back(NotNeeded)), Ok(Closed));
+        assert_eq!(apply(Draft, back(Filed)), Err(Refused::NotMissed(Draft)));
+        assert_eq!(apply(Closed, back(Filed)), Err(Refused::Decided(Closed)));
+        assert_eq!(reopen(Closed, Draft), Ok(MissedCall));
     }
 
     #[test]

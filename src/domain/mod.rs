@@ -15,8 +15,8 @@ pub use ids::{CallSid, InvalidId, PhoneNumber, RecordingSid};
 pub use language::{Language, UnknownLanguage};
 pub(crate) use report::string_enum;
 pub use report::{
-    clock, draft_text, transcript_arrives, AudioStatus, DraftPiece, RejectReason, ReportNumber,
-    ReportStatus, TranscriptEffect, UnknownStatus,
+    clock, draft_text, transcript_arrives, AudioStatus, CallbackOutcome, DraftPiece, RejectReason,
+    ReportNumber, ReportStatus, TranscriptEffect, UnknownStatus,
 };
 
 /// Control characters other than line breaks and tabs (NUL and the like):

@@ -177,6 +177,21 @@ string_enum!(
         Rejected = "rejected",
         /// No speech or no recording: the agent may call back.
         MissedCall = "missed_call",
+        /// A missed call an agent closed: called back without a report, or
+        /// no callback needed.
+        Closed = "closed",
+    }
+);
+
+string_enum!(
+    /// What came of an agent calling a missed call back.
+    CallbackOutcome {
+        /// The caller told the agent: the missed call becomes a draft.
+        Filed = "filed",
+        /// Nobody answered: it stays a missed call, the attempt counted.
+        NoAnswer = "no_answer",
+        /// Called back and nothing to file, or no callback needed.
+        NotNeeded = "not_needed",
     }
 );
 
@@ -218,6 +233,11 @@ impl ReportStatus {
         matches!(self, Self::Confirmed | Self::Rejected)
     }
 
+    /// Decided, or a missed call closed: a recording arriving now is late.
+    pub fn is_settled(self) -> bool {
+        self.is_decided() || self == Self::Closed
+    }
+
     /// Still waiting for the pipeline.
     pub fn is_pending(self) -> bool {
         matches!(
@@ -249,7 +269,7 @@ pub fn transcript_arrives(
     current_text: Option<&str>,
     new_text: Option<&str>,
 ) -> TranscriptEffect {
-    if status.is_decided() {
+    if status.is_settled() {
         return TranscriptEffect::Late;
     }
     match new_text {

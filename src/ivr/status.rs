@@ -38,7 +38,7 @@ impl StatusAnswer {
             (ReportStatus::Rejected, _) => {
                 Self::Rejected(number, reject_reason.and_then(|r| r.parse().ok()))
             }
-            (ReportStatus::MissedCall, _) => Self::Missed(number),
+            (ReportStatus::MissedCall | ReportStatus::Closed, _) => Self::Missed(number),
             _ => Self::Waiting(number),
         }
     }

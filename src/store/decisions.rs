@@ -3,7 +3,7 @@
 use super::types::*;
 use super::{Result, Store, StoreError, Tx};
 use crate::domain::lifecycle::{self, AgentAction};
-use crate::domain::Millis;
+use crate::domain::{CallbackOutcome, Millis, ReportStatus};
 use crate::jobs::kind::BackgroundJob;
 use crate::jobs::kinds::ReportEvent;
 
@@ -132,6 +132,46 @@ impl Store {
         Ok(after)
     }
 
+    /// A missed call called back, with `outcome`: a draft to fill in
+    /// (`filed`), still a missed call with one more attempt counted
+    /// (`no_answer`), or closed (`not_needed`, a decision that can be
+    /// undone).
+    pub async fn called_back(
+        &self,
+        id: i64,
+        version: i64,
+        outcome: CallbackOutcome,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
+        let mut tx = self.begin().await?;
+        let before = self.report_for_change(&mut tx, id, version).await?;
+        let next = lifecycle::apply(before.status, AgentAction::CalledBack(outcome))
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let closed = next == ReportStatus::Closed;
+        let after: Report = self
+            .query_as(
+                "UPDATE reports SET status = $3, callback_outcome = $4, callback_attempts = callback_attempts + 1,
+                   called_back_at = $5, decided_at = $6, decided_by = $7, version = version + 1, updated_at = $5
+                 WHERE id = $1 AND version = $2 RETURNING *",
+            )
+            .bind(id)
+            .bind(version)
+            .bind(next.as_str())
+            .bind(outcome.as_str())
+            .bind(at)
+            .bind(closed.then_some(at))
+            .bind(closed.then(|| actor.to_owned()))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
+        let action = format!("called_back_{}", outcome.as_str());
+        self.audit_change(&mut tx, &before, &after, actor, &action, at)
+            .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
     /// A decided report back to where it was before the decision: `undone`
     /// by its agent within the undo window, or `reopened` by an
     /// administrator. The decision's news is withdrawn if not yet sent;
@@ -176,6 +216,11 @@ impl Store {
             .ok_or_else(|| StoreError::Conflict("the report changed meanwhile".into()))?;
         self.audit_change(&mut tx, &before, &after, actor, action, at)
             .await?;
+        if !before.status.is_decided() {
+            // A closed missed call: city systems never heard of it.
+            tx.commit().await?;
+            return Ok(after);
+        }
         let news = ReportEvent {
             report_id: id,
             event: format!("report.{}", before.status.as_str()),

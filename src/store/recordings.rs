@@ -348,7 +348,7 @@ impl Store {
         Ok(self
             .query_as(
                 "SELECT rec.* FROM recordings rec JOIN reports r ON r.id = rec.report_id
-                 WHERE rec.local_path IS NOT NULL AND r.status IN ('confirmed', 'rejected')
+                 WHERE rec.local_path IS NOT NULL AND r.status IN ('confirmed', 'rejected', 'closed')
                    AND r.decided_at IS NOT NULL AND r.decided_at < $1
                  ORDER BY rec.id LIMIT 500",
             )

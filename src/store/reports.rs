@@ -115,7 +115,7 @@ impl Store {
                         .await?;
                 }
             }
-            let action = if status.is_decided() {
+            let action = if status.is_settled() {
                 "late_recording"
             } else if t.no_speech.is_some() {
                 "transcribed_no_speech"

@@ -136,6 +136,12 @@ pub struct Report {
     /// [`Report::callback`]; a boolean in JSON.
     #[serde(serialize_with = "consent_json")]
     pub callback_consent: Option<i64>,
+    /// What came of the last callback of a missed call
+    /// ([`crate::domain::CallbackOutcome`]); none when not called back.
+    pub callback_outcome: Option<String>,
+    /// How many times an agent called the missed call back.
+    pub callback_attempts: i64,
+    pub called_back_at: Option<Millis>,
 }
 
 fn consent_json<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {

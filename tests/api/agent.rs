@@ -1140,7 +1140,109 @@ async fn decisions_can_be_undone_then_reopened_by_administrators(db: TestDb) {
     assert_eq!(r.status(), 403);
 }
 
+/// A missed call is called back: no answer (counted, still waiting),
+/// no callback needed (closed, with an undo), or a report taken by phone
+/// (the missed call becomes a draft to fill in and confirm). A call that
+/// ended in the greeting shows no category or language it never had.
+async fn missed_calls_are_called_back_and_closed(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let m = w.missed.clone();
+    let (_, html) = page(&c, &format!("{}/reports/{m}", w.base)).await;
+    assert!(html.contains("id=\"callback-outcomes\""));
+    assert!(html.contains("nie wybrano (rozmowa przerwana wcześniej)"));
+    let (status, _, html) = submit(&w, &c, &m, &[("action", "callback:no_answer")]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("nikt nie odebrał"));
+    let r = report(&w, &m).await;
+    assert_eq!((r.status.as_str(), r.callback_attempts), ("missed_call", 1));
+    let (_, list) = page(&c, &format!("{}/missed", w.base)).await;
+    assert!(
+        list.contains("Oddzwonienie: 1"),
+        "the attempt shows in the list"
+    );
+
+    // The API records callbacks of missed calls only.
+    let token = api_token(&w, AGENT.0).await;
+    let d0 = report(&w, &w.drafts[0]).await;
+    let r = api(
+        &w,
+        &token,
+        "POST",
+        &format!("/api/v1/reports/{}/callback", w.drafts[0]),
+        Some(json!({ "version": d0.version, "outcome": "filed" })),
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+
+    let (status, to, _) = submit(&w, &c, &m, &[("action", "callback:not_needed")]).await;
+    assert_eq!(status, 303);
+    assert_eq!(to, format!("/missed?done={m}"));
+    let (_, list) = page(&c, &format!("{}{to}", w.base)).await;
+    assert!(
+        list.contains(&format!("Zgłoszenie {m}: zamknięte (bez zgłoszenia).")),
+        "{list}"
+    );
+    assert!(list.contains(&format!("action=\"/reports/{m}/undo\"")));
+    let r = report(&w, &m).await;
+    assert_eq!((r.status.as_str(), r.callback_attempts), ("closed", 2));
+    let r = c
+        .post(format!("{}/reports/{m}/undo", w.base))
+        .form(&[
+            ("csrf", field(&list, "csrf")),
+            ("version", r.version.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(report(&w, &m).await.status, "missed_call", "undone");
+
+    // Called back and told: a draft to fill in, then confirmed as usual.
+    let v = report(&w, &m).await.version;
+    let r = api(
+        &w,
+        &token,
+        "POST",
+        &format!("/api/v1/reports/{m}/callback"),
+        Some(json!({ "version": v, "outcome": "filed" })),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let (_, html) = page(&c, &format!("{}/reports/{m}", w.base)).await;
+    assert!(html.contains("Oddzwoniono — przyjęto zgłoszenie"));
+    let (status, _, _) = submit(
+        &w,
+        &c,
+        &m,
+        &[
+            ("action", "confirm"),
+            ("text", "Przewrócony kosz na Długiej"),
+            ("category", "litter"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let r = report(&w, &m).await;
+    assert_eq!(
+        (r.status.as_str(), r.category.as_str()),
+        ("confirmed", "litter")
+    );
+    let d = w.db.store.report_detail(&r.number).await.unwrap().unwrap();
+    let actions: Vec<&str> = d.audit.iter().map(|e| e.action.as_str()).collect();
+    for a in [
+        "called_back_no_answer",
+        "called_back_not_needed",
+        "undone",
+        "called_back_filed",
+        "confirmed",
+    ] {
+        assert!(actions.contains(&a), "{a}: {actions:?}");
+    }
+}
+
 both_backends!(
+    missed_calls_are_called_back_and_closed,
     decisions_are_checked_before_anything_is_saved,
     decisions_can_be_undone_then_reopened_by_administrators,
     default_category_drafts_get_a_suggested_category,
@@ -1605,5 +1707,5 @@ async fn the_api_keeps_to_its_openapi_document(db: TestDb) {
         "schemathesis found problems:\n{report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(report.contains("Tested: 6"), "{report}");
+    assert!(report.contains("Tested: 7"), "{report}");
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::problem::problem;
 use super::session::ApiAgent;
 use crate::domain::lifecycle::{self, AgentAction, Decidable, Original};
-use crate::domain::{RejectReason, ReportNumber, ReportStatus};
+use crate::domain::{CallbackOutcome, RejectReason, ReportNumber, ReportStatus};
 use crate::store::{Decision, Report, ReportEdit, ReportFilter, StoreError};
 use crate::web::state::AppState;
 
@@ -27,6 +27,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/reports/{number}/audio", get(audio))
         .route("/api/v1/reports/{number}/confirm", post(decision::<true>))
         .route("/api/v1/reports/{number}/reject", post(decision::<false>))
+        .route("/api/v1/reports/{number}/callback", post(callback))
 }
 
 fn store_problem(e: StoreError) -> Response {
@@ -337,6 +338,45 @@ async fn decide(
     match s
         .store
         .decide_report(r.id, body.version, &decision, actor, s.store.now())
+        .await
+    {
+        Ok(r) => Json(json!({ "report": r })).into_response(),
+        Err(e) => store_problem(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackBody {
+    #[serde(deserialize_with = "integral")]
+    version: i64,
+    outcome: String,
+}
+
+/// A missed call called back ([`crate::store::Store::called_back`]).
+async fn callback(
+    State(s): State<Arc<AppState>>,
+    ApiAgent(a): ApiAgent,
+    Path(number): Path<String>,
+    body: Result<Json<CallbackBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad body", &e.body_text()),
+    };
+    let Ok(outcome) = body.outcome.parse::<CallbackOutcome>() else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad outcome",
+            "outcome is one of filed, no_answer, not_needed",
+        );
+    };
+    let r = match find(&s, &number).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    match s
+        .store
+        .called_back(r.id, body.version, outcome, &a.agent.name, s.store.now())
         .await
     {
         Ok(r) => Json(json!({ "report": r })).into_response(),

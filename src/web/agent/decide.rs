@@ -18,7 +18,7 @@ use super::page::{internal, Page, UiLang};
 use super::report::{neighbours, show_report, Notice};
 use super::session::{same, Authenticated, UiAgent};
 use crate::domain::lifecycle::{self, AgentAction, Decidable, Original};
-use crate::domain::{RejectReason, ReportNumber};
+use crate::domain::{CallbackOutcome, RejectReason, ReportNumber};
 use crate::store::{Decision, Report, ReportEdit, StoreError};
 use crate::web::state::AppState;
 
@@ -94,6 +94,13 @@ pub(super) async fn report_action(
             .is_some_and(|c| c != report.category)
         || edit.address.as_deref() != report.address.as_deref().or(Some(""))
             && edit.address.is_some();
+    if let Some(outcome) = f.action.strip_prefix("callback:") {
+        let Ok(outcome) = outcome.parse::<CallbackOutcome>() else {
+            return page.error(StatusCode::BAD_REQUEST, "error", "error_body");
+        };
+        let edit = changed.then_some(&edit);
+        return called_back(&s, &a, &lang, &report, f.version, edit, outcome).await;
+    }
     // The decision asked for, and what it needs, before anything is saved.
     let decision = match f.action.as_str() {
         "confirm" => Some(Ok(AgentAction::Confirm)),
@@ -216,6 +223,68 @@ pub(super) async fn report_action(
             show_report(&s, &a, &lang, &number, StatusCode::CONFLICT, Some(notice)).await
         }
         Err(e) => internal(&page, e),
+    }
+}
+
+/// A missed call called back: a draft to fill in, one more attempt, or
+/// closed (on to the next missed call, with an undo).
+async fn called_back(
+    s: &AppState,
+    a: &Authenticated,
+    lang: &UiLang,
+    report: &Report,
+    version: i64,
+    edit: Option<&ReportEdit>,
+    outcome: CallbackOutcome,
+) -> Response {
+    let actor = a.agent.name.as_str();
+    let number = report.number.to_string();
+    let result = async {
+        let mut version = version;
+        if let Some(edit) = edit {
+            let now = s.store.now();
+            version = s
+                .store
+                .edit_report(report.id, version, edit, actor, now)
+                .await?
+                .version;
+        }
+        s.store
+            .called_back(report.id, version, outcome, actor, s.store.now())
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) if outcome == CallbackOutcome::NotNeeded => {
+            info!(agent = %actor, report = %number, "missed call closed");
+            let (_, next) = neighbours(s, report).await;
+            let to = next
+                .filter(|n| n != &number)
+                .map(|n| format!("/reports/{n}?done={number}"))
+                .unwrap_or_else(|| format!("/missed?done={number}"));
+            Redirect::to(&to).into_response()
+        }
+        Ok(_) => {
+            info!(agent = %actor, report = %number, outcome = outcome.as_str(), "missed call called back");
+            let key = match outcome {
+                CallbackOutcome::Filed => "callback_filed_msg",
+                _ => "callback_no_answer_msg",
+            };
+            show_report(
+                s,
+                a,
+                lang,
+                &number,
+                StatusCode::OK,
+                Some(Notice::flash(key, "ok")),
+            )
+            .await
+        }
+        Err(StoreError::Conflict(_)) => {
+            let notice = Notice::flash("changed_meanwhile", "error");
+            show_report(s, a, lang, &number, StatusCode::CONFLICT, Some(notice)).await
+        }
+        Err(e) => internal(&Page::new(s, lang, Some(a)), e),
     }
 }
 

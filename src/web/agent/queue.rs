@@ -98,11 +98,12 @@ pub(super) async fn list_page(
         .iter()
         .map(|r| {
             let (created, created_iso) = local_time(r.created_at);
-            let snippet: String = r.text.as_deref().or(r.note.as_deref()).unwrap_or("").chars().take(140).collect();
+            let note = r.note.as_deref().map(|n| super::report::note_in_words(n, &t).0);
+            let snippet: String = r.text.clone().or(note).unwrap_or_default().chars().take(140).collect();
             context! {
                 number => r.number, created, created_iso, category_name => s.script.menu.category_name(&r.category, ui),
                 language => r.language, caller => r.caller, snippet, audio_status => r.audio_status,
-                urgent => super::report::urgent_why(s, r, ui, &t),
+                urgent => super::report::urgent_why(s, r, ui, &t), callback_attempts => r.callback_attempts,
             }
         })
         .collect();

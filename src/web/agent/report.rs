@@ -235,8 +235,34 @@ pub(super) async fn show_report(
             conflict => notice.conflict, mine => notice.mine, candidates, duplicates, suggestion,
             urgent_why => urgent_why(s, &d.report, ui, &t), same_caller, repeat_days => REPEAT_CALLER_DAYS,
             problems, unsaved => notice.unsaved, decided => notice.decided, can_undo, can_reopen,
+            note => d.report.note.as_deref().map(|n| { let (words, detail) = note_in_words(n, &t); context! { words, detail } }),
+            language_chosen => d.call.language.is_some() || d.report.status != ReportStatus::MissedCall,
+            category_chosen => d.call.category.is_some() || d.report.status != ReportStatus::MissedCall,
+            called_back => d.report.called_back_at.map(|at| local_time(at).0),
         },
     )
+}
+
+/// A report's note (written by the pipeline for logs and operators: "no
+/// speech: speech gate: silence", "audio unavailable: request failed: …")
+/// in the agent's words, and the technical detail for a "details" toggle.
+pub(super) fn note_in_words(
+    note: &str,
+    t: &std::collections::BTreeMap<&'static str, &'static str>,
+) -> (String, Option<String>) {
+    let key = [
+        ("no speech", "note_no_speech"),
+        ("no recording after two attempts", "note_no_recording"),
+        ("no recording arrived", "note_recording_never_came"),
+        ("audio unavailable", "note_audio_unavailable"),
+        ("recording could not be transcribed", "note_not_transcribed"),
+    ]
+    .iter()
+    .find(|(prefix, _)| note.starts_with(prefix))
+    .map(|(_, key)| *key)
+    .unwrap_or("note_other");
+    let words = t.get(key).copied().unwrap_or("").to_owned();
+    (words, Some(note.to_owned()).filter(|n| !n.is_empty()))
 }
 
 /// Another report as the draft lists it: number, status, when, first words.
