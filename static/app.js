@@ -81,6 +81,8 @@
   if (window.EventSource && document.body.dataset.csrf) {
     var first = true;
     var source = new EventSource("/events");
+    // A page left (or kept in the back-forward cache) frees its connection.
+    window.addEventListener("pagehide", function () { source.close(); });
     source.addEventListener("queue", function (ev) {
       var data = JSON.parse(ev.data);
       var badge = document.getElementById("draft-count");

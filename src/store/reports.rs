@@ -198,34 +198,11 @@ impl Store {
     }
 
     pub async fn list_reports(&self, f: &ReportFilter) -> Result<Vec<Report>> {
-        let mut sql = String::from("SELECT * FROM reports WHERE 1 = 1");
-        let mut n = 0;
-        let mut next = |col: &str, op: &str| {
-            n += 1;
-            format!(" AND {col} {op} ${n}")
-        };
-        if f.status.is_some() {
-            sql += &next("status", "=");
-        }
-        if f.category.is_some() {
-            sql += &next("category", "=");
-        }
-        if f.language.is_some() {
-            sql += &next("language", "=");
-        }
-        if f.since.is_some() {
-            sql += &next("created_at", ">=");
-        }
-        if f.until.is_some() {
-            sql += &next("created_at", "<");
-        }
-        if f.urgent_only {
-            sql += " AND urgent_reason IS NOT NULL";
-        }
+        let (mut sql, binds) = filtered("SELECT * FROM reports", f, true);
         // The queue (oldest first) puts urgent reports ahead of the rest.
         let (urgent, order) = match f.oldest_first {
-            true => ("(urgent_reason IS NULL), ", "ASC"),
-            false => ("", "DESC"),
+            true => (format!("{ORDINARY}, "), "ASC"),
+            false => (String::new(), "DESC"),
         };
         sql += &format!(
             " ORDER BY {urgent}created_at {order}, id {order} LIMIT {} OFFSET {}",
@@ -234,22 +211,63 @@ impl Store {
         );
         let sql = self.dynamic(sql);
         let mut q = sqlx::query_as::<_, Report>(&sql);
-        if let Some(s) = f.status {
-            q = q.bind(s.as_str());
-        }
-        if let Some(c) = &f.category {
-            q = q.bind(c.clone());
-        }
-        if let Some(l) = f.language {
-            q = q.bind(l.code());
-        }
-        if let Some(t) = f.since {
-            q = q.bind(t);
-        }
-        if let Some(t) = f.until {
-            q = q.bind(t);
+        for b in binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
         }
         Ok(q.fetch_all(&self.pool).await?)
+    }
+
+    /// What a list of reports shows beside each: the recordings' length in
+    /// seconds and the transcripts' segments (JSON, one entry a recording).
+    pub async fn list_extras(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, (Option<i64>, Vec<String>)>> {
+        let mut out: std::collections::HashMap<i64, (Option<i64>, Vec<String>)> =
+            Default::default();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let list = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let secs: Vec<(i64, Option<i64>)> = sqlx::query_as(&format!(
+            "SELECT report_id, CAST(SUM(duration_secs) AS BIGINT) FROM recordings
+             WHERE report_id IN ({list}) AND fetch_status <> 'discarded' GROUP BY report_id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        for (id, s) in secs {
+            out.entry(id).or_default().0 = s;
+        }
+        let segments: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT report_id, segments FROM transcripts WHERE report_id IN ({list})"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        for (id, s) in segments {
+            out.entry(id).or_default().1.push(s);
+        }
+        Ok(out)
+    }
+
+    /// How many reports `f` matches in all (its paging aside).
+    pub async fn count_matching(&self, f: &ReportFilter) -> Result<i64> {
+        let (sql, binds) = filtered("SELECT COUNT(*) FROM reports", f, false);
+        let sql = self.dynamic(sql);
+        let mut q = sqlx::query_as::<_, (i64,)>(&sql);
+        for b in binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        Ok(q.fetch_one(&self.pool).await?.0)
     }
 
     /// Reports by status, and `urgent`: the urgent drafts among them.
@@ -342,4 +360,115 @@ impl Store {
             .fetch_all(&self.pool)
             .await?)
     }
+}
+
+/// 0 for an urgent report, 1 for another: the queue's first sort key.
+const ORDINARY: &str = "(CASE WHEN urgent_reason IS NULL THEN 1 ELSE 0 END)";
+
+/// Polish capitals folded to small letters (SQLite's `LOWER` folds ASCII
+/// only; the same expression on PostgreSQL).
+fn folded(col: &str) -> String {
+    let mut e = format!("LOWER({col})");
+    for (from, to) in [
+        ("Ą", "ą"),
+        ("Ć", "ć"),
+        ("Ę", "ę"),
+        ("Ł", "ł"),
+        ("Ń", "ń"),
+        ("Ó", "ó"),
+        ("Ś", "ś"),
+        ("Ź", "ź"),
+        ("Ż", "ż"),
+    ] {
+        e = format!("REPLACE({e}, '{from}', '{to}')");
+    }
+    e
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// `select` with the filter's conditions (and, with `paged`, its keyset
+/// cursor), and the values to bind in order.
+fn filtered(select: &str, f: &ReportFilter, paged: bool) -> (String, Vec<Bind>) {
+    let mut sql = format!("{select} WHERE 1 = 1");
+    let mut binds: Vec<Bind> = Vec::new();
+    let arg = |b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        format!("${}", binds.len())
+    };
+    if let Some(s) = f.status {
+        sql += &format!(
+            " AND status = {}",
+            arg(Bind::Text(s.as_str().into()), &mut binds)
+        );
+    }
+    if let Some(c) = &f.category {
+        sql += &format!(" AND category = {}", arg(Bind::Text(c.clone()), &mut binds));
+    }
+    if let Some(l) = f.language {
+        sql += &format!(
+            " AND language = {}",
+            arg(Bind::Text(l.code().into()), &mut binds)
+        );
+    }
+    if let Some(t) = f.since {
+        sql += &format!(" AND created_at >= {}", arg(Bind::Int(t), &mut binds));
+    }
+    if let Some(t) = f.until {
+        sql += &format!(" AND created_at < {}", arg(Bind::Int(t), &mut binds));
+    }
+    if f.urgent_only {
+        sql += " AND urgent_reason IS NOT NULL";
+    }
+    match f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        None => {}
+        Some(q) => match crate::domain::ReportNumber::parse(q) {
+            Ok(n) => {
+                sql += &format!(
+                    " AND number = {}",
+                    arg(Bind::Text(n.to_string()), &mut binds)
+                )
+            }
+            Err(_) => {
+                let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+                let phone_like = q.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+                if phone_like && digits.len() >= 3 {
+                    let p = arg(Bind::Text(format!("%{digits}%")), &mut binds);
+                    sql += &format!(" AND (caller LIKE {p} OR REPLACE(number, '-', '') LIKE {p})");
+                } else {
+                    let hay = folded("COALESCE(text, '') || ' ' || COALESCE(address, '')");
+                    for word in q.split_whitespace().take(8) {
+                        let w = word.to_lowercase().replace(['%', '_'], "");
+                        if w.is_empty() {
+                            continue;
+                        }
+                        sql += &format!(
+                            " AND {hay} LIKE {}",
+                            arg(Bind::Text(format!("%{w}%")), &mut binds)
+                        );
+                    }
+                }
+            }
+        },
+    }
+    if let (true, Some(c)) = (paged, f.after) {
+        let (cmp, first) = match f.oldest_first {
+            true => (">", Some(ORDINARY)),
+            false => ("<", None),
+        };
+        let at = arg(Bind::Int(c.created_at), &mut binds);
+        let id = arg(Bind::Int(c.id), &mut binds);
+        let rest = format!("(created_at {cmp} {at} OR (created_at = {at} AND id {cmp} {id}))");
+        sql += &match first {
+            Some(key) => {
+                let o = arg(Bind::Int(c.ordinary), &mut binds);
+                format!(" AND ({key} > {o} OR ({key} = {o} AND {rest}))")
+            }
+            None => format!(" AND {rest}"),
+        };
+    }
+    (sql, binds)
 }

@@ -294,8 +294,49 @@ pub struct ReportFilter {
     pub urgent_only: bool,
     /// Oldest first (the agents' queue) instead of newest first.
     pub oldest_first: bool,
+    /// A report number, part of a phone number (3 digits or more), or words
+    /// of the text or address (each must occur; case and Polish capitals
+    /// folded).
+    pub search: Option<String>,
+    /// Keyset paging: only reports after this one in the list's order.
+    pub after: Option<Cursor>,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// A place in a list of reports: where the last one shown stands in the
+/// list's order (urgent first in the queue, then time, then id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// 0 for an urgent report, 1 for another (the queue's first key).
+    pub ordinary: i64,
+    pub created_at: Millis,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn of(r: &Report) -> Self {
+        Self {
+            ordinary: i64::from(r.urgent_reason.is_none()),
+            created_at: r.created_at,
+            id: r.id,
+        }
+    }
+
+    /// As a URL parameter: `ordinary.created_at.id`.
+    pub fn token(&self) -> String {
+        format!("{}.{}.{}", self.ordinary, self.created_at, self.id)
+    }
+
+    pub fn parse(token: &str) -> Option<Self> {
+        let mut parts = token.split('.').map(str::parse::<i64>);
+        let cursor = Self {
+            ordinary: parts.next()?.ok()?,
+            created_at: parts.next()?.ok()?,
+            id: parts.next()?.ok()?,
+        };
+        parts.next().is_none().then_some(cursor)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -1241,7 +1241,85 @@ async fn missed_calls_are_called_back_and_closed(db: TestDb) {
     }
 }
 
+/// The queue finds a report by its number, part of the caller's number or
+/// words of its text (Polish capitals folded), lists every status on
+/// request, and pages by keyset: 50 a page, the total said, no report
+/// twice or missed.
+async fn the_queue_searches_and_pages(db: TestDb) {
+    let w = workspace::start(db).await;
+    let c = login(&w, AGENT).await;
+    let data = w.db.dir.path().to_owned();
+    let lag = workspace::draft(&w.db.store, &data, 30, "Łagiewniki: zepsuta ławka").await;
+    let rows = |html: &str| -> Vec<String> {
+        html.match_indices("<td class=\"number\"")
+            .map(|(at, _)| {
+                let cell = &html[at..];
+                let from = cell.find("href=\"/reports/").unwrap() + 15;
+                cell[from..from + 8].to_owned()
+            })
+            .collect()
+    };
+    let find = |q: &str| {
+        let url = format!("{}/queue?q={}", w.base, q.replace(' ', "+"));
+        let c = c.clone();
+        async move { page(&c, &url).await.1 }
+    };
+    assert_eq!(
+        rows(&find(&w.drafts[1].replace('-', "")).await),
+        vec![w.drafts[1].clone()],
+        "by number"
+    );
+    assert_eq!(
+        rows(&find("łagiewniki ławka").await),
+        vec![lag.clone()],
+        "by words, capitals folded"
+    );
+    let by_phone = rows(&find("600 100").await);
+    assert!(
+        by_phone.contains(&w.drafts[0]) && by_phone.contains(&lag),
+        "{by_phone:?}"
+    );
+    assert!(rows(&find("nic takiego").await).is_empty());
+    let (_, all) = page(&c, &format!("{}/queue?status=all", w.base)).await;
+    assert!(
+        rows(&all).contains(&w.missed),
+        "all statuses list the missed call too"
+    );
+
+    // 60 more drafts: two pages.
+    for n in 0..60 {
+        workspace::draft(&w.db.store, &data, 100 + n, "Dziura w chodniku").await;
+    }
+    let (_, first) = page(&c, &format!("{}/queue", w.base)).await;
+    assert!(first.contains("Pokazano 50 z 63."), "the total said");
+    let one = rows(&first);
+    assert_eq!(one.len(), 50);
+    let at = first.find("id=\"next-page\"").expect("a next page");
+    let href_at = first[..at].rfind("href=\"").unwrap() + 6;
+    let href = first[href_at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let (_, second) = page(&c, &format!("{}/queue{href}", w.base)).await;
+    let two = rows(&second);
+    assert_eq!(two.len(), 13);
+    assert!(!second.contains("id=\"next-page\""));
+    let mut both = [one, two].concat();
+    let count = both.len();
+    both.sort();
+    both.dedup();
+    assert_eq!(both.len(), count, "no report twice");
+    let listed = support::reports(&w.db.store)
+        .await
+        .iter()
+        .filter(|r| r.status == "draft")
+        .count();
+    assert_eq!(count, listed, "none missed");
+}
+
 both_backends!(
+    the_queue_searches_and_pages,
     missed_calls_are_called_back_and_closed,
     decisions_are_checked_before_anything_is_saved,
     decisions_can_be_undone_then_reopened_by_administrators,

@@ -494,3 +494,42 @@ async fn decisions_by_keyboard_with_undo_in_chromium() {
     assert_eq!(r.status, "draft");
     c.close().await.unwrap();
 }
+
+/// At 390 px (a phone) the queue is a list of cards and the draft one
+/// column: no page scrolls sideways. Screenshots of both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_a_phone_in_chromium() {
+    let w = workspace::start(support::db::sqlite().await).await;
+    let (_driver, url) = chromedriver().await;
+    let (c, _profile) = browser(&url).await;
+    let shots = screenshots();
+    c.goto(&format!("{}/queue", w.base)).await.unwrap();
+    log_in(&c, AGENT).await;
+    let pages = [
+        ("queue", "/queue?status=all".to_owned()),
+        ("draft", format!("/reports/{}", w.drafts[0])),
+        ("missed", format!("/reports/{}", w.missed)),
+    ];
+    for (width, height) in [(1366, 900), (390, 844)] {
+        c.set_window_size(width, height).await.unwrap();
+        for (name, path) in &pages {
+            c.goto(&format!("{}{path}", w.base)).await.unwrap();
+            c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+            let fits = c
+                .execute(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let (scroll, client) = (fits[0].as_i64().unwrap(), fits[1].as_i64().unwrap());
+            assert!(
+                scroll <= client,
+                "{name} at {width} px scrolls sideways: {scroll} > {client}"
+            );
+            let shot = shots.join(format!("{name}-{width}.png"));
+            std::fs::write(shot, c.screenshot().await.unwrap()).unwrap();
+        }
+    }
+    c.close().await.unwrap();
+}

@@ -104,6 +104,7 @@ async fn list(
             .is_some_and(|s| matches!(s, ReportStatus::Draft | ReportStatus::MissedCall)),
         limit: q.limit.unwrap_or(100),
         offset: q.offset.unwrap_or(0),
+        ..Default::default()
     };
     match s.store.list_reports(&filter).await {
         Ok(r) => Json(json!({ "reports": r })).into_response(),
