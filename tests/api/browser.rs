@@ -495,41 +495,93 @@ async fn decisions_by_keyboard_with_undo_in_chromium() {
     c.close().await.unwrap();
 }
 
-/// At 390 px (a phone) the queue is a list of cards and the draft one
-/// column: no page scrolls sideways. Screenshots of both widths.
+/// axe-core (installed by scripts/bootstrap) injected into the page:
+/// its violations as (rule, impact, nodes, help).
+async fn axe(c: &fantoccini::Client) -> Vec<(String, String, u64, String)> {
+    let dir = std::env::var_os("HOTLINE_AXE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/hotline/axe")
+        });
+    let source = std::fs::read_to_string(dir.join("node_modules/axe-core/axe.min.js"))
+        .expect("axe-core is missing: run scripts/bootstrap");
+    c.execute(&format!("{source}\nreturn true;"), vec![])
+        .await
+        .unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] }).then(r => done(r.violations.map(v =>
+               [v.id, v.impact || 'minor', v.nodes.length, v.help])));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+/// Every page at 1366 and 390 px (a phone), in Polish and English: the
+/// queue is a list of cards and the draft one column at 390 px (no page
+/// scrolls sideways), and axe-core finds no serious or critical
+/// violation (the rest are printed). Screenshots of each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_fit_a_phone_in_chromium() {
+async fn pages_fit_a_phone_and_pass_axe_in_chromium() {
     let w = workspace::start(support::db::sqlite().await).await;
     let (_driver, url) = chromedriver().await;
     let (c, _profile) = browser(&url).await;
     let shots = screenshots();
-    c.goto(&format!("{}/queue", w.base)).await.unwrap();
-    log_in(&c, AGENT).await;
+    let mut report = Vec::new();
+    c.goto(&format!("{}/login", w.base)).await.unwrap();
+    for (rule, impact, nodes, help) in axe(&c).await {
+        report.push(format!("login: {impact} {rule} ({nodes}): {help}"));
+    }
+    log_in(&c, ADMIN).await;
     let pages = [
         ("queue", "/queue?status=all".to_owned()),
         ("draft", format!("/reports/{}", w.drafts[0])),
         ("missed", format!("/reports/{}", w.missed)),
+        ("missed-list", "/missed".to_owned()),
+        ("admin", "/admin".to_owned()),
     ];
-    for (width, height) in [(1366, 900), (390, 844)] {
-        c.set_window_size(width, height).await.unwrap();
-        for (name, path) in &pages {
-            c.goto(&format!("{}{path}", w.base)).await.unwrap();
-            c.wait().for_element(Locator::Css("main h1")).await.unwrap();
-            let fits = c
-                .execute(
-                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            let (scroll, client) = (fits[0].as_i64().unwrap(), fits[1].as_i64().unwrap());
-            assert!(
-                scroll <= client,
-                "{name} at {width} px scrolls sideways: {scroll} > {client}"
-            );
-            let shot = shots.join(format!("{name}-{width}.png"));
-            std::fs::write(shot, c.screenshot().await.unwrap()).unwrap();
+    for ui in ["pl", "en"] {
+        for (width, height) in [(1366, 900), (390, 844)] {
+            c.set_window_size(width, height).await.unwrap();
+            for (name, path) in &pages {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                c.goto(&format!("{}{path}{sep}ui={ui}", w.base))
+                    .await
+                    .unwrap();
+                c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+                let fits = c
+                    .execute(
+                        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                let (scroll, client) = (fits[0].as_i64().unwrap(), fits[1].as_i64().unwrap());
+                assert!(
+                    scroll <= client,
+                    "{name} ({ui}) at {width} px scrolls sideways: {scroll} > {client}"
+                );
+                for (rule, impact, nodes, help) in axe(&c).await {
+                    report.push(format!(
+                        "{name} {ui} {width}: {impact} {rule} ({nodes}): {help}"
+                    ));
+                }
+                let shot = shots.join(format!("{name}-{ui}-{width}.png"));
+                std::fs::write(shot, c.screenshot().await.unwrap()).unwrap();
+            }
         }
     }
     c.close().await.unwrap();
+    println!("axe-core: {} violations", report.len());
+    for r in &report {
+        println!("  {r}");
+    }
+    let grave: Vec<&String> = report
+        .iter()
+        .filter(|r| r.contains(": serious ") || r.contains(": critical "))
+        .collect();
+    assert!(grave.is_empty(), "serious or critical: {grave:#?}");
 }
