@@ -256,6 +256,27 @@ impl Store {
         Ok(out)
     }
 
+    /// The numbers of reports by their ids (for lists that hold ids).
+    pub async fn report_numbers(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let list = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT id, number FROM reports WHERE id IN ({list})"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// How many reports `f` matches in all (its paging aside).
     pub async fn count_matching(&self, f: &ReportFilter) -> Result<i64> {
         let (sql, binds) = filtered("SELECT COUNT(*) FROM reports", f, false);

@@ -1125,6 +1125,15 @@ async fn decisions_can_be_undone_then_reopened_by_administrators(db: TestDb) {
         actions.contains(&(AGENT.0, "undone")) && actions.contains(&(ADMIN.0, "reopened")),
         "{actions:?}"
     );
+    // The administrator's history names the report and the change in words.
+    let (_, admin_page) = page(&admin, &format!("{}/admin", w.base)).await;
+    let audit = &admin_page[admin_page.find("id=\"audit\"").unwrap()..];
+    assert!(audit.contains(&format!("<a href=\"/reports/{n0}\">{n0}</a>")));
+    assert!(
+        audit.contains("status: odrzucone → do sprawdzenia"),
+        "{audit}"
+    );
+    assert!(audit.contains("Otwarte ponownie"));
     // An agent may not reopen.
     let (status, _, _) = submit(&w, &jan, n0, &[("action", "reject"), ("reason", "spam")]).await;
     assert_eq!(status, 303);

@@ -492,6 +492,77 @@ async fn decisions_by_keyboard_with_undo_in_chromium() {
     until_text(&c, "Decyzja cofnięta").await;
     let r = w.db.store.get_report(&number).await.unwrap().unwrap();
     assert_eq!(r.status, "draft");
+
+    // A typical draft with an address heard: counted from the open page,
+    // one click on the hint and Ctrl+Enter confirm it.
+    let second = &w.drafts[1];
+    let r2 =
+        w.db.store
+            .get_report(&hotline::domain::ReportNumber::parse(second).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    w.db.store
+        .save_address_candidates(
+            r2.id,
+            &[hotline::domain::AddressCandidate {
+                street: "Długa".into(),
+                house: None,
+                score: 0.9,
+                heard: "Długiej".into(),
+            }],
+            w.db.store.now(),
+        )
+        .await
+        .unwrap();
+    c.goto(&format!("{}/reports/{second}", w.base))
+        .await
+        .unwrap();
+    let mut actions = 0;
+    c.wait()
+        .for_element(Locator::Css("button.cand"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    actions += 1;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&(Key::Control + &Key::Enter))
+        .await
+        .unwrap();
+    actions += 1;
+    until_text(&c, &format!("Zgłoszenie {second}: potwierdzone.")).await;
+    let r2 = w.db.store.get_report(&r2.number).await.unwrap().unwrap();
+    assert_eq!(
+        (r2.status.as_str(), r2.address.as_deref()),
+        ("confirmed", Some("Długa"))
+    );
+    println!("actions to confirm a draft with an address hint: {actions} (target ≤ 3)");
+    assert!(actions <= 3);
+
+    // Time from the login form to the first draft on screen (a browser of
+    // its own: logged out, a cold profile).
+    let fresh = workspace::draft(&w.db.store, w.db.dir.path(), 40, "Dziura w chodniku").await;
+    let (c2, _profile2) = browser(&url).await;
+    c2.goto(&format!("{}/queue", w.base)).await.unwrap();
+    let started = Instant::now();
+    log_in(&c2, AGENT).await;
+    c2.wait()
+        .for_element(Locator::LinkText(&fresh))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c2.wait().for_element(Locator::Css("#text")).await.unwrap();
+    println!(
+        "login to the first draft on screen: {} ms",
+        started.elapsed().as_millis()
+    );
+    c2.close().await.unwrap();
     c.close().await.unwrap();
 }
 

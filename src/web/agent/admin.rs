@@ -14,6 +14,7 @@ use tracing::info;
 use super::page::{internal, local_time, Page, UiLang};
 use super::session::UiAgent;
 
+use crate::domain::Language;
 use crate::web::state::AppState;
 
 #[derive(Deserialize)]
@@ -80,7 +81,7 @@ pub(super) async fn admin(
     let deliveries_v: Vec<minijinja::Value> = deliveries
         .iter()
         .map(|d| context! { at => local_time(d.at).0, event => d.event, endpoint => d.endpoint, attempt => d.attempt, status => d.status, error => d.error, report_id => d.report_id })
-        .collect();
+        .collect::<Vec<_>>();
     let name_of = |id: i64| {
         agents
             .iter()
@@ -96,10 +97,82 @@ pub(super) async fn admin(
         .iter()
         .map(|k| context! { id => k.id, agent => name_of(k.agent_id), label => k.label, last_used => k.last_used.map(|t| local_time(t).0).unwrap_or_default(), revoked => k.revoked_at.map(|t| local_time(t).0).unwrap_or_default() })
         .collect();
-    let audit_v: Vec<minijinja::Value> = audit.iter().map(|e| context! { at => local_time(e.at).0, actor => e.actor, action => e.action, report_id => e.report_id }).collect();
+    let mut ids: Vec<i64> = audit.iter().filter_map(|e| e.report_id).collect();
+    ids.extend(deliveries.iter().map(|d| d.report_id));
+    ids.sort_unstable();
+    ids.dedup();
+    let numbers = s.store.report_numbers(&ids).await.unwrap_or_default();
+    let t = super::i18n::texts(lang.lang);
+    let ui = if lang.lang == "en" {
+        Language::En
+    } else {
+        Language::Pl
+    };
+    let audit_v: Vec<minijinja::Value> = audit
+        .iter()
+        .map(|e| {
+            let number = e.report_id.and_then(|id| numbers.get(&id).cloned());
+            let changes = changes_in_words(&s, &t, ui, e.before_json.as_deref(), e.after_json.as_deref());
+            context! { at => local_time(e.at).0, actor => e.actor, action => e.action, number, changes }
+        })
+        .collect();
     let line = match super::line::view(&s, lang.lang, s.store.now()).await {
         Ok(l) => l,
         Err(e) => return internal(&page, e),
     };
     page.render("admin.html", "admin", context! { agents => agents_v, tokens => tokens_v, audit => audit_v, deliveries => deliveries_v, line => line, counts => page.counts().await })
+}
+
+/// A report's change as the audit stores it (JSON before and after), in
+/// words: "status: do sprawdzenia → potwierdzone; treść: „…” → „…”".
+fn changes_in_words(
+    s: &AppState,
+    t: &std::collections::BTreeMap<&'static str, &'static str>,
+    ui: Language,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> Vec<String> {
+    let parse = |j: Option<&str>| {
+        j.and_then(|j| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(j).ok())
+            .unwrap_or_default()
+    };
+    let (before, after) = (parse(before), parse(after));
+    let word = |key: &str, v: &serde_json::Value| -> String {
+        let raw = match v {
+            serde_json::Value::Null => return "—".into(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let looked_up = |k: String| t.get(k.as_str()).map(|w| (*w).to_owned());
+        match key {
+            "status" => looked_up(format!("status_{raw}")).unwrap_or(raw),
+            "reject_reason" => looked_up(format!("reason_{raw}")).unwrap_or(raw),
+            "category" => s.script.menu.category_name(&raw, ui),
+            _ => {
+                let short: String = raw.chars().take(60).collect();
+                let more = if raw.chars().count() > 60 { "…" } else { "" };
+                format!("„{short}{more}”")
+            }
+        }
+    };
+    // (`duplicate_of` holds an id: the report's page names the original.)
+    ["status", "text", "category", "address", "reject_reason"]
+        .iter()
+        .filter_map(|key| {
+            let (b, a) = (before.get(*key), after.get(*key));
+            if a.is_none() || b == a {
+                return None;
+            }
+            let null = serde_json::Value::Null;
+            let field = t
+                .get(format!("field_{key}").as_str())
+                .copied()
+                .unwrap_or(key);
+            Some(format!(
+                "{field}: {} → {}",
+                word(key, b.unwrap_or(&null)),
+                word(key, a.unwrap_or(&null))
+            ))
+        })
+        .collect()
 }
