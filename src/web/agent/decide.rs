@@ -13,7 +13,6 @@ use minijinja::context;
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::i18n;
 use super::page::{internal, Page, UiLang};
 use super::report::{neighbours, show_report, Notice};
 use super::session::{same, Authenticated, UiAgent};
@@ -376,41 +375,4 @@ pub(super) async fn reopen<const UNDO: bool>(
         }
         Err(e) => internal(&page, e),
     }
-}
-
-/// What the page after a decision says of report `done`: its number and
-/// new status, and an undo button while the agent may still use it.
-pub(super) async fn decided_notice(
-    s: &AppState,
-    a: &Authenticated,
-    ui: &str,
-    done: Option<&str>,
-) -> Option<minijinja::Value> {
-    let number = ReportNumber::parse(done?).ok()?;
-    let r = s.store.get_report(&number).await.ok()??;
-    if r.decided_by.as_deref() != Some(a.agent.name.as_str()) {
-        return None;
-    }
-    let t = i18n::texts(ui);
-    let status = t
-        .get(format!("status_{}", r.status.as_str()).as_str())
-        .copied()
-        .unwrap_or("");
-    let text = t
-        .get("decided_msg")
-        .copied()
-        .unwrap_or("")
-        .replace("{number}", &r.number.to_string())
-        .replace("{status}", status);
-    let undo = lifecycle::may_undo(
-        r.decided_by.as_deref(),
-        r.decided_at,
-        &a.agent.name,
-        s.store.now(),
-    );
-    let left_ms = r
-        .decided_at
-        .map(|at| lifecycle::UNDO_MS - (s.store.now() - at))
-        .unwrap_or(0);
-    Some(context! { number => r.number, text, undo, left_ms, version => r.version })
 }

@@ -189,7 +189,7 @@ pub(super) async fn list_page(
         .iter()
         .map(|st| context! { code => st.as_str() })
         .collect();
-    let decided = super::decide::decided_notice(s, a, lang.lang, q.done.as_deref()).await;
+    let decided = super::report::decided_notice(s, a, lang.lang, q.done.as_deref()).await;
     page.render(
         "queue.html",
         page_id,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::i18n;
 use super::page::{categories, internal, local_time, Page, UiLang};
 use super::session::{Authenticated, UiAgent};
+use crate::domain::lifecycle;
 use crate::domain::{AudioStatus, Language, ReportNumber, ReportStatus};
 use crate::store::{Report, ReportFilter};
 use crate::web::state::AppState;
@@ -28,7 +29,7 @@ pub(super) async fn report_page(
     Path(number): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Response {
-    let decided = super::decide::decided_notice(&s, &a, lang.lang, q.done.as_deref()).await;
+    let decided = decided_notice(&s, &a, lang.lang, q.done.as_deref()).await;
     let notice = Notice {
         decided,
         ..Notice::flash("", "ok")
@@ -47,7 +48,7 @@ pub(super) struct Notice {
     pub(super) mine: Option<String>,
     /// The agent's input of a refused submission (nothing of it was saved).
     pub(super) unsaved: Option<minijinja::Value>,
-    /// The report decided just before ([`super::decide::decided_notice`]).
+    /// The report decided just before ([`decided_notice`]).
     pub(super) decided: Option<minijinja::Value>,
 }
 
@@ -217,7 +218,7 @@ pub(super) async fn show_report(
         .iter()
         .map(|k| t.get(k).copied().unwrap_or(k))
         .collect();
-    let can_undo = crate::domain::lifecycle::may_undo(
+    let can_undo = lifecycle::may_undo(
         d.report.decided_by.as_deref(),
         d.report.decided_at,
         &a.agent.name,
@@ -362,4 +363,41 @@ pub(super) async fn neighbours(s: &AppState, r: &Report) -> (Option<String>, Opt
         // A decided report: offer the oldest waiting one.
         None => (None, list.first().map(|x| x.number.to_string())),
     }
+}
+
+/// What the page after a decision says of report `done`: its number and
+/// new status, and an undo button while the agent may still use it.
+pub(super) async fn decided_notice(
+    s: &AppState,
+    a: &Authenticated,
+    ui: &str,
+    done: Option<&str>,
+) -> Option<minijinja::Value> {
+    let number = ReportNumber::parse(done?).ok()?;
+    let r = s.store.get_report(&number).await.ok()??;
+    if r.decided_by.as_deref() != Some(a.agent.name.as_str()) {
+        return None;
+    }
+    let t = i18n::texts(ui);
+    let status = t
+        .get(format!("status_{}", r.status.as_str()).as_str())
+        .copied()
+        .unwrap_or("");
+    let text = t
+        .get("decided_msg")
+        .copied()
+        .unwrap_or("")
+        .replace("{number}", &r.number.to_string())
+        .replace("{status}", status);
+    let undo = lifecycle::may_undo(
+        r.decided_by.as_deref(),
+        r.decided_at,
+        &a.agent.name,
+        s.store.now(),
+    );
+    let left_ms = r
+        .decided_at
+        .map(|at| lifecycle::UNDO_MS - (s.store.now() - at))
+        .unwrap_or(0);
+    Some(context! { number => r.number, text, undo, left_ms, version => r.version })
 }
