@@ -285,7 +285,6 @@ fn worker(
     let sweeper = crate::sweeper::Sweeper {
         store: Arc::clone(&store),
         stale_ms: cfg.stale_call_secs * 1000,
-        unchosen: pipeline.unchosen.clone(),
     };
     let retention = crate::retention::Retention {
         store,

@@ -28,7 +28,7 @@ use crate::worker::{Outcome, Perform, Worker};
 /// The event logged for an urgent report's deliveries (webhooks and mail).
 pub const EVENT: &str = "report.urgent";
 /// How a sent e-mail's log line starts (its endpoint).
-const MAILTO: &str = "mailto:";
+pub const MAILTO: &str = "mailto:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EscalationError {
@@ -121,9 +121,9 @@ pub fn compose(f: &Facts) -> UrgentEmail {
         rows.push(("Adres (podpowiedź z nagrania)", f.hints.join("; ")));
     }
     let language = match r.language {
-        Language::Pl => None,
-        Language::Uk => Some("ukraiński"),
-        Language::En => Some("angielski"),
+        None | Some(Language::Pl) => None,
+        Some(Language::Uk) => Some("ukraiński"),
+        Some(Language::En) => Some("angielski"),
     };
     if let Some(name) = language {
         rows.push(("Język dzwoniącego", name.to_owned()));
@@ -252,7 +252,7 @@ impl Perform<SendUrgentEmail> for Escalation {
         let Some(urgency) = report.urgency() else {
             return Outcome::GiveUp("the report is not urgent".into());
         };
-        let to = self.settings.recipients(&report.category).to_vec();
+        let to = self.settings.recipients(report.category_code()).to_vec();
         if to.is_empty() {
             return Outcome::GiveUp("no on-call address for this category".into());
         }
@@ -263,7 +263,9 @@ impl Perform<SendUrgentEmail> for Escalation {
         let mail = compose(&Facts {
             report: &report,
             urgency: &urgency,
-            category: self.menu.category_name(&report.category, Language::Pl),
+            category: self
+                .menu
+                .category_name(report.category_code(), Language::Pl),
             hints,
             link: format!("{}/reports/{}", self.public_base, report.number),
             include_caller: self.settings.include_caller,

@@ -33,9 +33,6 @@ pub struct Pipeline {
     pub menu: crate::ivr::Menu,
     /// Staffed hours: urgent reports are escalated outside them (by default).
     pub schedule: crate::domain::schedule::Schedule,
-    /// The menu's default category: a call that ends without a choice and
-    /// without a recording is filed under it.
-    pub unchosen: String,
 }
 
 impl Pipeline {
@@ -46,7 +43,6 @@ impl Pipeline {
     ) -> anyhow::Result<Arc<Self>> {
         let streets = crate::address::Streets::load(&cfg.prompt_source())?;
         let menu = crate::ivr::Menu::load(&cfg.prompt_source())?;
-        let unchosen = menu.default_category.clone();
         let urgent = crate::urgent::UrgentPhrases::load(&cfg.prompt_source())?;
         let schedule = crate::line::load_schedule(&cfg.prompt_source())?;
         Ok(Arc::new(Self {
@@ -58,7 +54,6 @@ impl Pipeline {
             urgent,
             menu,
             schedule,
-            unchosen,
         }))
     }
 
@@ -80,18 +75,21 @@ impl Pipeline {
         text: &str,
     ) -> anyhow::Result<(Option<Urgency>, Option<Escalate>)> {
         use crate::domain::urgency;
-        let call = self
-            .store
-            .get_call_by_id(report.call_id)
-            .await
-            .context("reading the call")?;
+        let call = match report.call_id {
+            Some(id) => self
+                .store
+                .get_call_by_id(id)
+                .await
+                .context("reading the call")?,
+            None => None,
+        };
         let declined = call
             .filter(|c| urgency::declined_referral(&c.menu_path))
-            .and_then(|_| self.menu.referral(&report.category))
+            .and_then(|_| self.menu.referral(report.category_code()))
             .map(|r| r.name(Language::Pl).to_owned());
         let allows = self
             .menu
-            .category(&report.category)
+            .category(report.category_code())
             .is_some_and(|c| c.urgent);
         let heard = self.urgent.find(lang, text).map(|m| m.phrase);
         let Some(found) = urgency::urgency(allows, heard, declined) else {
@@ -103,7 +101,7 @@ impl Pipeline {
             .context("reading the line's state")?;
         let esc = &self.cfg.escalation;
         let escalate = urgency::escalates(esc.when, line.staffed).then(|| Escalate {
-            email: esc.smtp_url.is_some() && !esc.recipients(&report.category).is_empty(),
+            email: esc.smtp_url.is_some() && !esc.recipients(report.category_code()).is_empty(),
         });
         Ok((Some(found), escalate))
     }
@@ -377,7 +375,9 @@ impl Perform<Transcribe> for Pipeline {
         let t = match engine
             .transcribe(
                 Arc::new(decoded.samples),
-                LanguageChoice::Forced(report.language),
+                report
+                    .language
+                    .map_or(LanguageChoice::Auto, LanguageChoice::Forced),
             )
             .await
         {
@@ -477,11 +477,7 @@ impl Perform<FinalizeCall> for Pipeline {
         };
         match self
             .store
-            .recording_absent(
-                &sid,
-                "no recording arrived after the call ended",
-                &self.unchosen,
-            )
+            .recording_absent(&sid, "no recording arrived after the call ended")
             .await
         {
             Ok(_) => Outcome::Done,

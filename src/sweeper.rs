@@ -19,8 +19,6 @@ pub const LOST: &str = "lost";
 pub struct Sweeper {
     pub store: Arc<Store>,
     pub stale_ms: Millis,
-    /// The menu's default category, for calls closed without a choice.
-    pub unchosen: String,
 }
 
 impl Sweeper {
@@ -33,7 +31,7 @@ impl Sweeper {
         for sid in &stale {
             let closed = self
                 .store
-                .call_ended(sid, LOST, &self.unchosen, now)
+                .call_ended(sid, LOST, now)
                 .instrument(info_span!("sweep", call = %sid))
                 .await?;
             crate::metrics::call_ended(LOST);

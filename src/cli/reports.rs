@@ -6,7 +6,7 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::app::{self};
 use crate::config::Config;
-use crate::domain::{format_ms, PhoneNumber, ReportNumber, ReportStatus};
+use crate::domain::{format_ms, Language, PhoneNumber, ReportNumber, ReportStatus};
 use crate::store::ReportFilter;
 
 use super::ServerArgs;
@@ -79,8 +79,8 @@ pub(super) async fn reports_list(
                     "{:<9} {:<20} {:<12} {:<4} {:<13} {:<20}  {}",
                     r.number,
                     r.status,
-                    r.category,
-                    r.language,
+                    r.category.as_deref().unwrap_or("-"),
+                    r.language.map_or("-", Language::code),
                     caller,
                     format_ms(r.created_at),
                     text
@@ -118,7 +118,11 @@ pub(super) async fn reports_show(
             let r = &d.report;
             println!("report    {}", r.number);
             println!("status    {} (audio: {})", r.status, r.audio_status);
-            println!("category  {}   language {}", r.category, r.language);
+            println!(
+                "category  {}   language {}",
+                r.category.as_deref().unwrap_or("-"),
+                r.language.map_or("-", Language::code)
+            );
             println!("caller    {}", r.caller);
             println!(
                 "created   {}   updated {}",

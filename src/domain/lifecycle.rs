@@ -48,7 +48,8 @@ pub fn apply(status: ReportStatus, action: AgentAction) -> Result<ReportStatus, 
         (MissedCall, AgentAction::Confirm) => Err(Refused::NothingToConfirm(status)),
         (Draft | MissedCall, AgentAction::Reject(_)) => Ok(Rejected),
         (MissedCall, AgentAction::CalledBack(o)) => Ok(match o {
-            CallbackOutcome::Filed => Draft,
+            // The report taken by phone is a new draft following it.
+            CallbackOutcome::Filed => Closed,
             CallbackOutcome::NoAnswer => MissedCall,
             CallbackOutcome::NotNeeded => Closed,
         }),
@@ -248,7 +249,7 @@ mod tests {
         use CallbackOutcome::*;
         use ReportStatus::*;
         let back = |o| AgentAction::CalledBack(o);
-        assert_eq!(apply(MissedCall, back(Filed)), Ok(Draft));
+        assert_eq!(apply(MissedCall, back(Filed)), Ok(Closed));
         assert_eq!(apply(MissedCall, back(NoAnswer)), Ok(MissedCall));
         assert_eq!(apply(MissedCall, back(NotNeeded)), Ok(Closed));
         assert_eq!(apply(Draft, back(Filed)), Err(Refused::NotMissed(Draft)));

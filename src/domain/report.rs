@@ -186,7 +186,8 @@ string_enum!(
 string_enum!(
     /// What came of an agent calling a missed call back.
     CallbackOutcome {
-        /// The caller told the agent: the missed call becomes a draft.
+        /// The caller told the agent: the missed call is closed and a new
+        /// draft follows it.
         Filed = "filed",
         /// Nobody answered: it stays a missed call, the attempt counted.
         NoAnswer = "no_answer",

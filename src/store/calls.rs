@@ -107,13 +107,14 @@ impl Store {
             .await?)
     }
 
-    /// The call's report, created with a fresh number and `status` if absent.
+    /// The call's report, created with a fresh number and `status` if absent
+    /// (category and language as the call chose them, else as given).
     pub(super) async fn ensure_report(
         &self,
         tx: &mut Tx,
         call: &Call,
-        category: &str,
-        language: Language,
+        category: Option<&str>,
+        language: Option<Language>,
         status: ReportStatus,
         at: Millis,
     ) -> Result<Report> {
@@ -127,8 +128,8 @@ impl Store {
         )
         .bind(number.as_str().to_owned())
         .bind(call.id)
-        .bind(call.category.clone().unwrap_or_else(|| category.to_owned()))
-        .bind(call.language.unwrap_or(language).code())
+        .bind(call.category.clone().or_else(|| category.map(str::to_owned)))
+        .bind(call.language.or(language).map(Language::code))
         .bind(call.caller.clone())
         .bind(status.as_str())
         .bind(at)
@@ -139,19 +140,16 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("report of call {}", call.call_sid)))
     }
 
-    /// The call's report as a missed call, created if the caller never
-    /// reached the menu's choices (filed under `unchosen`, the menu's default
-    /// category, in the default language).
+    /// The call's report as a missed call, created if absent; a caller who
+    /// hung up before choosing leaves no category or language.
     pub(super) async fn ensure_missed(
         &self,
         tx: &mut Tx,
         call: &Call,
-        unchosen: &str,
         at: Millis,
     ) -> Result<Report> {
         let status = ReportStatus::MissedCall;
-        self.ensure_report(tx, call, unchosen, Language::DEFAULT, status, at)
-            .await
+        self.ensure_report(tx, call, None, None, status, at).await
     }
 
     /// Whether the call was connected onwards (a completed `<Dial>`) or is
@@ -203,20 +201,25 @@ impl Store {
         let mut tx = self.begin().await?;
         let call = self.call_in(&mut tx, sid, now).await?;
         let report = self
-            .ensure_report(&mut tx, &call, category, language, ReportStatus::Open, now)
+            .ensure_report(
+                &mut tx,
+                &call,
+                Some(category),
+                Some(language),
+                ReportStatus::Open,
+                now,
+            )
             .await?;
         tx.commit().await?;
         Ok(report)
     }
 
     /// The call is over (`outcome` as the provider says it). Without a
-    /// report yet the caller hung up before recording: a missed call filed
-    /// under `unchosen` (the menu's default category).
+    /// report yet the caller hung up before recording: a missed call.
     pub async fn call_ended(
         &self,
         sid: &CallSid,
         outcome: &str,
-        unchosen: &str,
         at: Millis,
     ) -> Result<Option<Report>> {
         let mut tx = self.begin().await?;
@@ -251,7 +254,7 @@ impl Store {
             }
             // The caller hung up before recording: a missed call, at once.
             None => {
-                let r = self.ensure_missed(&mut tx, &call, unchosen, at).await?;
+                let r = self.ensure_missed(&mut tx, &call, at).await?;
                 self.audit_in(
                     &mut tx,
                     Some(r.id),

@@ -3,7 +3,7 @@
 use super::types::*;
 use super::{Result, Store, StoreError, Tx};
 use crate::domain::lifecycle::{self, AgentAction};
-use crate::domain::{CallbackOutcome, Millis, ReportStatus};
+use crate::domain::{CallbackOutcome, Language, Millis, ReportStatus};
 use crate::jobs::kind::BackgroundJob;
 use crate::jobs::kinds::ReportEvent;
 
@@ -143,7 +143,7 @@ impl Store {
         outcome: CallbackOutcome,
         actor: &str,
         at: Millis,
-    ) -> Result<Report> {
+    ) -> Result<CalledBack> {
         let mut tx = self.begin().await?;
         let before = self.report_for_change(&mut tx, id, version).await?;
         let next = lifecycle::apply(before.status, AgentAction::CalledBack(outcome))
@@ -168,8 +168,57 @@ impl Store {
         let action = format!("called_back_{}", outcome.as_str());
         self.audit_change(&mut tx, &before, &after, actor, &action, at)
             .await?;
+        let filed = match outcome {
+            CallbackOutcome::Filed => Some(self.file_follow_up(&mut tx, &after, actor, at).await?),
+            _ => None,
+        };
         tx.commit().await?;
-        Ok(after)
+        Ok(CalledBack {
+            missed: after,
+            filed,
+        })
+    }
+
+    /// The report an agent took by phone after calling `missed` back: a new
+    /// draft with its own number, pre-filled from the missed call (caller,
+    /// category, language, what the agent already wrote) and linked to it.
+    async fn file_follow_up(
+        &self,
+        tx: &mut Tx,
+        missed: &Report,
+        actor: &str,
+        at: Millis,
+    ) -> Result<Report> {
+        let number = self.next_number(tx, at).await?;
+        let draft: Report = self
+            .query_as(
+                "INSERT INTO reports (number, call_id, category, language, caller, status, audio_status, text,
+                   address, follows_up, created_at, updated_at)
+                 VALUES ($1, NULL, $2, $3, $4, $5, 'none', $6, $7, $8, $9, $9) RETURNING *",
+            )
+            .bind(number.as_str().to_owned())
+            .bind(missed.category.clone())
+            .bind(missed.language.map(Language::code))
+            .bind(missed.caller.clone())
+            .bind(ReportStatus::Draft.as_str())
+            .bind(missed.text.clone())
+            .bind(missed.address.clone())
+            .bind(missed.id)
+            .bind(at)
+            .fetch_one(&mut **tx)
+            .await?;
+        let link = serde_json::json!({ "follows_up": missed.number }).to_string();
+        self.audit_in(
+            tx,
+            Some(draft.id),
+            actor,
+            "filed_by_phone",
+            None,
+            Some(link),
+            at,
+        )
+        .await?;
+        Ok(draft)
     }
 
     /// A decided report back to where it was before the decision: `undone`

@@ -33,8 +33,8 @@ impl Store {
             .ensure_report(
                 &mut tx,
                 &call,
-                &rec.category,
-                rec.language,
+                Some(&rec.category),
+                Some(rec.language),
                 if held {
                     ReportStatus::Open
                 } else {
@@ -174,13 +174,8 @@ impl Store {
     }
 
     /// No recording will come for the call: its open report becomes a missed
-    /// call (one is filed under `unchosen` if it has none).
-    pub async fn recording_absent(
-        &self,
-        sid: &CallSid,
-        reason: &str,
-        unchosen: &str,
-    ) -> Result<Option<Report>> {
+    /// call (one is filed if it has none).
+    pub async fn recording_absent(&self, sid: &CallSid, reason: &str) -> Result<Option<Report>> {
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let call = self.call_in(&mut tx, sid, now).await?;
@@ -190,7 +185,7 @@ impl Store {
             // Connected onwards: nothing to file.
             return Ok(None);
         }
-        let report = self.ensure_missed(&mut tx, &call, unchosen, now).await?;
+        let report = self.ensure_missed(&mut tx, &call, now).await?;
         let changed = self
             .query(
                 "UPDATE reports SET status = 'missed_call', note = $2, version = version + 1, updated_at = $3

@@ -160,10 +160,23 @@ impl Store {
         let Some(report) = self.get_report(number).await? else {
             return Ok(None);
         };
-        let call: Call = self
-            .query_as("SELECT * FROM calls WHERE id = $1")
-            .bind(report.call_id)
-            .fetch_one(&self.pool)
+        let call: Option<Call> = match report.call_id {
+            Some(id) => Some(
+                self.query_as("SELECT * FROM calls WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?,
+            ),
+            None => None,
+        };
+        let follows = match report.follows_up {
+            Some(id) => self.report_numbers(&[id]).await?.remove(&id),
+            None => None,
+        };
+        let followed_by: Vec<(String,)> = self
+            .query_as("SELECT number FROM reports WHERE follows_up = $1 ORDER BY id")
+            .bind(report.id)
+            .fetch_all(&self.pool)
             .await?;
         let recordings = self
             .query_as("SELECT * FROM recordings WHERE report_id = $1 AND fetch_status <> 'discarded' ORDER BY id")
@@ -177,10 +190,15 @@ impl Store {
             .bind(report.id)
             .fetch_all(&self.pool)
             .await?;
-        let dials = self.dials(call.id).await?;
+        let dials = match &call {
+            Some(c) => self.dials(c.id).await?,
+            None => Vec::new(),
+        };
         Ok(Some(ReportDetail {
             report,
             call,
+            follows,
+            followed_by: followed_by.into_iter().map(|(n,)| n).collect(),
             recordings,
             transcript,
             transcripts,
@@ -351,14 +369,17 @@ impl Store {
     pub async fn same_caller(&self, report: &Report, since: Millis) -> Result<Vec<Report>> {
         Ok(self
             .query_as(
-                "SELECT r.* FROM reports r JOIN calls c ON c.id = r.call_id
-                 WHERE c.caller_key = (SELECT caller_key FROM calls WHERE id = $1)
+                "SELECT r.* FROM reports r LEFT JOIN reports f ON f.id = r.follows_up
+                   JOIN calls c ON c.id = COALESCE(r.call_id, f.call_id)
+                 WHERE c.caller_key = (SELECT caller_key FROM calls
+                                        WHERE id = COALESCE($1, (SELECT call_id FROM reports WHERE id = $4)))
                    AND r.id <> $2 AND r.created_at >= $3
                  ORDER BY r.created_at DESC, r.id DESC LIMIT 20",
             )
             .bind(report.call_id)
             .bind(report.id)
             .bind(since)
+            .bind(report.follows_up)
             .fetch_all(&self.pool)
             .await?)
     }

@@ -58,6 +58,31 @@ pub(super) async fn connect(url: &str) -> Result<AnyPool> {
         })
         .connect(&url)
         .await?;
-    MIGRATOR.run(&pool).await?;
+    migrate(&pool).await?;
     Ok(pool)
+}
+
+/// Runs the migrations with foreign keys off, as SQLite asks for schema
+/// changes that rebuild a table (sqlite.org/lang_altertable.html), then
+/// checks every reference before turning them back on.
+async fn migrate(pool: &AnyPool) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *conn)
+        .await?;
+    MIGRATOR.run(&mut *conn).await?;
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(&mut *conn)
+        .await?;
+    sqlx::query("PRAGMA foreign_keys = ON")
+        .execute(&mut *conn)
+        .await?;
+    if let Some((table,)) = broken.first() {
+        return Err(sqlx::Error::Protocol(format!(
+            "after migrating, {} row(s) of {table} refer to rows that do not exist",
+            broken.len()
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -99,19 +99,19 @@ pub struct IvrUpdate {
     pub menu_path: String,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub id: i64,
-    #[sqlx(try_from = "String")]
     pub number: ReportNumber,
-    pub call_id: i64,
-    pub category: String,
-    #[sqlx(try_from = "String")]
-    pub language: Language,
+    /// The call it came from; none for a report an agent filed after
+    /// calling a missed call back (see `follows_up`).
+    pub call_id: Option<i64>,
+    /// None until known: a caller who hung up before choosing.
+    pub category: Option<String>,
+    /// None until known, as the category.
+    pub language: Option<Language>,
     pub caller: String,
-    #[sqlx(try_from = "String")]
     pub status: ReportStatus,
-    #[sqlx(try_from = "String")]
     pub audio_status: AudioStatus,
     pub text: Option<String>,
     pub address: Option<String>,
@@ -142,6 +142,53 @@ pub struct Report {
     /// How many times an agent called the missed call back.
     pub callback_attempts: i64,
     pub called_back_at: Option<Millis>,
+    /// The missed call this report was filed from, after a callback.
+    pub follows_up: Option<i64>,
+}
+
+// By hand, as `Call`: the language is a nullable domain type.
+impl FromRow<'_, AnyRow> for Report {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        fn parsed<T: TryFrom<String>>(row: &AnyRow, column: &str) -> sqlx::Result<T>
+        where
+            T::Error: std::error::Error + Send + Sync + 'static,
+        {
+            let raw: String = row.try_get(column)?;
+            T::try_from(raw).map_err(|e| corrupt(column, e))
+        }
+        let language: Option<String> = row.try_get("language")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            number: parsed(row, "number")?,
+            call_id: row.try_get("call_id")?,
+            category: row.try_get("category")?,
+            language: language
+                .map(|l| l.parse::<Language>())
+                .transpose()
+                .map_err(|e| corrupt("language", e))?,
+            caller: row.try_get("caller")?,
+            status: parsed(row, "status")?,
+            audio_status: parsed(row, "audio_status")?,
+            text: row.try_get("text")?,
+            address: row.try_get("address")?,
+            note: row.try_get("note")?,
+            reject_reason: row.try_get("reject_reason")?,
+            duplicate_of: row.try_get("duplicate_of")?,
+            version: row.try_get("version")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            decided_at: row.try_get("decided_at")?,
+            decided_by: row.try_get("decided_by")?,
+            late_recording_at: row.try_get("late_recording_at")?,
+            urgent_reason: row.try_get("urgent_reason")?,
+            urgent_kind: row.try_get("urgent_kind")?,
+            callback_consent: row.try_get("callback_consent")?,
+            callback_outcome: row.try_get("callback_outcome")?,
+            callback_attempts: row.try_get("callback_attempts")?,
+            called_back_at: row.try_get("called_back_at")?,
+            follows_up: row.try_get("follows_up")?,
+        })
+    }
 }
 
 fn consent_json<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
@@ -152,6 +199,11 @@ fn consent_json<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S:
 }
 
 impl Report {
+    /// The category's code; `""` (no category of any menu) while unknown.
+    pub fn category_code(&self) -> &str {
+        self.category.as_deref().unwrap_or_default()
+    }
+
     /// Whether the caller agreed to be called back; none when not asked.
     pub fn callback(&self) -> Option<bool> {
         self.callback_consent.map(|n| n != 0)
@@ -194,6 +246,14 @@ pub struct StoredAudio {
     /// Relative to the data directory.
     pub local_path: String,
     pub at: Millis,
+}
+
+/// A missed call called back: the call as it now stands and, when the
+/// caller told the agent what to report, the new draft that follows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalledBack {
+    pub missed: Report,
+    pub filed: Option<Report>,
 }
 
 /// The result of announcing a recording.
@@ -272,7 +332,12 @@ pub struct NewAudit {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportDetail {
     pub report: Report,
-    pub call: Call,
+    /// None for a report filed by phone after a callback.
+    pub call: Option<Call>,
+    /// The missed call this report follows (its number).
+    pub follows: Option<String>,
+    /// Reports filed by phone after calling this missed call back.
+    pub followed_by: Vec<String>,
     pub recordings: Vec<Recording>,
     /// The first recording's transcript.
     pub transcript: Option<TranscriptRow>,

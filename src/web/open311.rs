@@ -228,7 +228,10 @@ fn request_row(s: &AppState, r: &Report, original: Option<&str>) -> Vec<(&'stati
         ("status_notes", json!(notes)),
         (
             "service_name",
-            json!(s.script.menu.category_name(&r.category, Language::Pl)),
+            json!(r
+                .category
+                .as_deref()
+                .map(|c| s.script.menu.category_name(c, Language::Pl))),
         ),
         ("service_code", json!(r.category)),
         ("description", json!(description)),
@@ -318,7 +321,7 @@ async fn requests(s: &AppState, f: Format, q: RequestsQuery) -> Response {
         }
     }
     reports.retain(|r| {
-        (codes.is_empty() || codes.contains(&r.category))
+        (codes.is_empty() || r.category.as_ref().is_some_and(|c| codes.contains(c)))
             && (ids.is_empty() || ids.iter().any(|id| r.number == *id))
     });
     reports.sort_by_key(|r| std::cmp::Reverse(r.created_at));

@@ -337,11 +337,7 @@ async fn advance(
             }
             Effect::MissedCall => {
                 s.store
-                    .recording_absent(
-                        sid,
-                        "no recording after two attempts",
-                        &s.script.menu.default_category,
-                    )
+                    .recording_absent(sid, "no recording after two attempts")
                     .await?;
             }
             Effect::DialStarted { to, category } => {
@@ -434,16 +430,7 @@ async fn status(
     async move {
         if call_is_over(&status) {
             crate::metrics::call_ended(&status);
-            if let Some(r) = s
-                .store
-                .call_ended(
-                    &sid,
-                    &status,
-                    &s.script.menu.default_category,
-                    s.store.now(),
-                )
-                .await?
-            {
+            if let Some(r) = s.store.call_ended(&sid, &status, s.store.now()).await? {
                 tracing::Span::current().record("report_id", r.id);
                 info!(report_status = %r.status, "call ended");
             }

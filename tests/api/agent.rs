@@ -680,19 +680,19 @@ async fn the_report_page_names_the_callers_choices(db: TestDb) {
             .unwrap()
             .unwrap();
     let update = hotline::store::IvrUpdate {
-        state: d.call.ivr_state.clone(),
+        state: d.call.as_ref().unwrap().ivr_state.clone(),
         language: Some(hotline::domain::Language::Pl),
         category: Some("water".into()),
         menu_path: "language:1 > main:5 > more:1 > referral:1".into(),
     };
     w.db.store
-        .save_ivr(&d.call.call_sid, &update)
+        .save_ivr(&d.call.as_ref().unwrap().call_sid, &update)
         .await
         .unwrap();
     let now = w.db.store.now();
     w.db.store
         .dial_started(
-            &d.call.call_sid,
+            &d.call.as_ref().unwrap().call_sid,
             hotline::store::DialKind::Referral,
             "994",
             Some("water"),
@@ -701,7 +701,7 @@ async fn the_report_page_names_the_callers_choices(db: TestDb) {
         .await
         .unwrap();
     w.db.store
-        .dial_ended(&d.call.call_sid, "busy", None, now)
+        .dial_ended(&d.call.as_ref().unwrap().call_sid, "busy", None, now)
         .await
         .unwrap();
     let c = login(&w, AGENT).await;
@@ -796,7 +796,7 @@ async fn a_draft_lists_the_same_callers_other_reports(db: TestDb) {
     for n in 0..2 {
         let sid = support::start_call(&w.db.store, &format!("CAanon{n}"), "anonymous").await;
         w.db.store
-            .call_ended(&sid, "completed", "other", w.db.store.now())
+            .call_ended(&sid, "completed", w.db.store.now())
             .await
             .unwrap();
     }
@@ -1159,7 +1159,7 @@ async fn missed_calls_are_called_back_and_closed(db: TestDb) {
     let m = w.missed.clone();
     let (_, html) = page(&c, &format!("{}/reports/{m}", w.base)).await;
     assert!(html.contains("id=\"callback-outcomes\""));
-    assert!(html.contains("nie wybrano (rozmowa przerwana wcześniej)"));
+    assert!(html.contains("nie wybrano w menu"));
     let (status, _, html) = submit(&w, &c, &m, &[("action", "callback:no_answer")]).await;
     assert_eq!(status, 200);
     assert!(html.contains("nikt nie odebrał"));
@@ -1207,23 +1207,58 @@ async fn missed_calls_are_called_back_and_closed(db: TestDb) {
     assert_eq!(r.status(), 200);
     assert_eq!(report(&w, &m).await.status, "missed_call", "undone");
 
-    // Called back and told: a draft to fill in, then confirmed as usual.
-    let v = report(&w, &m).await.version;
-    let r = api(
-        &w,
-        &token,
-        "POST",
-        &format!("/api/v1/reports/{m}/callback"),
-        Some(json!({ "version": v, "outcome": "filed" })),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    let (_, html) = page(&c, &format!("{}/reports/{m}", w.base)).await;
-    assert!(html.contains("Oddzwoniono — przyjęto zgłoszenie"));
-    let (status, _, _) = submit(
+    // Called back and told: the missed call is closed and a new draft,
+    // pre-filled from it (what the agent typed first) and linked to it,
+    // opens to be filled in and confirmed as usual.
+    let (status, to, _) = submit(
         &w,
         &c,
         &m,
+        &[("action", "callback:filed"), ("address", "Długa 5")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let missed = report(&w, &m).await;
+    assert_eq!(
+        (missed.status.as_str(), missed.callback_outcome.as_deref()),
+        ("closed", Some("filed"))
+    );
+    let n = to
+        .strip_prefix("/reports/")
+        .and_then(|t| t.strip_suffix("?filed=1"))
+        .unwrap_or_else(|| panic!("to the new draft: {to}"))
+        .to_owned();
+    assert_ne!(n, m.to_string());
+    let filed = report(&w, &n).await;
+    assert_eq!(
+        (
+            filed.status.as_str(),
+            filed.follows_up,
+            filed.call_id,
+            filed.address.as_deref(),
+            filed.caller == missed.caller,
+        ),
+        ("draft", Some(missed.id), None, Some("Długa 5"), true)
+    );
+    let (_, html) = page(&c, &format!("{}{to}", w.base)).await;
+    assert!(
+        html.contains("Nowe zgłoszenie przyjęte przez telefon"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("id=\"follows\"><a href=\"/reports/{m}\">")));
+    assert!(
+        html.contains("— wybierz kategorię —"),
+        "no category invented"
+    );
+    let (_, html) = page(&c, &format!("{}/reports/{m}", w.base)).await;
+    assert!(html.contains(&format!("id=\"followed-by\"><a href=\"/reports/{n}\">")));
+    // Confirm still needs what it always needs.
+    let (status, _, html) = submit(&w, &c, &n, &[("action", "confirm")]).await;
+    assert_eq!(status, 422, "{html}");
+    let (status, _, _) = submit(
+        &w,
+        &c,
+        &n,
         &[
             ("action", "confirm"),
             ("text", "Przewrócony kosz na Długiej"),
@@ -1232,22 +1267,50 @@ async fn missed_calls_are_called_back_and_closed(db: TestDb) {
     )
     .await;
     assert_eq!(status, 303);
-    let r = report(&w, &m).await;
+    let r = report(&w, &n).await;
     assert_eq!(
-        (r.status.as_str(), r.category.as_str()),
+        (r.status.as_str(), r.category_code()),
         ("confirmed", "litter")
     );
-    let d = w.db.store.report_detail(&r.number).await.unwrap().unwrap();
-    let actions: Vec<&str> = d.audit.iter().map(|e| e.action.as_str()).collect();
+    let actions = |n: String| {
+        let store = std::sync::Arc::clone(&w.db.store);
+        async move {
+            let n = hotline::domain::ReportNumber::parse(&n).unwrap();
+            let d = store.report_detail(&n).await.unwrap().unwrap();
+            d.audit.iter().map(|e| e.action.clone()).collect::<Vec<_>>()
+        }
+    };
+    let of_missed = actions(m.to_string()).await;
     for a in [
         "called_back_no_answer",
         "called_back_not_needed",
         "undone",
         "called_back_filed",
-        "confirmed",
     ] {
-        assert!(actions.contains(&a), "{a}: {actions:?}");
+        assert!(of_missed.iter().any(|x| x == a), "{a}: {of_missed:?}");
     }
+    assert_eq!(
+        actions(n.clone()).await,
+        ["filed_by_phone", "edited", "confirmed"]
+    );
+
+    // The API answers with both: the missed call and the new draft.
+    let other = workspace::missed_call(&w.db.store, 77).await;
+    let v = report(&w, &other).await.version;
+    let r = api(
+        &w,
+        &token,
+        "POST",
+        &format!("/api/v1/reports/{other}/callback"),
+        Some(json!({ "version": v, "outcome": "filed" })),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["report"]["status"], "closed");
+    assert_eq!(body["filed"]["status"], "draft");
+    assert_eq!(body["filed"]["follows_up"], body["report"]["id"]);
+    assert_eq!(body["report"]["category"], Value::Null);
 }
 
 /// The queue finds a report by its number, part of the caller's number or
@@ -1294,6 +1357,36 @@ async fn the_queue_searches_and_pages(db: TestDb) {
         rows(&all).contains(&w.missed),
         "all statuses list the missed call too"
     );
+    assert!(
+        all.contains("<h1>Wszystkie zgłoszenia</h1>"),
+        "the heading says so"
+    );
+    let (_, rejected) = page(&c, &format!("{}/queue?status=rejected", w.base)).await;
+    assert!(rejected.contains("<h1>Zgłoszenia: odrzucone</h1>"));
+
+    // The API searches alike, and says how many match.
+    let token = api_token(&w, AGENT.0).await;
+    let listed = |q: &str| {
+        let url = format!("/api/v1/reports?q={}", q.replace(' ', "+"));
+        let (w, token) = (&w, &token);
+        async move {
+            let r = api(w, token, "GET", &url, None).await;
+            assert_eq!(r.status(), 200, "{url}");
+            let body: Value = r.json().await.unwrap();
+            let numbers: Vec<String> = body["reports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["number"].as_str().unwrap().to_owned())
+                .collect();
+            (numbers, body["total"].as_i64().unwrap())
+        }
+    };
+    assert_eq!(listed("łagiewniki ławka").await, (vec![lag.clone()], 1));
+    assert_eq!(listed(&w.drafts[1]).await, (vec![w.drafts[1].clone()], 1));
+    assert_eq!(listed("nic takiego").await, (vec![], 0));
+    let r = api(&w, &token, "GET", "/api/v1/reports?q=%01", None).await;
+    assert_eq!(r.status(), 400);
 
     // 60 more drafts: two pages.
     for n in 0..60 {

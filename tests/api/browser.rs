@@ -384,7 +384,7 @@ async fn agent_confirms_a_draft_in_chromium() {
             .find(|r| r.number == unsorted)
             .unwrap();
         if r.status == "confirmed" {
-            assert_eq!(r.category, "lighting");
+            assert_eq!(r.category_code(), "lighting");
             break;
         }
         assert!(t.elapsed() < Duration::from_secs(10), "not confirmed");
@@ -566,6 +566,86 @@ async fn decisions_by_keyboard_with_undo_in_chromium() {
     c.close().await.unwrap();
 }
 
+/// Beyond the happy path, in Chromium: the next page of a long queue, a
+/// search by number typed into the box, a missed call called back and
+/// filed as a new linked draft, and an administrator reopening a decision
+/// once the undo is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_search_callbacks_and_reopen_in_chromium() {
+    use fantoccini::key::Key;
+    let w = workspace::start(support::db::sqlite().await).await;
+    for n in 0..52 {
+        workspace::draft(&w.db.store, w.db.dir.path(), 300 + n, "Dziura w chodniku").await;
+    }
+    let (_driver, url) = chromedriver().await;
+    let (c, _profile) = browser(&url).await;
+    let shots = screenshots();
+    let numbers = |c: fantoccini::Client| async move {
+        let mut out = Vec::new();
+        for cell in c.find_all(Locator::Css("td.number a")).await.unwrap() {
+            out.push(cell.text().await.unwrap());
+        }
+        out
+    };
+    c.goto(&format!("{}/queue", w.base)).await.unwrap();
+    log_in(&c, ADMIN).await;
+    c.goto(&format!("{}/queue", w.base)).await.unwrap();
+    until_text(&c, "Pokazano 50 z 54.").await;
+    let first = numbers(c.clone()).await;
+    assert_eq!(first.len(), 50);
+    click(&c, "#next-page").await;
+    until_text(&c, "Pokazano 4 z 54.").await;
+    let second = numbers(c.clone()).await;
+    assert_eq!(second.len(), 4);
+    assert!(second.iter().all(|n| !first.contains(n)), "no report twice");
+
+    // The number as an agent types it, without the dash.
+    let wanted = &w.drafts[1];
+    let search = c.find(Locator::Css("#search")).await.unwrap();
+    search.send_keys(&wanted.replace('-', "")).await.unwrap();
+    search.send_keys(&Key::Enter.to_string()).await.unwrap();
+    until_text(&c, "Pokazano 1 z 1.").await;
+    assert_eq!(numbers(c.clone()).await, vec![wanted.clone()]);
+    std::fs::write(shots.join("search.png"), c.screenshot().await.unwrap()).unwrap();
+
+    // A missed call: called back, the caller tells, a new draft opens.
+    c.goto(&format!("{}/reports/{}", w.base, w.missed))
+        .await
+        .unwrap();
+    click(&c, "button[value='callback:filed']").await;
+    until_text(&c, "Nowe zgłoszenie przyjęte przez telefon").await;
+    let follows = c.find(Locator::Css("#follows a")).await.unwrap();
+    assert_eq!(follows.text().await.unwrap(), w.missed);
+    std::fs::write(
+        shots.join("callback-filed.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let missed = hotline::domain::ReportNumber::parse(&w.missed).unwrap();
+    let m = w.db.store.get_report(&missed).await.unwrap().unwrap();
+    assert_eq!(m.status, "closed");
+
+    // Reopen: an administrator's, after the 30 s undo.
+    let n0 = &w.drafts[0];
+    c.goto(&format!("{}/reports/{n0}", w.base)).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#text"))
+        .await
+        .unwrap()
+        .send_keys(&(Key::Control + &Key::Enter))
+        .await
+        .unwrap();
+    until_text(&c, &format!("Zgłoszenie {n0}: potwierdzone.")).await;
+    w.db.store.clock().advance(31_000);
+    c.goto(&format!("{}/reports/{n0}", w.base)).await.unwrap();
+    click(&c, "#reopen").await;
+    until_text(&c, "Zgłoszenie otwarte ponownie").await;
+    let number = hotline::domain::ReportNumber::parse(n0).unwrap();
+    let r = w.db.store.get_report(&number).await.unwrap().unwrap();
+    assert_eq!(r.status, "draft");
+    c.close().await.unwrap();
+}
+
 /// axe-core (installed by scripts/bootstrap) injected into the page:
 /// its violations as (rule, impact, nodes, help).
 async fn axe(c: &fantoccini::Client) -> Vec<(String, String, u64, String)> {
@@ -635,6 +715,17 @@ async fn pages_fit_a_phone_and_pass_axe_in_chromium() {
                     scroll <= client,
                     "{name} ({ui}) at {width} px scrolls sideways: {scroll} > {client}"
                 );
+                if *name == "draft" && width == 390 {
+                    let on_top = c
+                        .execute(
+                            "return document.querySelector('#player').getBoundingClientRect().top \
+                               < document.querySelector('.facts').getBoundingClientRect().top;",
+                            vec![],
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(on_top, true, "the player above the facts on a phone");
+                }
                 for (rule, impact, nodes, help) in axe(&c).await {
                     report.push(format!(
                         "{name} {ui} {width}: {impact} {rule} ({nodes}): {help}"

@@ -381,6 +381,33 @@ async fn outbound_webhooks_are_signed_and_retried(db: TestDb) {
     assert_eq!(deliveries.iter().filter(|d| d.error.is_some()).count(), 2);
     assert!(deliveries.iter().all(|d| d.endpoint == url));
     let _ = rejected;
+    // The administrator reads them in words: what, for which report, and
+    // what came of it; the technical error only behind "szczegóły".
+    let (_, _, admin) =
+        support::server::login(&w.base, workspace::ADMIN.0, workspace::ADMIN.1, None).await;
+    let html = admin
+        .get(format!("{}/admin", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let table = &html[html.find("id=\"deliveries-h\"").unwrap()..];
+    let table = &table[..table.find("</section>").unwrap()];
+    for words in [
+        "zgłoszenie potwierdzone",
+        "zgłoszenie odrzucone",
+        "dostarczono (HTTP 204)",
+        "odbiorca odrzucił (HTTP 500)",
+        confirmed.number.as_str(),
+    ] {
+        assert!(table.contains(words), "{words}: {table}");
+    }
+    assert!(
+        !table.contains("report.confirmed"),
+        "no event codes: {table}"
+    );
 }
 
 #[test]

@@ -171,7 +171,7 @@ async fn staffed_calls_are_dialled_and_a_no_answer_files_one_report(db: TestDb) 
     let reports = support::reports(&l.db.store).await;
     let of_call: Vec<_> = reports
         .iter()
-        .filter(|r| r.category == "lighting")
+        .filter(|r| r.category_code() == "lighting")
         .collect();
     assert_eq!(of_call.len(), 1, "exactly one report: {reports:?}");
     let d = dials(&l, &log).await;
@@ -397,7 +397,7 @@ async fn a_water_report_offers_994(db: TestDb) {
     let log = call(&l, &["1", "5", "1", "1"], "failed").await;
     assert!(heard(&log, "Nie udało się"), "{:?}", log.heard);
     let reports = support::reports(&l.db.store).await;
-    assert_eq!((reports.len(), reports[0].category.as_str()), (1, "water"));
+    assert_eq!((reports.len(), reports[0].category_code()), (1, "water"));
     // 2: straight to the report.
     let log = call(&l, &["1", "5", "1", "2"], "completed").await;
     assert!(log.transfers.is_empty());

@@ -195,7 +195,7 @@ async fn an_urgent_call_at_night_reaches_the_oncall_officer_once(db: TestDb) {
     let reports = support::reports(&db.store).await;
     let gas = reports
         .iter()
-        .find(|r| r.category == "other")
+        .find(|r| r.category_code() == "other")
         .expect("the gas report");
     assert!(
         gas.text
@@ -210,7 +210,10 @@ async fn an_urgent_call_at_night_reaches_the_oncall_officer_once(db: TestDb) {
         Some("ulatnia się gaz"),
         "{gas:?}"
     );
-    let lamp = reports.iter().find(|r| r.category == "lighting").unwrap();
+    let lamp = reports
+        .iter()
+        .find(|r| r.category_code() == "lighting")
+        .unwrap();
     assert!(lamp.urgent_reason.is_none(), "{lamp:?}");
     assert!(mails[0].subject().contains(gas.number.as_str()));
     assert_eq!(mails[0].to, ["dyzurny@czk.example"]);

@@ -89,6 +89,19 @@ pub async fn draft_in(
     a.report.number.to_string()
 }
 
+/// A caller who hung up in the greeting: a missed call (its number), the
+/// `n`th of the test.
+pub async fn missed_call(store: &Arc<Store>, n: u32) -> String {
+    let sid = super::start_call(store, &format!("CAwsmissed{n}"), "+48600999888").await;
+    store
+        .call_ended(&sid, "completed", now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .number
+        .to_string()
+}
+
 pub async fn start(db: TestDb) -> Workspace {
     start_with(db, |_| {}).await
 }
@@ -116,14 +129,7 @@ pub async fn start_with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Workspac
         draft(&store, &data, 1, "Dziura w jezdni").await,
         draft(&store, &data, 2, "Nie świeci latarnia").await,
     ];
-    let missed_sid = super::start_call(&store, "CAwsmissed", "+48600999888").await;
-    let missed = store
-        .call_ended(&missed_sid, "completed", "other", now_ms())
-        .await
-        .unwrap()
-        .unwrap()
-        .number
-        .to_string();
+    let missed = missed_call(&store, 0).await;
 
     let mut cfg = Config {
         data_dir: data,

@@ -78,10 +78,6 @@ pub(super) async fn admin(
             return internal(&page, e)
         }
     };
-    let deliveries_v: Vec<minijinja::Value> = deliveries
-        .iter()
-        .map(|d| context! { at => local_time(d.at).0, event => d.event, endpoint => d.endpoint, attempt => d.attempt, status => d.status, error => d.error, report_id => d.report_id })
-        .collect::<Vec<_>>();
     let name_of = |id: i64| {
         agents
             .iter()
@@ -108,6 +104,14 @@ pub(super) async fn admin(
     } else {
         Language::Pl
     };
+    let deliveries_v: Vec<minijinja::Value> = deliveries
+        .iter()
+        .map(|d| {
+            let number = numbers.get(&d.report_id).cloned();
+            let (event, endpoint, result) = delivery_in_words(&t, d);
+            context! { at => local_time(d.at).0, number, event, endpoint, attempt => d.attempt, ok => d.error.is_none(), result, detail => d.error }
+        })
+        .collect();
     let audit_v: Vec<minijinja::Value> = audit
         .iter()
         .map(|e| {
@@ -175,4 +179,37 @@ fn changes_in_words(
             ))
         })
         .collect()
+}
+
+/// A delivery to a city system or the on-call officer in the agent's
+/// words: what was sent, where, and what came of it (the technical error
+/// stays for the "details" toggle).
+fn delivery_in_words(
+    t: &std::collections::BTreeMap<&'static str, &'static str>,
+    d: &crate::store::DeliveryRow,
+) -> (String, String, String) {
+    let word = |k: &str| t.get(k).copied().unwrap_or_default().to_owned();
+    let event = t
+        .get(format!("event_{}", d.event.replace('.', "_")).as_str())
+        .map(|w| (*w).to_owned())
+        .unwrap_or_else(|| word("event_other"));
+    let endpoint = match d.endpoint.strip_prefix(crate::escalation::MAILTO) {
+        Some(to) => format!("{}: {to}", word("by_email")),
+        None => d.endpoint.clone(),
+    };
+    let protocol = if d.endpoint.starts_with(crate::escalation::MAILTO) {
+        "SMTP"
+    } else {
+        "HTTP"
+    };
+    let code = d
+        .status
+        .map(|c| format!(" ({protocol} {c})"))
+        .unwrap_or_default();
+    let result = match (&d.error, d.status) {
+        (None, _) => format!("{}{code}", word("delivered")),
+        (Some(_), Some(_)) => format!("{}{code}", word("refused_by_recipient")),
+        (Some(_), None) => word("recipient_unreachable"),
+    };
+    (event, endpoint, result)
 }

@@ -53,6 +53,8 @@ struct ListQuery {
     offset: Option<i64>,
     /// Urgent reports only.
     urgent: Option<bool>,
+    /// A report number, part of a phone number or words of the text.
+    q: Option<String>,
 }
 
 /// An optional query parameter read as `T`, or why it cannot be.
@@ -93,6 +95,14 @@ async fn list(
     if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
         return problem(StatusCode::BAD_REQUEST, "bad limit", "limit is 1 to 1000");
     }
+    let search = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if search.is_some_and(|t| t.chars().count() > 200 || t.chars().any(char::is_control)) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad search",
+            "q is at most 200 characters, without control characters",
+        );
+    }
     let filter = ReportFilter {
         status,
         category: q.category,
@@ -104,10 +114,16 @@ async fn list(
             .is_some_and(|s| matches!(s, ReportStatus::Draft | ReportStatus::MissedCall)),
         limit: q.limit.unwrap_or(100),
         offset: q.offset.unwrap_or(0),
+        search: search.map(str::to_owned),
         ..Default::default()
     };
-    match s.store.list_reports(&filter).await {
-        Ok(r) => Json(json!({ "reports": r })).into_response(),
+    let listed = async {
+        let reports = s.store.list_reports(&filter).await?;
+        let total = s.store.count_matching(&filter).await?;
+        Ok::<_, crate::store::StoreError>((reports, total))
+    };
+    match listed.await {
+        Ok((reports, total)) => Json(json!({ "reports": reports, "total": total })).into_response(),
         Err(e) => store_problem(e),
     }
 }
@@ -148,7 +164,8 @@ async fn get_one(
             };
             Json(json!({
                 "report": d.report,
-                "call": { "started_at": d.call.started_at, "ended_at": d.call.ended_at, "menu_path": d.call.menu_path, "outcome": d.call.outcome },
+                "call": d.call.as_ref().map(|c| json!({ "started_at": c.started_at, "ended_at": c.ended_at, "menu_path": c.menu_path, "outcome": c.outcome })),
+                "follows_up": d.follows, "followed_by": d.followed_by,
                 "transcript": d.transcript.as_ref().map(view),
                 "transcripts": d.transcripts.iter().map(view).collect::<Vec<_>>(),
                 "audit": d.audit,
@@ -315,7 +332,7 @@ async fn decide(
     };
     let facts = Decidable {
         text: r.text.as_deref().unwrap_or(""),
-        category_known: s.script.menu.category(&r.category).is_some(),
+        category_known: s.script.menu.category(r.category_code()).is_some(),
     };
     let duplicate_of = match lifecycle::check(action, facts, original) {
         Ok(d) => d,
@@ -380,7 +397,7 @@ async fn callback(
         .called_back(r.id, body.version, outcome, &a.agent.name, s.store.now())
         .await
     {
-        Ok(r) => Json(json!({ "report": r })).into_response(),
+        Ok(c) => Json(json!({ "report": c.missed, "filed": c.filed })).into_response(),
         Err(e) => store_problem(e),
     }
 }

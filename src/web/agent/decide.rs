@@ -18,7 +18,7 @@ use super::report::{neighbours, show_report, Notice};
 use super::session::{same, Authenticated, UiAgent};
 use crate::domain::lifecycle::{self, AgentAction, Decidable, Original};
 use crate::domain::{CallbackOutcome, RejectReason, ReportNumber};
-use crate::store::{Decision, Report, ReportEdit, StoreError};
+use crate::store::{CalledBack, Decision, Report, ReportEdit, StoreError};
 use crate::web::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -90,7 +90,7 @@ pub(super) async fn report_action(
         || edit
             .category
             .as_deref()
-            .is_some_and(|c| c != report.category)
+            .is_some_and(|c| c != report.category_code())
         || edit.address.as_deref() != report.address.as_deref().or(Some(""))
             && edit.address.is_some();
     if let Some(outcome) = f.action.strip_prefix("callback:") {
@@ -123,7 +123,7 @@ pub(super) async fn report_action(
         mine: None,
         unsaved: Some(context! {
             text => edit.text.clone().or(report.text.clone()).unwrap_or_default(),
-            category => edit.category.clone().unwrap_or(report.category.clone()),
+            category => edit.category.clone().or(report.category.clone()),
             address => edit.address.clone().or(report.address.clone()).unwrap_or_default(),
             reason => f.reason.clone().unwrap_or_default(),
             duplicate_of => f.duplicate_of.clone().unwrap_or_default(),
@@ -159,7 +159,7 @@ pub(super) async fn report_action(
             .as_deref()
             .or(report.text.as_deref())
             .unwrap_or("");
-        let category = edit.category.as_deref().unwrap_or(&report.category);
+        let category = edit.category.as_deref().unwrap_or(report.category_code());
         let original = original_of(&s, &report, f.duplicate_of.as_deref()).await?;
         let r = Decidable {
             text,
@@ -225,8 +225,9 @@ pub(super) async fn report_action(
     }
 }
 
-/// A missed call called back: a draft to fill in, one more attempt, or
-/// closed (on to the next missed call, with an undo).
+/// A missed call called back: a new draft to fill in (the missed call is
+/// closed), one more attempt, or closed (on to the next missed call, with
+/// an undo).
 async fn called_back(
     s: &AppState,
     a: &Authenticated,
@@ -263,21 +264,16 @@ async fn called_back(
                 .unwrap_or_else(|| format!("/missed?done={number}"));
             Redirect::to(&to).into_response()
         }
+        Ok(CalledBack {
+            filed: Some(draft), ..
+        }) => {
+            info!(agent = %actor, report = %number, filed = %draft.number, "missed call called back, report taken");
+            Redirect::to(&format!("/reports/{}?filed=1", draft.number)).into_response()
+        }
         Ok(_) => {
             info!(agent = %actor, report = %number, outcome = outcome.as_str(), "missed call called back");
-            let key = match outcome {
-                CallbackOutcome::Filed => "callback_filed_msg",
-                _ => "callback_no_answer_msg",
-            };
-            show_report(
-                s,
-                a,
-                lang,
-                &number,
-                StatusCode::OK,
-                Some(Notice::flash(key, "ok")),
-            )
-            .await
+            let notice = Notice::flash("callback_no_answer_msg", "ok");
+            show_report(s, a, lang, &number, StatusCode::OK, Some(notice)).await
         }
         Err(StoreError::Conflict(_)) => {
             let notice = Notice::flash("changed_meanwhile", "error");

@@ -172,7 +172,7 @@ pub(super) async fn list_page(
             let note = r.note.as_deref().map(|n| super::report::note_in_words(n, &t).0);
             let snippet: String = r.text.clone().or(note).unwrap_or_default().chars().take(140).collect();
             context! {
-                number => r.number, created, created_iso, category_name => s.script.menu.category_name(&r.category, ui),
+                number => r.number, created, created_iso, category_name => r.category.as_deref().map(|c| s.script.menu.category_name(c, ui)),
                 language => r.language, caller => r.caller, snippet, audio_status => r.audio_status,
                 urgent => super::report::urgent_why(s, r, ui, &t), callback_attempts => r.callback_attempts,
                 address => r.address, duplicate => r.duplicate_of.is_some(),
@@ -181,10 +181,19 @@ pub(super) async fn list_page(
             }
         })
         .collect();
-    let heading = i18n::texts(lang.lang)
-        .get(heading)
-        .copied()
-        .unwrap_or(heading);
+    // The heading says what the list holds: the page's own list, every
+    // report, or the reports of the status chosen.
+    let t = i18n::texts(lang.lang);
+    let word = |k: &str| t.get(k).copied().unwrap_or_default().to_owned();
+    let heading = match status {
+        Some(st) if st == default => word(heading),
+        Some(st) => format!(
+            "{}: {}",
+            word("reports_title"),
+            word(&format!("status_{}", st.as_str()))
+        ),
+        None => word("all_reports_title"),
+    };
     let statuses: Vec<minijinja::Value> = ReportStatus::ALL
         .iter()
         .map(|st| context! { code => st.as_str() })

@@ -20,6 +20,8 @@ use crate::web::state::AppState;
 pub(super) struct ReportQuery {
     /// The report just decided (the previous page's), to name it here.
     done: Option<String>,
+    /// Set when this draft was just filed after a callback.
+    filed: Option<String>,
 }
 
 pub(super) async fn report_page(
@@ -30,9 +32,14 @@ pub(super) async fn report_page(
     Query(q): Query<ReportQuery>,
 ) -> Response {
     let decided = decided_notice(&s, &a, lang.lang, q.done.as_deref()).await;
+    let flash = if q.filed.is_some() {
+        "callback_filed_msg"
+    } else {
+        ""
+    };
     let notice = Notice {
         decided,
-        ..Notice::flash("", "ok")
+        ..Notice::flash(flash, "ok")
     };
     show_report(&s, &a, &lang, &number, StatusCode::OK, Some(notice)).await
 }
@@ -189,10 +196,17 @@ pub(super) async fn show_report(
         .map(brief)
         .collect();
     let editable = crate::domain::lifecycle::may_edit(d.report.status);
-    let suggestion = (editable && d.report.category == s.script.menu.default_category)
+    // Suggested while no category or only the menu's default one is set.
+    let unsorted = d
+        .report
+        .category
+        .as_deref()
+        .is_none_or(|c| c == s.script.menu.default_category);
+    let suggestion = (editable && unsorted)
         .then(|| {
+            let lang = d.report.language.unwrap_or(Language::DEFAULT);
             s.category_hints
-                .suggest(d.report.language, d.report.text.as_deref().unwrap_or(""))
+                .suggest(lang, d.report.text.as_deref().unwrap_or(""))
         })
         .flatten()
         .map(|g| {
@@ -231,14 +245,13 @@ pub(super) async fn show_report(
         "report",
         context! {
             r => d.report, segments, parts, late => d.report.late_recording_at.map(|t| local_time(t).0), prev, next, created, created_iso, audit, has_audio, editable,
-            menu_path => choices_in_words(s, &d.call.menu_path, ui, &t), dials => dials_v, categories => categories(s, ui), counts => page.counts().await,
+            menu_path => d.call.as_ref().map(|c| choices_in_words(s, &c.menu_path, ui, &t)), dials => dials_v, categories => categories(s, ui), counts => page.counts().await,
             flash => notice.flash.map(|k| t.get(k).copied().unwrap_or(k)), flash_kind => notice.kind,
             conflict => notice.conflict, mine => notice.mine, candidates, duplicates, suggestion,
             urgent_why => urgent_why(s, &d.report, ui, &t), same_caller, repeat_days => REPEAT_CALLER_DAYS,
             problems, unsaved => notice.unsaved, decided => notice.decided, can_undo, can_reopen,
             note => d.report.note.as_deref().map(|n| { let (words, detail) = note_in_words(n, &t); context! { words, detail } }),
-            language_chosen => d.call.language.is_some() || d.report.status != ReportStatus::MissedCall,
-            category_chosen => d.call.category.is_some() || d.report.status != ReportStatus::MissedCall,
+            follows => d.follows, followed_by => d.followed_by,
             called_back => d.report.called_back_at.map(|at| local_time(at).0),
         },
     )
@@ -288,7 +301,11 @@ pub(super) fn urgent_why(
     Some(match u.kind {
         UrgentKind::Heard => format!("{} „{}”", word("urgent_heard"), u.reason),
         UrgentKind::Referral => {
-            let service = s.script.menu.referral(&r.category).map(|x| x.name(ui));
+            let service = s
+                .script
+                .menu
+                .referral(r.category_code())
+                .map(|x| x.name(ui));
             format!(
                 "{}: {}",
                 word("urgent_referral"),
