@@ -288,7 +288,7 @@ fn worker(
     };
     let retention = crate::retention::Retention {
         store,
-        data_dir: cfg.data_dir.clone(),
+        storage: pipeline.storage.clone(),
         audio_days: cfg.retention.audio_days,
     };
     Ok(Arc::new(

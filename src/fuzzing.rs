@@ -28,6 +28,29 @@ pub fn wav_decode(data: &[u8]) {
     }
 }
 
+/// MP3 decoding (symphonia) and the channel choice after it: errors are
+/// fine, panics are not; every channel is finite, within full scale, of
+/// one length, and the decoded whole stays within the cap.
+pub fn mp3_decode(data: &[u8]) {
+    if let Ok(mp3) = audio::mp3::decode(data, 30.0) {
+        let len = mp3.channels.first().map_or(0, Vec::len);
+        assert!(
+            mp3.channels.iter().all(|c| c.len() == len),
+            "ragged channels"
+        );
+        assert!(
+            mp3.channels
+                .iter()
+                .flatten()
+                .all(|s| s.is_finite() && s.abs() <= 1.0),
+            "samples out of range"
+        );
+        assert!(len as f64 / f64::from(mp3.sample_rate.max(1)) <= 30.0 + 1.0);
+        let voice = audio::channels::caller(mp3.channels, mp3.sample_rate);
+        assert_eq!(voice.len(), len);
+    }
+}
+
 /// The CTranslate2 reader, and dequantisation of whatever it accepted.
 pub fn ct2_model(data: &[u8]) {
     if let Ok(m) = Ct2Model::parse(data) {

@@ -3,12 +3,12 @@
 //! Modules, one line each. Layers, imports pointing down only (README,
 //! "Architecture"): `cli` → `app` (the composition root) → `web` →
 //! application (`pipeline`, `worker`, `outbound`, `escalation`, `retention`,
-//! `sweeper`, `accounts`, `line`) → adapters (`store`, `engine`, `telephony`) → `domain`,
+//! `sweeper`, `accounts`, `line`) → adapters (`store`, `storage`, `engine`, `telephony`) → `domain`,
 //! `ivr`, `jobs`.
 //! - [`accounts`]: unlocking, disabling and enabling agents, audited.
 //! - [`address`]: street mentions in transcripts matched to the register.
 //! - [`app`]: the composition root: [`app::Application`] builds the server or a worker.
-//! - [`audio`]: WAV in (PCM, float, G.711) → 16 kHz mono f32.
+//! - [`audio`]: WAV (PCM, float, G.711) or MP3 in, the caller's channel → 16 kHz mono f32.
 //! - [`auth`]: password hashes, bounded password checks, tokens.
 //! - [`bench`]: word/character error rates and the benchmarks.
 //! - [`category_hints`]: a category suggested from the transcript (`prompts/<lang>/categories.txt`).
@@ -29,6 +29,7 @@
 //! - [`prompts`]: texts from `prompts/` (initial prompts, blocklists, IVR).
 //! - [`retention`]: deleting decided reports' audio after its time.
 //! - [`simulator`]: `hotline call`, a caller as the provider would send it.
+//! - [`storage`]: where recordings live: a directory or S3-compatible object storage.
 //! - [`store`]: one store on SQLite or PostgreSQL, split by table group.
 //! - [`sweeper`]: closing calls whose final status never came.
 //! - [`telemetry`]: logging, human-readable or JSON.
@@ -63,6 +64,7 @@ pub mod pipeline;
 pub mod prompts;
 pub mod retention;
 pub mod simulator;
+pub mod storage;
 pub mod store;
 pub mod sweeper;
 pub mod telemetry;

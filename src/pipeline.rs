@@ -18,6 +18,7 @@ use crate::domain::urgency::Urgency;
 use crate::domain::{CallSid, Language};
 use crate::engine::{Engine, LanguageChoice};
 use crate::jobs::kinds::{FetchRecording, FinalizeCall, Transcribe};
+use crate::storage::{Storage, StorageError};
 use crate::store::{Escalate, Job, NewTranscript, Recording, Report, Store, StoredAudio};
 use crate::worker::{Outcome, Perform, Worker};
 
@@ -27,6 +28,8 @@ pub struct Pipeline {
     pub engine: Option<Arc<Engine>>,
     pub http: reqwest::Client,
     pub cfg: Config,
+    /// Where recordings are kept (a directory or object storage).
+    pub storage: Storage,
     pub streets: crate::address::Streets,
     /// Urgent phrases per language, and which categories may be urgent.
     pub urgent: crate::urgent::UrgentPhrases,
@@ -45,10 +48,12 @@ impl Pipeline {
         let menu = crate::ivr::Menu::load(&cfg.prompt_source())?;
         let urgent = crate::urgent::UrgentPhrases::load(&cfg.prompt_source())?;
         let schedule = crate::line::load_schedule(&cfg.prompt_source())?;
+        let storage = Storage::from_config(&cfg)?;
         Ok(Arc::new(Self {
             store,
             engine,
             http: http_client(&cfg)?,
+            storage,
             cfg,
             streets,
             urgent,
@@ -201,8 +206,10 @@ impl Perform<FetchRecording> for Pipeline {
     }
 }
 
-/// Streams the recording to a content-addressed file under the data
-/// directory (`recordings/ab/abcdef….wav`), never overwriting one.
+/// Streams the recording to a staging file (hashing it on the way), then
+/// into the recordings storage under its content address
+/// (`recordings/ab/abcdef….wav` or `.mp3`, by content), never overwriting
+/// one. The database references it only after this returns.
 async fn download(p: &Pipeline, rec: &Recording) -> Result<StoredAudio, Outcome> {
     let url = media_url(&rec.url);
     if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -240,45 +247,45 @@ async fn download(p: &Pipeline, rec: &Recording) -> Result<StoredAudio, Outcome>
             "recording is larger than the {max}-byte cap"
         )));
     }
-    let dir = p.cfg.recordings_dir();
+    let dir = p.cfg.scratch_dir();
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| Outcome::Retry(format!("{}: {e}", dir.display())))?;
-    let tmp = dir.join(format!(".part-{}-{}", rec.id, rand::random::<u32>()));
-    let result = stream_to(&mut resp, &tmp, max).await;
-    let (sha, bytes) = match result {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
-        }
-    };
-    let rel = PathBuf::from("recordings")
-        .join(&sha[..2])
-        .join(format!("{sha}.wav"));
-    let dest = p.cfg.data_dir.join(&rel);
-    let placed = async {
-        if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent).await?;
-        }
-        if tokio::fs::try_exists(&dest).await? {
-            // Same content already stored (content-addressed): keep the original.
-            tokio::fs::remove_file(&tmp).await
-        } else {
-            tokio::fs::rename(&tmp, &dest).await
-        }
-    }
-    .await;
-    if let Err(e) = placed {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(Outcome::Retry(format!("storing the recording: {e}")));
-    }
+    let tmp = Staged(dir.join(format!(".part-{}-{}", rec.id, rand::random::<u32>())));
+    let (sha, bytes) = stream_to(&mut resp, &tmp.0, max).await?;
+    let head = read_head(&tmp.0)
+        .await
+        .map_err(|e| Outcome::Retry(format!("reading the download: {e}")))?;
+    let key = crate::storage::key_for(&sha, &head);
+    p.storage
+        .put_file(&key, &tmp.0)
+        .await
+        .map_err(|e| Outcome::Retry(format!("storing the recording: {e}")))?;
     Ok(StoredAudio {
         sha256: sha,
         bytes: bytes as i64,
-        local_path: rel.to_string_lossy().into_owned(),
+        local_path: key,
         at: p.store.now(),
     })
+}
+
+/// A staging file, removed when dropped (stored or failed alike).
+struct Staged(PathBuf);
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The first bytes of a file, to tell what it holds.
+async fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut head = vec![0u8; 16];
+    let mut file = tokio::fs::File::open(path).await?;
+    let n = file.read(&mut head).await?;
+    head.truncate(n);
+    Ok(head)
 }
 
 async fn stream_to(
@@ -343,7 +350,7 @@ impl Perform<Transcribe> for Pipeline {
         let Some(engine) = &p.engine else {
             return Outcome::Retry("no transcription engine in this worker".into());
         };
-        let Some(rel) = &rec.local_path else {
+        let Some(key) = rec.local_path.clone() else {
             return Outcome::GiveUp("recording has no stored file".into());
         };
         let report = match p.store.get_report_by_id(rec.report_id).await {
@@ -351,7 +358,25 @@ impl Perform<Transcribe> for Pipeline {
             Ok(None) => return Outcome::GiveUp(format!("report {} is gone", rec.report_id)),
             Err(e) => return Outcome::Retry(e.to_string()),
         };
-        let path = p.cfg.data_dir.join(rel);
+        // A worker on another machine pulls the object to a scratch file,
+        // checked against the hash it was stored under.
+        let scratch =
+            p.cfg
+                .scratch_dir()
+                .join(format!(".read-{}-{}", rec.id, rand::random::<u32>()));
+        let expected = rec.sha256.clone().unwrap_or_default();
+        let copy = match p.storage.local_copy(&key, &scratch, &expected).await {
+            Ok(c) => c,
+            Err(e @ StorageError::Corrupt { .. }) => {
+                warn!(recording_id = rec.id, error = %e, "stored recording does not match its checksum");
+                if let Err(e) = p.store.recording_corrupt(rec.id, &e.to_string()).await {
+                    return Outcome::Retry(e.to_string());
+                }
+                return Outcome::GiveUp("the stored recording does not match its checksum".into());
+            }
+            Err(e) => return Outcome::Retry(format!("reading the recording: {e}")),
+        };
+        let path = copy.path.clone();
         let opts = DecodeOptions {
             max_duration: Duration::from_secs(p.cfg.model.max_audio_secs),
             lenient: true,
@@ -372,6 +397,7 @@ impl Perform<Transcribe> for Pipeline {
                 }
                 Err(e) => return Outcome::Retry(format!("decoder task: {e}")),
             };
+        drop(copy);
         let t = match engine
             .transcribe(
                 Arc::new(decoded.samples),

@@ -18,7 +18,8 @@ const DAY: Millis = 24 * 3600 * 1000;
 
 pub struct Retention {
     pub store: Arc<Store>,
-    pub data_dir: std::path::PathBuf,
+    /// Where the recordings are (a directory or object storage).
+    pub storage: crate::storage::Storage,
     pub audio_days: i64,
 }
 
@@ -31,16 +32,11 @@ impl Retention {
         let cutoff = now - self.audio_days * DAY;
         let due = self.store.audio_past_retention(cutoff).await?;
         for rec in &due {
-            let Some(rel) = &rec.local_path else { continue };
-            if !self.store.file_still_needed(rel, rec.id).await? {
-                let path = self.data_dir.join(rel);
-                match tokio::fs::remove_file(&path).await {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        warn!(error = %e, recording_id = rec.id, "could not delete audio; will retry");
-                        continue;
-                    }
+            let Some(key) = &rec.local_path else { continue };
+            if !self.store.file_still_needed(key, rec.id).await? {
+                if let Err(e) = self.storage.delete(key).await {
+                    warn!(error = %e, recording_id = rec.id, "could not delete audio; will retry");
+                    continue;
                 }
             }
             self.store.audio_deleted(rec.id, now).await?;

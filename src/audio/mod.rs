@@ -1,7 +1,11 @@
-//! Audio in: any WAV a provider or a city tool produces → 16 kHz mono f32,
-//! the only input Whisper takes.
+//! Audio in: any WAV or MP3 a provider or a city tool produces → 16 kHz
+//! mono f32, the only input Whisper takes. The bytes decide how a file is
+//! read, not its name or declared type; of a multi-channel recording the
+//! caller's channel is taken ([`channels`]).
 
+pub mod channels;
 pub mod g711;
+pub mod mp3;
 pub mod resample;
 pub mod wav;
 
@@ -15,7 +19,7 @@ pub const WHISPER_RATE: u32 = 16_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
-    #[error("not a WAV file ({0})")]
+    #[error("neither WAV nor MP3 ({0})")]
     NotWav(String),
     #[error("the recording is empty")]
     Empty,
@@ -56,9 +60,16 @@ pub struct Pcm16k {
     pub samples: Vec<f32>,
     pub source_rate: u32,
     pub source_channels: u16,
-    pub source_encoding: Encoding,
+    pub source_format: Format,
     /// The file was cut short (lenient decoding only).
     pub truncated: bool,
+}
+
+/// What a recording was stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Wav(Encoding),
+    Mp3,
 }
 
 impl Pcm16k {
@@ -68,16 +79,24 @@ impl Pcm16k {
 }
 
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Pcm16k, AudioError> {
-    let wav = wav::Wav::parse(bytes, opts.lenient)?;
     let cap = opts.max_duration.as_secs_f64();
-    if wav.duration_secs() > cap {
-        return Err(AudioError::TooLong {
-            actual: wav.duration_secs(),
-            cap,
-        });
-    }
-    let mono = wav.to_mono();
-    let mut samples = resample::resample(&mono, wav.sample_rate, WHISPER_RATE)?;
+    let (channels, rate, format, truncated) = if wav::looks_like_mp3(bytes) {
+        let mp3 = mp3::decode(bytes, cap)?;
+        (mp3.channels, mp3.sample_rate, Format::Mp3, false)
+    } else {
+        let wav = wav::Wav::parse(bytes, opts.lenient)?;
+        if wav.duration_secs() > cap {
+            return Err(AudioError::TooLong {
+                actual: wav.duration_secs(),
+                cap,
+            });
+        }
+        let format = Format::Wav(wav.encoding);
+        (wav.to_channels(), wav.sample_rate, format, wav.truncated)
+    };
+    let source_channels = u16::try_from(channels.len()).unwrap_or(u16::MAX);
+    let voice = channels::caller(channels, rate);
+    let mut samples = resample::resample(&voice, rate, WHISPER_RATE)?;
     // The band-limited resampler rings past full scale on loud, clipped
     // phone audio (found by fuzzing). Such a signal is scaled down as a
     // whole: clipping it would add distortion, which cost words on the dev
@@ -89,10 +108,10 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Pcm16k, AudioError> 
     }
     Ok(Pcm16k {
         samples,
-        source_rate: wav.sample_rate,
-        source_channels: wav.channels,
-        source_encoding: wav.encoding,
-        truncated: wav.truncated,
+        source_rate: rate,
+        source_channels,
+        source_format: format,
+        truncated,
     })
 }
 

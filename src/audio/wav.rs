@@ -127,8 +127,8 @@ impl<'a> Wav<'a> {
         self.frames() as f64 / f64::from(self.sample_rate)
     }
 
-    /// Samples mixed down to mono, scaled to [-1, 1].
-    pub fn to_mono(&self) -> Vec<f32> {
+    /// Each channel's samples, scaled to [-1, 1].
+    pub fn to_channels(&self) -> Vec<Vec<f32>> {
         let ch = usize::from(self.channels);
         let bps = self.encoding.bytes_per_sample();
         let sample = |b: &[u8]| -> f32 {
@@ -153,10 +153,13 @@ impl<'a> Wav<'a> {
                 Encoding::ALaw => f32::from(g711::alaw_to_linear(b[0])) / 32768.0,
             }
         };
-        self.data
-            .chunks_exact(bps * ch)
-            .map(|frame| frame.chunks_exact(bps).map(sample).sum::<f32>() / ch as f32)
-            .collect()
+        let mut out = vec![Vec::with_capacity(self.frames()); ch];
+        for frame in self.data.chunks_exact(bps * ch) {
+            for (c, b) in out.iter_mut().zip(frame.chunks_exact(bps)) {
+                c.push(sample(b));
+            }
+        }
+        out
     }
 }
 
@@ -218,10 +221,16 @@ fn parse_fmt(f: &[u8]) -> Result<(Encoding, u16, u32), AudioError> {
     Ok((encoding, channels, sample_rate))
 }
 
+/// Whether `bytes` start as an MP3 file does: an ID3 tag or an MPEG audio
+/// frame's sync word.
+pub fn looks_like_mp3(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"ID3") || (bytes.len() > 1 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0)
+}
+
 /// A hint at what a non-WAV file is, for the error message.
 fn sniff(bytes: &[u8]) -> String {
     let starts = |p: &[u8]| bytes.starts_with(p);
-    if starts(b"ID3") || (bytes.len() > 1 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0) {
+    if looks_like_mp3(bytes) {
         "looks like MP3".into()
     } else if starts(b"OggS") {
         "looks like Ogg".into()

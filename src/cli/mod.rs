@@ -14,11 +14,13 @@ mod agents;
 mod benches;
 mod line;
 mod models;
+mod recordings;
 mod reports;
 
 use agents::{AgentCommand, TokenCommand};
 use benches::BenchCommand;
 use models::{ModelCommand, TranscribeArgs};
+use recordings::RecordingsCommand;
 use reports::ReportsCommand;
 
 #[derive(Parser)]
@@ -44,7 +46,7 @@ enum Command {
     /// Obtain and convert Whisper models.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Transcribe WAV files with the local model.
+    /// Transcribe WAV or MP3 files with the local model.
     Transcribe(TranscribeArgs),
     /// Benchmarks that print figures.
     #[command(subcommand)]
@@ -54,6 +56,9 @@ enum Command {
     /// Reports in the store.
     #[command(subcommand)]
     Reports(ReportsCommand),
+    /// Stored recordings: `migrate --to s3://bucket/prefix` copies them to another store.
+    #[command(subcommand)]
+    Recordings(RecordingsCommand),
     /// Agent accounts of the web workspace.
     #[command(subcommand)]
     Agent(AgentCommand),
@@ -142,6 +147,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Transcribe(a) => models::transcribe(a).await,
         Command::Bench(c) => benches::run(c).await,
         Command::Reports(c) => reports::run(c).await,
+        Command::Recordings(c) => recordings::run(c).await,
         Command::Schedule(a) => line::schedule(a).await,
         Command::Announce(c) => line::announce(c).await,
     }

@@ -88,6 +88,22 @@ impl Config {
         if let Some(v) = get("HOTLINE_DELETE_FROM_PROVIDER") {
             self.recordings.delete_from_provider = flag("HOTLINE_DELETE_FROM_PROVIDER", &v)?;
         }
+        if let Some(v) = get("HOTLINE_RECORDINGS_URL") {
+            self.recordings.url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        let s3 = &mut self.recordings.s3;
+        if let Some(v) = get("HOTLINE_S3_ENDPOINT") {
+            s3.endpoint = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = get("HOTLINE_S3_REGION") {
+            s3.region = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = get("AWS_ACCESS_KEY_ID") {
+            s3.access_key_id = v;
+        }
+        if let Some(v) = get("AWS_SECRET_ACCESS_KEY") {
+            s3.secret_access_key = Secret::new(v);
+        }
         if let Some(v) = get("HOTLINE_AUDIO_RETENTION_DAYS") {
             self.retention.audio_days = parse("HOTLINE_AUDIO_RETENTION_DAYS", &v)?;
         }

@@ -358,6 +358,11 @@ pub struct Recordings {
     pub fetch_timeout_secs: u64,
     /// Delete the provider's copy after a verified download.
     pub delete_from_provider: bool,
+    /// Where recordings are kept: `file:///path` or `s3://bucket/prefix`
+    /// (`HOTLINE_RECORDINGS_URL`); none: the data directory.
+    pub url: Option<String>,
+    /// How to reach S3-compatible storage.
+    pub s3: crate::storage::S3Settings,
 }
 
 impl Default for Recordings {
@@ -366,6 +371,8 @@ impl Default for Recordings {
             max_bytes: 64 * 1024 * 1024,
             fetch_timeout_secs: 60,
             delete_from_provider: false,
+            url: None,
+            s3: crate::storage::S3Settings::default(),
         }
     }
 }
@@ -571,8 +578,10 @@ impl Config {
             .unwrap_or_else(crate::model::default_model_path)
     }
 
-    pub fn recordings_dir(&self) -> PathBuf {
-        self.data_dir.join("recordings")
+    /// This process's own scratch space: downloads being staged, and
+    /// recordings pulled from object storage to be transcribed.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.data_dir.join("tmp")
     }
 }
 

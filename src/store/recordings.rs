@@ -268,6 +268,27 @@ impl Store {
             .await
     }
 
+    /// The stored object is not the bytes it was stored as (its hash does
+    /// not match): no longer referenced, so never served as the caller's
+    /// recording; the report goes on without audio, with a note.
+    pub async fn recording_corrupt(&self, id: i64, error: &str) -> Result<()> {
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        let rec: Recording = self
+            .query_as(
+                "UPDATE recordings SET fetch_status = 'failed', fetch_error = $2, local_path = NULL
+                 WHERE id = $1 RETURNING *",
+            )
+            .bind(id)
+            .bind(error.to_owned())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("recording {id}")))?;
+        let note = format!("audio unavailable: stored copy damaged: {error}");
+        self.audio_lost(tx, rec.report_id, AudioStatus::Unavailable, &note, now)
+            .await
+    }
+
     pub async fn recording_undecodable(&self, id: i64, error: &str) -> Result<()> {
         let now = self.clock.now();
         let rec = self
@@ -348,6 +369,15 @@ impl Store {
                  ORDER BY rec.id LIMIT 500",
             )
             .bind(cutoff)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Every stored recording, oldest first (for copying the recordings to
+    /// another store).
+    pub async fn stored_recordings(&self) -> Result<Vec<Recording>> {
+        Ok(self
+            .query_as("SELECT * FROM recordings WHERE local_path IS NOT NULL ORDER BY id")
             .fetch_all(&self.pool)
             .await?)
     }

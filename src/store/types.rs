@@ -36,12 +36,19 @@ fn corrupt(column: &str, e: impl std::error::Error + Send + Sync + 'static) -> s
     }
 }
 
+/// The row's `language`, none while unknown.
+fn language_of(row: &AnyRow) -> sqlx::Result<Option<Language>> {
+    let raw: Option<String> = row.try_get("language")?;
+    raw.map(|l| l.parse::<Language>())
+        .transpose()
+        .map_err(|e| corrupt("language", e))
+}
+
 // By hand: sqlx's `try_from` cannot read a nullable column into an
 // `Option` of a domain type.
 impl FromRow<'_, AnyRow> for Call {
     fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
         let sid: String = row.try_get("call_sid")?;
-        let language: Option<String> = row.try_get("language")?;
         Ok(Self {
             id: row.try_get("id")?,
             call_sid: CallSid::parse(&sid).map_err(|e| corrupt("call_sid", e))?,
@@ -49,10 +56,7 @@ impl FromRow<'_, AnyRow> for Call {
             called: row.try_get("called")?,
             started_at: row.try_get("started_at")?,
             ended_at: row.try_get("ended_at")?,
-            language: language
-                .map(|l| l.parse::<Language>())
-                .transpose()
-                .map_err(|e| corrupt("language", e))?,
+            language: language_of(row)?,
             category: row.try_get("category")?,
             menu_path: row.try_get("menu_path")?,
             ivr_state: row.try_get("ivr_state")?,
@@ -156,16 +160,12 @@ impl FromRow<'_, AnyRow> for Report {
             let raw: String = row.try_get(column)?;
             T::try_from(raw).map_err(|e| corrupt(column, e))
         }
-        let language: Option<String> = row.try_get("language")?;
         Ok(Self {
             id: row.try_get("id")?,
             number: parsed(row, "number")?,
             call_id: row.try_get("call_id")?,
             category: row.try_get("category")?,
-            language: language
-                .map(|l| l.parse::<Language>())
-                .transpose()
-                .map_err(|e| corrupt("language", e))?,
+            language: language_of(row)?,
             caller: row.try_get("caller")?,
             status: parsed(row, "status")?,
             audio_status: parsed(row, "audio_status")?,

@@ -116,12 +116,20 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Ready when the database answers and, if this process transcribes, the
-/// model is loaded.
+/// Ready when the database and the recordings storage answer and, if this
+/// process transcribes, the model is loaded; otherwise it says which.
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     if let Err(e) = s.store.count_reports().await {
         warn!(error = %e, "database not reachable");
         return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+    }
+    if let Err(e) = s.storage.check().await {
+        warn!(error = %e, storage = %s.storage.describe, "recordings storage not reachable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("recordings storage unavailable ({})", s.storage.describe),
+        )
+            .into_response();
     }
     match s.model.get() {
         Some(Some(id)) => format!("ready (model {id})").into_response(),

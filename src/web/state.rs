@@ -16,6 +16,8 @@ pub struct AppState {
     /// Staffed hours (`prompts/schedule.toml`).
     pub schedule: crate::domain::schedule::Schedule,
     pub cfg: Config,
+    /// Where recordings are kept (the agents' player reads them here).
+    pub storage: crate::storage::Storage,
     /// Recorded prompts found in the prompts folder: (language, key) → file.
     pub recorded: BTreeMap<(Language, String), std::path::PathBuf>,
     /// Their public URLs, as `<Play>` needs them.
@@ -65,11 +67,13 @@ impl AppState {
             }
         }
         let public_base = cfg.public_base();
+        let storage = crate::storage::Storage::from_config(&cfg)?;
         Ok(Arc::new(Self {
             store,
             script,
             category_hints,
             schedule,
+            storage,
             cfg,
             recorded,
             recorded_urls,

@@ -411,13 +411,11 @@ async fn agent_confirms_a_draft_in_chromium() {
 async fn until_text(c: &fantoccini::Client, needle: &str) {
     let t = Instant::now();
     loop {
-        let body = c
-            .find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        // A page being replaced answers with a stale element: read again.
+        let body = match c.find(Locator::Css("body")).await {
+            Ok(b) => b.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if body.contains(needle) {
             return;
         }

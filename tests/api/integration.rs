@@ -591,7 +591,7 @@ async fn retention_deletes_only_what_it_should(db: TestDb) {
     let draft_file = w.db.dir.path().join(path_of(third.clone()).await.unwrap());
     let r = hotline::retention::Retention {
         store: w.db.store.clone(),
-        data_dir: w.db.dir.path().to_owned(),
+        storage: hotline::storage::Storage::directory(w.db.dir.path()).unwrap(),
         audio_days: 30,
     };
     assert_eq!(

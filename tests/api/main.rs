@@ -15,5 +15,6 @@ mod line;
 mod pipeline;
 mod quickstart;
 mod security;
+mod storage;
 mod store;
 mod webhooks;

@@ -5,7 +5,7 @@ use crate::support;
 
 use std::time::Duration;
 
-use hotline::audio::{decode, AudioError, DecodeOptions, Encoding};
+use hotline::audio::{decode, AudioError, DecodeOptions, Encoding, Format};
 use support::signals::tone;
 use support::wav::{encode, pcm16, riff, Kind};
 
@@ -65,7 +65,7 @@ fn encodings_are_reported() {
             &DecodeOptions::default(),
         )
         .unwrap();
-        assert_eq!(pcm.source_encoding, want);
+        assert_eq!(pcm.source_format, Format::Wav(want));
     }
 }
 
@@ -100,8 +100,9 @@ fn downsampling_removes_what_16k_cannot_carry() {
 }
 
 #[test]
-fn stereo_is_mixed_down() {
-    // Left: tone, right: silence → half amplitude.
+fn a_silent_side_of_stereo_is_not_mixed_in() {
+    // Left: tone, right: silence → the tone alone, at its own level
+    // (mixing would halve it).
     let src = tone_at(16_000, 500.0, 0.5);
     let mut data = Vec::new();
     for s in &src {
@@ -121,7 +122,7 @@ fn stereo_is_mixed_down() {
         &DecodeOptions::default(),
     )
     .unwrap();
-    assert!((rms(&pcm.samples) - 0.177).abs() < 0.01);
+    assert!((rms(&pcm.samples) - 0.354).abs() < 0.01);
 }
 
 #[test]
@@ -268,4 +269,80 @@ fn the_bench_phone_line_keeps_speech_band_and_cuts_above_4_khz() {
     let hiss = tone(&[6_000.0], 1.0, 0.3);
     let cut_db = 20.0 * (mid(&through_phone_line(&hiss).unwrap()) / mid(&hiss)).log10();
     assert!(cut_db < -40.0, "6 kHz: {cut_db} dB");
+}
+
+/// MP3 (Telnyx's default, Twilio's and SignalWire's `.mp3`) decodes to the
+/// same audio as the WAV it was made from: length, pitch and level kept.
+#[test]
+fn mp3_recordings_decode_like_their_wav() {
+    let original = tone_at(8_000, 440.0, 3.0);
+    let wav = pcm16(8_000, &original);
+    for args in [&["-b", "16"][..], &["-V", "5", "--resample", "8"][..]] {
+        let mp3 = support::wav::mp3(&wav, args);
+        let from_wav = decode(&wav, &DecodeOptions::default()).unwrap();
+        let from_mp3 = decode(&mp3, &DecodeOptions::default()).unwrap();
+        assert_eq!(from_mp3.source_format, Format::Mp3);
+        let (a, b) = (from_wav.duration(), from_mp3.duration());
+        // LAME's delay and padding are trimmed where its tag says how much;
+        // 16 kb/s frames at 8 kHz are too small to carry the tag, and keep
+        // under a quarter second of them.
+        let off = if b > a { b - a } else { a - b };
+        assert!(off < Duration::from_millis(250), "{args:?}: {a:?} vs {b:?}");
+        let f = frequency(&from_mp3.samples, 16_000.0);
+        assert!((f - 440.0).abs() < 10.0, "{args:?}: {f} Hz");
+        let (ra, rb) = (rms(&from_wav.samples), rms(&from_mp3.samples));
+        assert!((ra - rb).abs() / ra < 0.1, "{args:?}: level {ra} vs {rb}");
+    }
+    // The cap holds for MP3 too.
+    let long = support::wav::mp3(&pcm16(8_000, &tone_at(8_000, 300.0, 20.0)), &["-b", "16"]);
+    let capped = DecodeOptions {
+        max_duration: Duration::from_secs(10),
+        ..Default::default()
+    };
+    assert!(matches!(
+        decode(&long, &capped),
+        Err(AudioError::TooLong { .. })
+    ));
+    // Cut short: what is there is decoded.
+    let mp3 = support::wav::mp3(&wav, &["-b", "16"]);
+    let half = decode(&mp3[..mp3.len() / 2], &DecodeOptions::default()).unwrap();
+    assert!(half.duration() > Duration::from_millis(1_000));
+}
+
+/// Dual-channel recordings (WAV or MP3, the caller on either side): the
+/// caller's channel is taken alone, not mixed with the prompts' beep; two
+/// channels alike are mixed as before.
+#[test]
+fn dual_channel_recordings_keep_the_caller() {
+    let rate = 8_000;
+    let caller = tone_at(rate, 300.0, 6.0);
+    let mut prompts = tone_at(rate, 1_000.0, 0.4);
+    prompts.resize(caller.len(), 0.0);
+    let alone = decode(&pcm16(rate, &caller), &DecodeOptions::default()).unwrap();
+    for (left, right) in [(&caller, &prompts), (&prompts, &caller)] {
+        let wav = support::wav::pcm16_channels(rate, &[left, right]);
+        let pcm = decode(&wav, &DecodeOptions::default()).unwrap();
+        assert_eq!(pcm.source_channels, 2);
+        assert_eq!(pcm.samples.len(), alone.samples.len());
+        let diff = pcm
+            .samples
+            .iter()
+            .zip(&alone.samples)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(diff < 1e-3, "the caller's channel alone (max diff {diff})");
+        // The same as MP3 with independent channels.
+        let mp3 = support::wav::mp3(&wav, &["-m", "s", "-b", "32"]);
+        let pcm = decode(&mp3, &DecodeOptions::default()).unwrap();
+        assert_eq!((pcm.source_format, pcm.source_channels), (Format::Mp3, 2));
+        let f = frequency(&pcm.samples, 16_000.0);
+        assert!(
+            (f - 300.0).abs() < 10.0,
+            "the caller's 300 Hz, not a mix: {f}"
+        );
+    }
+    // Both sides alike (a mono recording saved as stereo): mixed.
+    let wav = support::wav::pcm16_channels(rate, &[&caller, &caller]);
+    let pcm = decode(&wav, &DecodeOptions::default()).unwrap();
+    assert!((rms(&pcm.samples) - rms(&alone.samples)).abs() < 0.01);
 }

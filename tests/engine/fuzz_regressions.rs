@@ -30,6 +30,11 @@ fn wav_decode() {
 }
 
 #[test]
+fn mp3_decode() {
+    replay("mp3_decode", hotline::fuzzing::mp3_decode);
+}
+
+#[test]
 fn ct2_model() {
     replay("ct2_model", hotline::fuzzing::ct2_model);
 }

@@ -142,7 +142,7 @@ fn bad_files_are_reported_and_the_rest_transcribed() {
         !out.status.success(),
         "a bad file makes the exit status non-zero"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a WAV file"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither WAV nor MP3"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("pl_neon_005.wav"));
 }
 

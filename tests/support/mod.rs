@@ -1,6 +1,7 @@
 pub mod db;
 pub mod hooks;
 pub mod media;
+pub mod s3;
 pub mod server;
 pub mod signals;
 pub mod smtp;

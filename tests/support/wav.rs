@@ -118,3 +118,43 @@ pub fn pcm16(rate: u32, samples: &[f32]) -> Vec<u8> {
     }
     cur.into_inner()
 }
+
+/// 16-bit PCM with one channel per slice (equal lengths): a dual-channel
+/// recording, the caller on one side and the prompts on the other.
+pub fn pcm16_channels(rate: u32, channels: &[&[f32]]) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut cur = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
+        for i in 0..channels[0].len() {
+            for c in channels {
+                w.write_sample((c[i].clamp(-1.0, 1.0) * 32767.0) as i16)
+                    .unwrap();
+            }
+        }
+        w.finalize().unwrap();
+    }
+    cur.into_inner()
+}
+
+/// `wav` as MP3, encoded by LAME (`scripts/bootstrap` installs it) with
+/// `args` (`-m s`: two independent channels, as Telnyx records).
+pub fn mp3(wav: &[u8], args: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in.wav"), dir.path().join("out.mp3"));
+    std::fs::write(&input, wav).unwrap();
+    let status = std::process::Command::new("lame")
+        .arg("--quiet")
+        .args(args)
+        .arg(&input)
+        .arg(&output)
+        .status()
+        .expect("lame is missing: run scripts/bootstrap");
+    assert!(status.success(), "lame failed");
+    std::fs::read(output).unwrap()
+}

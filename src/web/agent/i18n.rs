@@ -72,6 +72,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("note_no_speech", "W nagraniu nie usłyszano mowy.", "No speech was heard in the recording."),
     ("note_no_recording", "Dzwoniący nie nagrał wiadomości (dwie próby).", "The caller left no message (two attempts)."),
     ("note_recording_never_came", "Operator nie przekazał nagrania po zakończeniu rozmowy.", "The provider delivered no recording after the call."),
+    ("note_audio_damaged", "Zapisana kopia nagrania jest uszkodzona (nie zgadza się suma kontrolna): zgłoszenie bez nagrania.", "The stored copy of the recording is damaged (its checksum does not match): the report has no audio."),
     ("note_audio_unavailable", "Nie udało się pobrać nagrania od operatora.", "The recording could not be fetched from the provider."),
     ("note_not_transcribed", "Nagrania nie udało się przepisać; można go odsłuchać.", "The recording could not be transcribed; it can be listened to."),
     ("note_other", "Uwaga systemu.", "A note from the system."),

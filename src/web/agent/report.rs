@@ -268,6 +268,10 @@ pub(super) fn note_in_words(
         ("no speech", "note_no_speech"),
         ("no recording after two attempts", "note_no_recording"),
         ("no recording arrived", "note_recording_never_came"),
+        (
+            "audio unavailable: stored copy damaged",
+            "note_audio_damaged",
+        ),
         ("audio unavailable", "note_audio_unavailable"),
         ("recording could not be transcribed", "note_not_transcribed"),
     ]
