@@ -286,7 +286,7 @@ fn mp3_recordings_decode_like_their_wav() {
         // LAME's delay and padding are trimmed where its tag says how much;
         // 16 kb/s frames at 8 kHz are too small to carry the tag, and keep
         // under a quarter second of them.
-        let off = if b > a { b - a } else { a - b };
+        let off = b.abs_diff(a);
         assert!(off < Duration::from_millis(250), "{args:?}: {a:?} vs {b:?}");
         let f = frequency(&from_mp3.samples, 16_000.0);
         assert!((f - 440.0).abs() < 10.0, "{args:?}: {f} Hz");
