@@ -34,7 +34,8 @@ pub struct CallOptions {
     pub keys: Vec<Option<String>>,
     /// Read keys from the terminal instead.
     pub interactive: bool,
-    /// The recording to leave (none: the recording is empty).
+    /// The recording to leave, WAV or MP3, served as the provider's `.wav`
+    /// whatever it holds (none: the recording is empty).
     pub wav: Option<PathBuf>,
     /// Leave this many empty recordings before the real one.
     pub empty_recordings: usize,
@@ -317,8 +318,12 @@ pub async fn call(opts: CallOptions) -> anyhow::Result<CallLog> {
         Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
         None => Vec::new(),
     };
-    let recording_secs = crate::audio::wav::Wav::parse(&bytes, true)
-        .map(|w| w.duration_secs().ceil() as i64)
+    let lenient = crate::audio::DecodeOptions {
+        lenient: true,
+        ..Default::default()
+    };
+    let recording_secs = crate::audio::decode(&bytes, &lenient)
+        .map(|p| p.duration().as_secs_f64().ceil() as i64)
         .unwrap_or(if bytes.is_empty() { 0 } else { 10 });
     let auth = format!(
         "Basic {}",

@@ -100,7 +100,7 @@ struct CallArgs {
     /// Type the keys at each menu instead.
     #[arg(long, short)]
     interactive: bool,
-    /// The WAV file the caller "says" (omit for an empty recording).
+    /// The WAV or MP3 file the caller "says" (omit for an empty recording).
     #[arg(long)]
     wav: Option<PathBuf>,
     /// Leave this many empty recordings first.

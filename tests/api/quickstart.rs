@@ -121,6 +121,78 @@ fn serve_call_and_list() {
     }
 }
 
+/// A provider that records MP3 in two channels (Telnyx's default): the
+/// caller on one side, the prompts' beep on the other, served at the
+/// `.wav` URL all the same. It becomes a draft with the caller's words,
+/// stored under an `.mp3` key.
+#[test]
+fn a_dual_channel_mp3_recording_becomes_a_draft() {
+    let _one_at_a_time = EXCLUSIVE.blocking_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let speech =
+        hotline::audio::decode_file(&support::speech("pl/pl_neon_005.wav"), &Default::default())
+            .unwrap()
+            .samples;
+    let mut beep: Vec<f32> = (0..8_000)
+        .map(|i| 0.4 * (i as f32 * 2.0 * std::f32::consts::PI * 1_000.0 / 16_000.0).sin())
+        .collect();
+    beep.resize(speech.len(), 0.0);
+    let wav = support::wav::pcm16_channels(16_000, &[&beep, &speech]);
+    let mp3 = tmp.path().join("call.mp3");
+    std::fs::write(&mp3, support::wav::mp3(&wav, &["-m", "s", "-b", "64"])).unwrap();
+
+    let mut server = hotline(&data)
+        .arg("serve")
+        .env("HOTLINE_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let call = hotline(&data)
+        .args(["call", "--server", &url, "--digits", "1,2", "--wav"])
+        .arg(&mp3)
+        .output()
+        .unwrap();
+    assert!(
+        call.status.success(),
+        "{}",
+        String::from_utf8_lossy(&call.stderr)
+    );
+    let t = Instant::now();
+    let report = loop {
+        let out = hotline(&data)
+            .args(["reports", "list", "--format", "json"])
+            .output()
+            .unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if list[0]["status"] == "draft" {
+            break list[0].clone();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "no draft in time: {list}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let text = hotline::prompts::normalize(report["text"].as_str().unwrap());
+    assert_eq!(text, "ile to kosztuje");
+    let show = hotline(&data)
+        .args(["reports", "show", report["number"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    let show = String::from_utf8_lossy(&show.stdout);
+    assert!(show.contains(".mp3"), "stored as MP3: {show}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 /// SIGTERM in the middle of a transcription: the server stops accepting,
 /// the running job finishes (or is handed back), and nothing stays leased.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
