@@ -49,6 +49,9 @@ pub struct CallOptions {
     pub retry_for: Duration,
     /// How every `<Dial>` ends: `completed`, `no-answer`, `busy` or `failed`.
     pub dial_outcome: String,
+    /// Serve the recording for the whole `wait`, not only until the first
+    /// download (a worker killed mid-download fetches it again).
+    pub keep_serving: bool,
 }
 
 /// `<Say>` text spoken per second, for estimates (TTS reads about 14
@@ -383,7 +386,9 @@ pub async fn call(opts: CallOptions) -> anyhow::Result<CallLog> {
     c.post("/twilio/status", p).await?;
     if c.opts.wav.is_some() && !c.opts.wait.is_zero() {
         let deadline = std::time::Instant::now() + c.opts.wait;
-        while media.hits.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        while (c.opts.keep_serving || media.hits.load(Ordering::SeqCst) == 0)
+            && std::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let fetched = media.hits.load(Ordering::SeqCst);

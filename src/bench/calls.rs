@@ -121,6 +121,7 @@ pub async fn run(
             wait: Duration::ZERO,
             quiet: true,
             retry_for: Duration::ZERO,
+            keep_serving: false,
             dial_outcome: "no-answer".into(),
         };
         tasks.spawn(async move {

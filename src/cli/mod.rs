@@ -200,6 +200,7 @@ async fn call(a: CallArgs) -> anyhow::Result<ExitCode> {
         wait: Duration::from_secs(a.wait),
         quiet: false,
         retry_for: Duration::ZERO,
+        keep_serving: false,
         dial_outcome: a.dial_outcome,
     })
     .await?;

@@ -544,6 +544,7 @@ async fn metrics_are_exposed_and_move(db: TestDb) {
         wait: Duration::ZERO,
         quiet: true,
         retry_for: Duration::ZERO,
+        keep_serving: false,
         dial_outcome: "no-answer".into(),
     };
     hotline::simulator::call(opts).await.unwrap();

@@ -58,6 +58,7 @@ async fn call(l: &Line, keys: &[&str], dial_outcome: &str) -> CallLog {
         wait: Duration::ZERO,
         quiet: true,
         retry_for: Duration::ZERO,
+        keep_serving: false,
         dial_outcome: dial_outcome.into(),
     })
     .await

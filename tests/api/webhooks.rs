@@ -55,6 +55,7 @@ fn options(s: &Server, keys: &[&str], wav: bool) -> CallOptions {
         wait: Duration::ZERO,
         quiet: true,
         retry_for: Duration::ZERO,
+        keep_serving: false,
         dial_outcome: "no-answer".into(),
     }
 }

@@ -86,6 +86,7 @@ async fn fifty_calls_survive_killed_server_and_worker() {
             wait: Duration::from_secs(90),
             quiet: true,
             retry_for: Duration::from_secs(30),
+            keep_serving: false,
             dial_outcome: "no-answer".into(),
         };
         calls.spawn(async move {

@@ -133,6 +133,7 @@ async fn an_urgent_call_at_night_reaches_the_oncall_officer_once(db: TestDb) {
             wait: Duration::from_secs(240),
             quiet: true,
             retry_for: Duration::ZERO,
+            keep_serving: false,
             dial_outcome: "no-answer".into(),
         };
         running.push(tokio::spawn(simulator::call(opts)));

@@ -8,6 +8,7 @@ mod support;
 mod chaos;
 mod crash_test;
 mod escalation;
+mod scaleout;
 
 /// One transcription at a time: ggml's threads spin, two at once crawl.
 static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
