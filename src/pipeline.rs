@@ -210,7 +210,7 @@ impl Perform<FetchRecording> for Pipeline {
 /// into the recordings storage under its content address
 /// (`recordings/ab/abcdef….wav` or `.mp3`, by content), never overwriting
 /// one. The database references it only after this returns.
-async fn download(p: &Pipeline, rec: &Recording) -> Result<StoredAudio, Outcome> {
+pub async fn download(p: &Pipeline, rec: &Recording) -> Result<StoredAudio, Outcome> {
     let url = media_url(&rec.url);
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(Outcome::GiveUp(format!(

@@ -3,7 +3,9 @@
 //! by side with faster-whisper), `bench queue` (job queue throughput on both
 //! backends), `bench calls` (simultaneous simulated callers against a real
 //! server and a bare axum baseline), `bench kernels` (the weight products
-//! alone, f16 against int8), and the error-rate arithmetic they use.
+//! alone, f16 against int8), `bench storage` (recordings fetched, stored and
+//! served: a directory against S3-compatible storage), and the error-rate
+//! arithmetic they use.
 //! `bench transcribe --set long --contention 2` measures voicemail-length
 //! recordings on a machine whose cores are shared.
 
@@ -13,6 +15,7 @@ pub mod contention;
 pub mod kernels;
 pub mod peer;
 pub mod queue;
+pub mod storage;
 pub mod transcribe;
 
 use crate::prompts::normalize;

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::bench;
+use crate::config::Config;
 use crate::model::{self};
 
 use super::models::{parse_snr, EngineArgs};
@@ -28,6 +30,19 @@ pub(super) enum BenchCommand {
     /// Spin one core until killed (the busy processes of `--contention`).
     #[command(hide = true)]
     Burn,
+    /// Recordings fetched from a provider on loopback, stored and served back:
+    /// a local directory, and S3-compatible storage given `--s3`.
+    Storage {
+        #[arg(long, default_value_t = 100)]
+        recordings: usize,
+        /// Also an S3 store, `s3://bucket/prefix` (endpoint and keys from
+        /// HOTLINE_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+        #[arg(long)]
+        s3: Option<String>,
+        /// The recording (default: 60 s of 8 kHz 16-bit PCM, as Twilio serves a minute's message).
+        #[arg(long)]
+        wav: Option<PathBuf>,
+    },
     /// Load: concurrent simulated callers through the menu against a real server.
     Calls {
         #[arg(long, default_value_t = 200)]
@@ -188,6 +203,11 @@ pub(super) async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Transcribe(a) => bench_transcribe(a).await,
         BenchCommand::Queue(a) => bench_queue(a).await,
+        BenchCommand::Storage {
+            recordings,
+            s3,
+            wav,
+        } => bench_storage(recordings, s3, wav).await,
         BenchCommand::Kernels { reps, threads } => {
             let threads = threads.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -219,4 +239,27 @@ pub(super) async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn bench_storage(
+    n: usize,
+    s3: Option<String>,
+    wav: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let wav = match wav {
+        Some(p) => std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?,
+        None => bench::storage::default_recording()?,
+    };
+    let dir = tempfile::tempdir()?;
+    let mut stores = vec![None];
+    stores.extend(s3.map(Some));
+    for url in stores {
+        let mut cfg = Config::load(None)?;
+        cfg.data_dir = dir.path().to_owned();
+        cfg.recordings.url = url;
+        cfg.recordings.fetch_timeout_secs = bench::storage::FETCH_TIMEOUT.as_secs();
+        let mut report = bench::storage::run(cfg, n, wav.clone()).await?;
+        bench::storage::print(&mut report);
+    }
+    Ok(ExitCode::SUCCESS)
 }
