@@ -147,9 +147,13 @@ pub fn http_client(cfg: &Config) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-/// The media URL to download: Twilio-style recording URLs get `.wav`;
-/// URLs that already name a format or carry a query (signed links) are
-/// used as they are.
+/// The media URL to download, in the format each provider serves best:
+/// Twilio's and SignalWire's recording URLs name no format and serve both
+/// `.wav` (8 kHz 16-bit PCM, lossless) and `.mp3`, so `.wav` is asked for;
+/// Telnyx sends a link to the file it made (MP3 by default, `.wav` when so
+/// configured), usually signed, so it is used as it is, as is any URL that
+/// already names a format or carries a query. Whatever arrives is decoded
+/// by its content, not by the name.
 pub fn media_url(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let has_ext = [".wav", ".mp3", ".WAV"].iter().any(|e| path.ends_with(e));
@@ -219,7 +223,9 @@ pub async fn download(p: &Pipeline, rec: &Recording) -> Result<StoredAudio, Outc
     }
     let mut req = p.http.get(&url);
     let t = &p.cfg.telephony;
-    if !t.account_sid.is_empty() && !t.auth_token.is_empty() {
+    // A signed link (Telnyx's, to its object storage) carries its own
+    // authorisation: a second one in a header would be refused.
+    if !t.account_sid.is_empty() && !t.auth_token.is_empty() && !url.contains('?') {
         req = req.basic_auth(&t.account_sid, Some(t.auth_token.expose()));
     }
     let mut resp = req.send().await.map_err(|e| {
@@ -320,6 +326,12 @@ async fn stream_to(
 
 /// Deletes the provider's copy (only after a verified, committed download).
 async fn delete_from_provider(p: &Pipeline, url: &str) {
+    if url.contains('?') {
+        // A signed link to a file (Telnyx) is not the provider's API: its
+        // copy expires with the link's storage policy.
+        info!("provider's copy is behind a signed link: not deleted from here");
+        return;
+    }
     let base = url
         .split('?')
         .next()
@@ -369,10 +381,12 @@ impl Perform<Transcribe> for Pipeline {
             Ok(c) => c,
             Err(e @ StorageError::Corrupt { .. }) => {
                 warn!(recording_id = rec.id, error = %e, "stored recording does not match its checksum");
-                if let Err(e) = p.store.recording_corrupt(rec.id, &e.to_string()).await {
-                    return Outcome::Retry(e.to_string());
-                }
-                return Outcome::GiveUp("the stored recording does not match its checksum".into());
+                // Flagged with its reason: done (giving up would file it
+                // again as undecodable).
+                return match p.store.recording_corrupt(rec.id, &e.to_string()).await {
+                    Ok(()) => Outcome::Done,
+                    Err(e) => Outcome::Retry(e.to_string()),
+                };
             }
             Err(e) => return Outcome::Retry(format!("reading the recording: {e}")),
         };
@@ -509,5 +523,29 @@ impl Perform<FinalizeCall> for Pipeline {
             Ok(_) => Outcome::Done,
             Err(e) => Outcome::Retry(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::media_url;
+
+    #[test]
+    fn each_provider_is_asked_for_the_format_it_serves_best() {
+        // Twilio and SignalWire: the lossless WAV of a bare recording URL.
+        assert_eq!(
+            media_url("https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"),
+            "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1.wav"
+        );
+        assert_eq!(
+            media_url("https://kck.signalwire.com/api/laml/2010-04-01/Accounts/a/Recordings/b"),
+            "https://kck.signalwire.com/api/laml/2010-04-01/Accounts/a/Recordings/b.wav"
+        );
+        // Telnyx: its signed link to the file, untouched.
+        let signed = "https://s3.amazonaws.com/rec/abc.mp3?X-Amz-Signature=f00&X-Amz-Expires=600";
+        assert_eq!(media_url(signed), signed);
+        // A URL that names its format keeps it.
+        assert_eq!(media_url("https://x/r/RE1.mp3"), "https://x/r/RE1.mp3");
+        assert_eq!(media_url("https://x/r/RE1.wav"), "https://x/r/RE1.wav");
     }
 }

@@ -18,6 +18,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -25,15 +26,20 @@ use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
-use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
+use object_store::{
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, RetryConfig, WriteMultipart,
+};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::config::Config;
+use crate::config::{Config, S3Settings};
 
 /// Upload part size: S3's minimum is 5 MiB; a 3-minute WAV at 8 kHz is
 /// under 3 MB, so most recordings go up in one part.
 const PART: usize = 5 * 1024 * 1024;
+
+/// How long `/readyz` and the admin page wait for the store to answer.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -62,6 +68,19 @@ impl From<object_store::Error> for StorageError {
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
+/// Where a store keeps recordings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoragePlace {
+    /// A directory on this machine.
+    Directory(String),
+    /// S3-compatible object storage: `s3://bucket/prefix`, and the
+    /// endpoint of a self-hosted store (none: AWS).
+    ObjectStore {
+        url: String,
+        endpoint: Option<String>,
+    },
+}
+
 /// A recordings store (cheap to clone).
 #[derive(Clone)]
 pub struct Storage {
@@ -70,8 +89,9 @@ pub struct Storage {
     prefix: String,
     /// For a directory: where it is (files are read in place).
     dir: Option<PathBuf>,
-    /// Where the store is, for people (no secrets).
+    /// Where the store is, for logs and messages (no secrets).
     pub describe: String,
+    place: StoragePlace,
 }
 
 impl std::fmt::Debug for Storage {
@@ -120,12 +140,30 @@ impl Storage {
             inner: Arc::new(fs),
             prefix: String::new(),
             describe: format!("file://{}", dir.display()),
+            place: StoragePlace::Directory(dir.display().to_string()),
             dir: Some(dir),
         })
     }
 
     fn s3(bucket: &str, prefix: &str, s: &S3Settings) -> Result<Storage> {
+        // A request gives up within half a minute (a few quick retries):
+        // the job queue retries a failed job later with its own backoff,
+        // so a store that is down never holds a worker for minutes.
+        let retry = RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(5),
+                base: 2.0,
+            },
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(30),
+        };
+        let client = ClientOptions::new()
+            .with_connect_timeout(Duration::from_secs(5))
+            .with_timeout(Duration::from_secs(120));
         let mut b = AmazonS3Builder::new()
+            .with_retry(retry)
+            .with_client_options(client)
             .with_bucket_name(bucket)
             .with_region(s.region.as_deref().unwrap_or("us-east-1"));
         if let Some(endpoint) = s.endpoint.as_deref() {
@@ -152,6 +190,10 @@ impl Storage {
             prefix: prefix.to_owned(),
             dir: None,
             describe: format!("s3://{bucket}/{prefix} at {at}"),
+            place: StoragePlace::ObjectStore {
+                url: format!("s3://{bucket}/{prefix}"),
+                endpoint: s.endpoint.clone(),
+            },
         })
     }
 
@@ -163,14 +205,24 @@ impl Storage {
         }
     }
 
-    /// Whether the store answers (for `/readyz`): a listing of one key.
+    /// Whether the store answers (for `/readyz` and the admin page): a
+    /// listing of one key, within a few seconds.
     pub async fn check(&self) -> Result<()> {
         let prefix = (!self.prefix.is_empty()).then(|| Key::from(self.prefix.as_str()));
         let mut list = self.inner.list(prefix.as_ref());
-        match list.next().await {
-            None | Some(Ok(_)) => Ok(()),
-            Some(Err(e)) => Err(e.into()),
+        match tokio::time::timeout(CHECK_TIMEOUT, list.next()).await {
+            Err(_) => Err(StorageError::Unavailable(format!(
+                "no answer within {} s",
+                CHECK_TIMEOUT.as_secs()
+            ))),
+            Ok(None | Some(Ok(_))) => Ok(()),
+            Ok(Some(Err(e))) => Err(e.into()),
         }
+    }
+
+    /// Where the store is (no secrets).
+    pub fn place(&self) -> &StoragePlace {
+        &self.place
     }
 
     /// The object's size, if it exists.
@@ -216,12 +268,22 @@ impl Storage {
 
     /// The object as a local file to read: in place for a directory, else
     /// downloaded to `scratch` (streamed, hashed on the way). `expected`:
-    /// the sha256 the key names, checked for a download.
+    /// the sha256 it was stored with, checked either way (empty: not
+    /// checked).
     pub async fn local_copy(&self, key: &str, scratch: &Path, expected: &str) -> Result<LocalCopy> {
         if let Some(dir) = &self.dir {
             let path = dir.join(key);
             if !tokio::fs::try_exists(&path).await? {
                 return Err(StorageError::NotFound(key.to_owned()));
+            }
+            if !expected.is_empty() {
+                let actual = file_checksum(&path).await?;
+                if actual != expected {
+                    return Err(StorageError::Corrupt {
+                        key: key.to_owned(),
+                        actual,
+                    });
+                }
             }
             return Ok(LocalCopy {
                 path,
@@ -306,18 +368,6 @@ impl Drop for LocalCopy {
             let _ = std::fs::remove_file(&self.path);
         }
     }
-}
-
-/// How to reach S3-compatible storage (`HOTLINE_S3_ENDPOINT`,
-/// `HOTLINE_S3_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct S3Settings {
-    /// `http://127.0.0.1:8333` for a self-hosted store; none for AWS.
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub access_key_id: String,
-    pub secret_access_key: crate::config::Secret,
 }
 
 /// The sha256 of a local file, read in blocks.

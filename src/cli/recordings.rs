@@ -118,15 +118,8 @@ async fn copy_one(
     if to.size(key).await?.is_some() && to.checksum(key).await? == sha {
         return Ok(Copied::AlreadyThere);
     }
+    // Checked against its hash whichever store it comes from.
     let local = from.local_copy(key, scratch, sha).await?;
-    // A directory's file is read in place: check it as a download is.
-    let actual = crate::storage::file_checksum(&local.path).await?;
-    if actual != sha {
-        return Err(StorageError::Corrupt {
-            key: key.to_owned(),
-            actual,
-        });
-    }
     to.put_file(key, &local.path).await?;
     let actual = to.checksum(key).await?;
     if actual != sha {

@@ -362,7 +362,7 @@ pub struct Recordings {
     /// (`HOTLINE_RECORDINGS_URL`); none: the data directory.
     pub url: Option<String>,
     /// How to reach S3-compatible storage.
-    pub s3: crate::storage::S3Settings,
+    pub s3: S3Settings,
 }
 
 impl Default for Recordings {
@@ -372,9 +372,21 @@ impl Default for Recordings {
             fetch_timeout_secs: 60,
             delete_from_provider: false,
             url: None,
-            s3: crate::storage::S3Settings::default(),
+            s3: S3Settings::default(),
         }
     }
+}
+
+/// How to reach S3-compatible storage (`HOTLINE_S3_ENDPOINT`,
+/// `HOTLINE_S3_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    /// `http://127.0.0.1:8333` for a self-hosted store; none for AWS.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -276,7 +276,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let rec: Recording = self
             .query_as(
-                "UPDATE recordings SET fetch_status = 'failed', fetch_error = $2, local_path = NULL
+                "UPDATE recordings SET fetch_status = 'damaged', fetch_error = $2, local_path = NULL
                  WHERE id = $1 RETURNING *",
             )
             .bind(id)
@@ -354,6 +354,52 @@ impl Store {
             at,
         )
         .await
+    }
+
+    /// What the recordings storage holds, and the reports whose stored
+    /// audio was found damaged (newest first, at most `damaged_limit`).
+    pub async fn recording_stats(
+        &self,
+        damaged_limit: i64,
+    ) -> Result<(RecordingStats, Vec<String>)> {
+        let rows: Vec<(String, i64, i64)> = self
+            .query_as(
+                "SELECT fetch_status, CAST(CASE WHEN local_path IS NULL THEN 0 ELSE 1 END AS BIGINT), COUNT(*)
+                 FROM recordings GROUP BY 1, 2",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+        let mut st = RecordingStats::default();
+        for (status, kept, n) in rows {
+            match (status.as_str(), kept) {
+                (_, 1) => st.stored += n,
+                ("held" | "pending", _) => st.waiting += n,
+                ("failed", _) => st.unavailable += n,
+                ("damaged", _) => st.damaged += n,
+                ("stored", _) => st.deleted += n,
+                _ => {}
+            }
+        }
+        // Identical audio is one object: count and size each once.
+        let (objects, bytes): (i64, i64) = self
+            .query_as(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(b), 0) AS BIGINT) FROM
+                   (SELECT local_path, MAX(COALESCE(bytes, 0)) AS b FROM recordings
+                    WHERE local_path IS NOT NULL GROUP BY local_path) o",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+        st.objects = objects;
+        st.bytes = bytes;
+        let damaged: Vec<(String,)> = self
+            .query_as(
+                "SELECT r.number FROM recordings rec JOIN reports r ON r.id = rec.report_id
+                 WHERE rec.fetch_status = 'damaged' ORDER BY rec.id DESC LIMIT $1",
+            )
+            .bind(damaged_limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((st, damaged.into_iter().map(|(n,)| n).collect()))
     }
 
     // Retention.

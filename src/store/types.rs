@@ -91,8 +91,28 @@ string_enum!(
         Stored = "stored",
         /// Failed for good.
         Failed = "failed",
+        /// Stored, then found not to match its checksum: no longer
+        /// referenced, never served.
+        Damaged = "damaged",
     }
 );
+
+/// What the recordings storage holds, for the administrator.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordingStats {
+    /// Recordings whose audio is kept.
+    pub stored: i64,
+    /// Distinct objects they use (identical audio is stored once).
+    pub objects: i64,
+    pub bytes: i64,
+    /// Announced or held, not downloaded yet.
+    pub waiting: i64,
+    /// The provider's copy could not be downloaded.
+    pub unavailable: i64,
+    pub damaged: i64,
+    /// Deleted after the retention period.
+    pub deleted: i64,
+}
 
 /// What the IVR saves after each step.
 #[derive(Debug, Clone, Default)]

@@ -317,6 +317,15 @@ async fn roles_are_enforced(db: TestDb) {
         "the history in words"
     );
     assert!(!html.contains("audio_stored"), "no internal codes");
+    // Where the recordings are and what they take, in words.
+    let kept = w.db.store.stored_recordings().await.unwrap().len();
+    assert!(kept > 0);
+    assert!(
+        html.contains("katalog na serwerze: ")
+            && html.contains("<dd>odpowiada</dd>")
+            && html.contains(&format!("Przechowywane nagrania</dt><dd>{kept}</dd>")),
+        "the recordings storage in words"
+    );
 }
 
 async fn logins_are_throttled(db: TestDb) {

@@ -218,6 +218,57 @@ async fn provider_copy_is_deleted_after_a_verified_download_when_asked(db: TestD
     assert_eq!(server.media.deletes.load(Ordering::SeqCst), 1);
 }
 
+/// Telnyx sends a signed link to its MP3: fetched as it is, without the
+/// account's credentials (a signed link refuses a second authorisation),
+/// stored as MP3 by its content, and never DELETEd (it is not an API URL).
+async fn a_signed_mp3_link_is_fetched_as_it_is(db: TestDb) {
+    let server = media::start().await;
+    let tone = support::signals::tone(&[300.0], 1.0, 0.3);
+    let mp3 = support::wav::mp3(&support::wav::pcm16(8000, &tone), &["-b", "16"]);
+    server.media.set("RE7", Behaviour::Ok(mp3.clone()));
+    let mut cfg = config(&db);
+    cfg.recordings.delete_from_provider = true;
+    let sid = support::start_call(&db.store, "CARE7", "+48600100200").await;
+    let rec = NewRecording {
+        sid: RecordingSid::parse("6f2f8b1c-1f3e-4a57-9c1e-2d9f0a7b5c31").unwrap(),
+        url: format!(
+            "{}.mp3?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=600&X-Amz-Signature=f00d",
+            server.url("RE7")
+        ),
+        duration_secs: Some(1),
+        category: "lighting".into(),
+        language: Language::Pl,
+        at: now_ms(),
+    };
+    let a = db.store.recording_announced(&sid, &rec).await.unwrap();
+    let steps = drain(&worker(&db, &cfg), 3).await;
+    assert!(
+        matches!(
+            &steps[..],
+            [Step::Ran {
+                outcome: Outcome::Done,
+                ..
+            }]
+        ),
+        "{steps:?}"
+    );
+    assert_eq!(
+        server.media.requested.lock().unwrap().as_slice(),
+        ["RE7.mp3"],
+        "the link as sent, no .wav added"
+    );
+    let stored = db
+        .store
+        .get_recording(a.recording.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = stored.local_path.unwrap();
+    assert!(key.ends_with(".mp3"), "{key}");
+    assert_eq!(std::fs::read(db.dir.path().join(&key)).unwrap(), mp3);
+    assert_eq!(server.media.deletes.load(Ordering::SeqCst), 0);
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Panics;
 
@@ -394,14 +445,82 @@ async fn speech_without_text_is_marked_in_the_draft(db: TestDb) {
     );
 }
 
+/// A stored file damaged before it is transcribed (a disk fault, a bad
+/// copy): the worker checks its sha256, flags it, never transcribes or
+/// serves it, and the report still reaches the agents, saying why there is
+/// no audio.
+async fn a_damaged_stored_recording_is_flagged_not_transcribed(db: TestDb) {
+    let server = media::start().await;
+    server.media.set("RE10", Behaviour::Ok(wav()));
+    let cfg = config(&db);
+    let report = announce(&db.store, &server, "RE10").await;
+    drain(&worker(&db, &cfg), 3).await;
+    let number = db
+        .store
+        .get_report_by_id(report)
+        .await
+        .unwrap()
+        .unwrap()
+        .number;
+    let rec = db
+        .store
+        .report_detail(&number)
+        .await
+        .unwrap()
+        .unwrap()
+        .recordings[0]
+        .clone();
+    let key = rec.local_path.clone().expect("stored");
+    std::fs::write(db.dir.path().join(&key), b"RIFF\0\0\0\0WAVE damaged").unwrap();
+
+    let engine = hotline::engine::Engine::load(hotline::engine::EngineConfig::new(
+        hotline::model::default_model_path(),
+        hotline::prompts::WhisperPrompts::load(&hotline::prompts::PromptSource::builtin()).unwrap(),
+    ))
+    .unwrap();
+    let pipeline = Pipeline::new(Arc::clone(&db.store), Some(Arc::new(engine)), cfg).unwrap();
+    let w = pipeline.register(Worker::new(
+        Arc::clone(&db.store),
+        WorkerOptions::new(1, Duration::from_secs(60), Duration::from_millis(20)),
+    ));
+    let steps = drain(&w, 3).await;
+    assert!(
+        matches!(&steps[..], [Step::Ran { kind, outcome: Outcome::Done, .. }]
+            if kind == Transcribe::NAME),
+        "{steps:?}"
+    );
+    let flagged = db.store.get_recording(rec.id).await.unwrap().unwrap();
+    assert_eq!(
+        (flagged.fetch_status.as_str(), flagged.local_path),
+        ("damaged", None),
+        "no longer referenced"
+    );
+    let r = db.store.get_report_by_id(report).await.unwrap().unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.audio_status.as_str()),
+        ("draft", "unavailable"),
+        "the report reaches the agents without audio"
+    );
+    let detail = db.store.report_detail(&number).await.unwrap().unwrap();
+    assert!(detail.transcript.is_none(), "never transcribed");
+    assert!(
+        detail.audit.iter().any(|e| e.action == "audio_unavailable"
+            && e.after_json.as_deref().unwrap_or("").contains("damaged")),
+        "the history says why: {:?}",
+        detail.audit
+    );
+}
+
 both_backends!(
     speech_without_text_is_marked_in_the_draft,
+    a_damaged_stored_recording_is_flagged_not_transcribed,
     download_is_verified_stored_and_queued_for_transcription,
     server_errors_are_retried_until_the_file_arrives,
     missing_recording_still_files_the_report,
     timeouts_are_retried,
     wrong_credentials_are_not_accepted_silently,
     provider_copy_is_deleted_after_a_verified_download_when_asked,
+    a_signed_mp3_link_is_fetched_as_it_is,
     a_panicking_job_fails_its_attempt_not_the_worker,
     queued_rows_of_an_older_binary_run_or_fail_clearly,
 );

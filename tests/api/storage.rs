@@ -225,6 +225,11 @@ async fn an_unreachable_store_is_said_and_retried(db: TestDb) {
         .await
         .unwrap()
         .contains("recordings storage unavailable"));
+    let html = admin_page(&db, cfg.clone()).await;
+    assert!(
+        html.contains("nie odpowiada — nagrania czekają w kolejce"),
+        "the admin page says so"
+    );
 
     let provider = media::start().await;
     provider.media.set("REdown", Behaviour::Ok(mp3()));
@@ -321,7 +326,7 @@ async fn recordings_migrate_to_the_bucket(db: TestDb) {
     let flagged = db.store.get_recording(recs[2].id).await.unwrap().unwrap();
     assert_eq!(
         (flagged.fetch_status.as_str(), flagged.local_path),
-        ("failed", None)
+        ("damaged", None)
     );
 
     let second = run();
@@ -344,6 +349,47 @@ async fn recordings_migrate_to_the_bucket(db: TestDb) {
         storage.size(&key).await.unwrap(),
         Some(original.len() as u64)
     );
+
+    // The administrator sees where recordings are, that the store answers,
+    // what it holds, and which report's audio was found damaged.
+    let html = admin_page(&db, cfg).await;
+    let section = &html[html.find("id=\"storage\"").expect("storage section")..];
+    let section = section[..section.find("</section>").unwrap()].replace("&#x2f;", "/");
+    assert!(
+        section.contains(&format!(
+            "magazyn obiektów zgodny z S3: s3://{bucket}/kck (adres {})",
+            s3.endpoint
+        )),
+        "{section}"
+    );
+    assert!(section.contains("<dd>odpowiada</dd>"), "{section}");
+    assert!(
+        section.contains("Przechowywane nagrania</dt><dd>2</dd>"),
+        "{section}"
+    );
+    assert!(
+        section.contains(&format!(
+            "<a class=\"num\" href=\"/reports/{0}\">{0}</a>",
+            numbers[2]
+        )),
+        "the damaged recording's report: {section}"
+    );
+    assert!(!section.contains("damaged"), "no internal codes: {section}");
+}
+
+/// The admin page of a server on `cfg`, as a freshly created administrator.
+async fn admin_page(db: &TestDb, cfg: Config) -> String {
+    let base = support::serve(cfg, Arc::clone(&db.store)).await;
+    let password = hotline::auth::hash_password("long enough pw").unwrap();
+    db.store
+        .create_agent("admin", &password, "admin", now_ms())
+        .await
+        .unwrap();
+    let (status, _, c) = support::server::login(&base, "admin", "long enough pw", None).await;
+    assert_eq!(status, 303, "logged in");
+    let r = c.get(format!("{base}/admin")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
 }
 
 both_backends!(

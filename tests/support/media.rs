@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -79,14 +79,24 @@ fn authorised(headers: &HeaderMap) -> bool {
 async fn serve(
     State(media): State<Arc<Media>>,
     Path(file): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     media.hits.fetch_add(1, Ordering::SeqCst);
     media.requested.lock().unwrap().push(file.clone());
-    if !authorised(&headers) {
+    // A signed link (as Telnyx sends, to S3) carries its authorisation in
+    // the query; S3 refuses a request that also has an Authorization header.
+    if query.contains_key("X-Amz-Signature") {
+        if headers.contains_key("authorization") {
+            return (StatusCode::BAD_REQUEST, "Only one auth mechanism allowed").into_response();
+        }
+    } else if !authorised(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let name = file.trim_end_matches(".wav").to_owned();
+    let name = file
+        .trim_end_matches(".wav")
+        .trim_end_matches(".mp3")
+        .to_owned();
     let behaviour = media.routes.lock().unwrap().get(&name).cloned();
     match behaviour {
         Some(Behaviour::Ok(bytes)) => ([("content-type", "audio/x-wav")], bytes).into_response(),

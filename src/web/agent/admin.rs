@@ -9,12 +9,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use minijinja::context;
 use serde::Deserialize;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::page::{internal, local_time, Page, UiLang};
 use super::session::UiAgent;
 
 use crate::domain::Language;
+use crate::storage::StoragePlace;
 use crate::web::state::AppState;
 
 #[derive(Deserialize)]
@@ -124,7 +125,62 @@ pub(super) async fn admin(
         Ok(l) => l,
         Err(e) => return internal(&page, e),
     };
-    page.render("admin.html", "admin", context! { agents => agents_v, tokens => tokens_v, audit => audit_v, deliveries => deliveries_v, line => line, counts => page.counts().await })
+    let storage = match storage_view(&s, &t, lang.lang).await {
+        Ok(v) => v,
+        Err(e) => return internal(&page, e),
+    };
+    page.render("admin.html", "admin", context! { agents => agents_v, tokens => tokens_v, audit => audit_v, deliveries => deliveries_v, line => line, storage => storage, counts => page.counts().await })
+}
+
+/// The recordings storage for the administrator: where it is, whether it
+/// answers now, what it holds, and which reports' audio was found damaged.
+async fn storage_view(
+    s: &AppState,
+    t: &std::collections::BTreeMap<&'static str, &'static str>,
+    lang: &str,
+) -> Result<minijinja::Value, crate::store::StoreError> {
+    let (st, damaged) = s.store.recording_stats(20).await?;
+    let reachable = match s.storage.check().await {
+        Ok(()) => true,
+        Err(e) => {
+            warn!(error = %e, storage = %s.storage.describe, "recordings storage not reachable");
+            false
+        }
+    };
+    let word = |k: &str| t.get(k).copied().unwrap_or_default();
+    let place = match s.storage.place() {
+        StoragePlace::Directory(dir) => format!("{} {dir}", word("storage_directory")),
+        StoragePlace::ObjectStore { url, endpoint } => format!(
+            "{} {url} ({} {})",
+            word("storage_object"),
+            word("storage_endpoint"),
+            endpoint.as_deref().unwrap_or("Amazon S3")
+        ),
+    };
+    Ok(context! {
+        place, reachable,
+        stored => st.stored, objects => st.objects, size => size_in_words(st.bytes, lang),
+        waiting => st.waiting, unavailable => st.unavailable, damaged => st.damaged, deleted => st.deleted,
+        damaged_numbers => damaged,
+    })
+}
+
+/// A size as people read it: "12,3 MB" in Polish, "12.3 MB" in English.
+fn size_in_words(bytes: i64, lang: &str) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = bytes.max(0) as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    let n = if unit == 0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    };
+    let n = if lang == "en" { n } else { n.replace('.', ",") };
+    format!("{n} {}", UNITS[unit])
 }
 
 /// A report's change as the audit stores it (JSON before and after), in
@@ -212,4 +268,18 @@ fn delivery_in_words(
         (Some(_), None) => word("recipient_unreachable"),
     };
     (event, endpoint, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_in_words;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(size_in_words(0, "pl"), "0 B");
+        assert_eq!(size_in_words(999, "pl"), "999 B");
+        assert_eq!(size_in_words(12_345_678, "pl"), "12,3 MB");
+        assert_eq!(size_in_words(12_345_678, "en"), "12.3 MB");
+        assert_eq!(size_in_words(2_500_000_000, "pl"), "2,5 GB");
+    }
 }
