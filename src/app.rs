@@ -17,6 +17,7 @@ use crate::engine::{Engine, EngineConfig, Search};
 use crate::jobs::kinds::RetentionSweep;
 use crate::pipeline::Pipeline;
 use crate::prompts::WhisperPrompts;
+use crate::storage::{Agreement, Storage};
 use crate::store::{self, Store};
 use crate::web::AppState;
 use crate::worker::{Worker, WorkerOptions};
@@ -47,6 +48,7 @@ impl Application {
     /// installs the metrics, and loads the engine and the worker when the
     /// worker runs in the server.
     pub async fn serve_on(mut cfg: Config, store: Arc<Store>) -> anyhow::Result<Self> {
+        agree_on_recordings_store(&cfg, &store).await?;
         if cfg.ensure_dev_credentials()? {
             tracing::warn!(
                 file = %cfg.data_dir.join("dev-credentials.toml").display(),
@@ -99,6 +101,7 @@ impl Application {
     /// A job worker alone on a store already open and left open (with the engine unless
     /// `worker.transcribe` is off).
     pub async fn work_on(cfg: Config, store: Arc<Store>) -> anyhow::Result<Self> {
+        agree_on_recordings_store(&cfg, &store).await?;
         crate::metrics::install();
         let worker = Self::worker_parts(&cfg, &store).await?.map(|(w, _)| w);
         if let Some(addr) = cfg.metrics_listen {
@@ -186,6 +189,28 @@ impl Application {
             self.store.close().await;
         }
         served
+    }
+}
+
+/// Every process of an installation keeps recordings in the same store:
+/// the first on object storage records it in the database; a process set
+/// to another store (or still to its own directory) refuses to start.
+async fn agree_on_recordings_store(cfg: &Config, store: &Store) -> anyhow::Result<()> {
+    let storage = Storage::from_config(cfg).context("the recordings store")?;
+    let mut recorded = store.recordings_store().await?;
+    if let Agreement::Record(url) = Agreement::of(recorded.as_deref(), storage.shared_url()) {
+        // The first process wins; read back what was recorded.
+        store.set_recordings_store(Some(&url), true).await?;
+        recorded = store.recordings_store().await?;
+    }
+    match Agreement::of(recorded.as_deref(), storage.shared_url()) {
+        Agreement::Agrees | Agreement::Record(_) => Ok(()),
+        Agreement::Conflict { recorded } => anyhow::bail!(
+            "this installation keeps its recordings in {recorded} (recorded in the database), \
+             but this process is set to {}: set HOTLINE_RECORDINGS_URL={recorded} (and \
+             HOTLINE_S3_ENDPOINT) as on the other servers and workers",
+            storage.describe
+        ),
     }
 }
 

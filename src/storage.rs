@@ -81,6 +81,33 @@ pub enum StoragePlace {
     },
 }
 
+/// Whether a process may use its configured store, given the object store
+/// the installation recorded in its database (by the first process that
+/// used one, or by `hotline recordings migrate`): every process must use
+/// the same one, or recordings stored by one are missing for the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Agreement {
+    /// The same store, or directories with none recorded.
+    Agrees,
+    /// The first process on object storage: record it.
+    Record(String),
+    /// The installation's recordings are elsewhere.
+    Conflict { recorded: String },
+}
+
+impl Agreement {
+    pub fn of(recorded: Option<&str>, mine: Option<&str>) -> Agreement {
+        match (recorded, mine) {
+            (None, None) => Agreement::Agrees,
+            (None, Some(url)) => Agreement::Record(url.to_owned()),
+            (Some(r), Some(m)) if r == m => Agreement::Agrees,
+            (Some(r), _) => Agreement::Conflict {
+                recorded: r.to_owned(),
+            },
+        }
+    }
+}
+
 /// A recordings store (cheap to clone).
 #[derive(Clone)]
 pub struct Storage {
@@ -223,6 +250,16 @@ impl Storage {
     /// Where the store is (no secrets).
     pub fn place(&self) -> &StoragePlace {
         &self.place
+    }
+
+    /// The store as every machine names it (`s3://bucket/prefix`; the
+    /// endpoint may differ between networks); none for a directory, whose
+    /// path is each machine's own.
+    pub fn shared_url(&self) -> Option<&str> {
+        match &self.place {
+            StoragePlace::ObjectStore { url, .. } => Some(url),
+            StoragePlace::Directory(_) => None,
+        }
     }
 
     /// The object's size, if it exists.
@@ -401,5 +438,31 @@ pub fn content_type(key: &str) -> &'static str {
         "audio/mpeg"
     } else {
         "audio/wav"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Agreement;
+
+    #[test]
+    fn every_process_keeps_recordings_in_the_same_store() {
+        assert_eq!(Agreement::of(None, None), Agreement::Agrees);
+        assert_eq!(
+            Agreement::of(None, Some("s3://kck/rec")),
+            Agreement::Record("s3://kck/rec".into())
+        );
+        assert_eq!(
+            Agreement::of(Some("s3://kck/rec"), Some("s3://kck/rec")),
+            Agreement::Agrees
+        );
+        let conflict = Agreement::Conflict {
+            recorded: "s3://kck/rec".into(),
+        };
+        assert_eq!(Agreement::of(Some("s3://kck/rec"), None), conflict);
+        assert_eq!(
+            Agreement::of(Some("s3://kck/rec"), Some("s3://other/rec")),
+            conflict
+        );
     }
 }

@@ -99,8 +99,15 @@ async fn migrate(to: &str, a: ServerArgs) -> anyhow::Result<ExitCode> {
         println!("run it again to retry what failed");
         return Ok(ExitCode::FAILURE);
     }
+    // The switch: the database names the new store, and a process still
+    // set to the old one refuses to start rather than store elsewhere.
+    store
+        .set_recordings_store(target.shared_url(), false)
+        .await
+        .context("recording the new store in the database")?;
     println!(
-        "every recording is in {}: set HOTLINE_RECORDINGS_URL={to} on every server and worker",
+        "every recording is in {}: set HOTLINE_RECORDINGS_URL={to} on every server and worker \
+         and restart them (a process still set to the old store refuses to start)",
         target.describe
     );
     Ok(ExitCode::SUCCESS)

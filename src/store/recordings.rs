@@ -402,6 +402,42 @@ impl Store {
         Ok((st, damaged.into_iter().map(|(n,)| n).collect()))
     }
 
+    /// The object store this installation keeps its recordings in, as
+    /// recorded in the database ([`crate::storage::Agreement`]).
+    pub async fn recordings_store(&self) -> Result<Option<String>> {
+        let row: Option<(String,)> = self
+            .query_as("SELECT value FROM settings WHERE name = 'recordings_store'")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    /// Records the installation's object store (none: directories). With
+    /// `only_if_unset`, the first process to record one wins.
+    pub async fn set_recordings_store(&self, url: Option<&str>, only_if_unset: bool) -> Result<()> {
+        match url {
+            Some(url) => {
+                let sql = if only_if_unset {
+                    "INSERT INTO settings (name, value) VALUES ('recordings_store', $1)
+                     ON CONFLICT (name) DO NOTHING"
+                } else {
+                    "INSERT INTO settings (name, value) VALUES ('recordings_store', $1)
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                };
+                self.query(sql)
+                    .bind(url.to_owned())
+                    .execute(&self.pool)
+                    .await?;
+            }
+            None => {
+                self.query("DELETE FROM settings WHERE name = 'recordings_store'")
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     // Retention.
 
     /// Stored recordings of reports decided before `cutoff`: the only audio

@@ -329,11 +329,42 @@ async fn recordings_migrate_to_the_bucket(db: TestDb) {
         ("damaged", None)
     );
 
+    assert_eq!(
+        db.store.recordings_store().await.unwrap(),
+        None,
+        "not switched while something failed"
+    );
+
     let second = run();
     let out = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success(), "{out}");
     assert!(out.contains("copied 0, already there 2, failed 0"), "{out}");
     assert!(out.contains("HOTLINE_RECORDINGS_URL="), "{out}");
+    // Switched: a process still set to the directory refuses to start.
+    assert_eq!(
+        db.store.recordings_store().await.unwrap().as_deref(),
+        Some(format!("s3://{bucket}/kck").as_str())
+    );
+    let mut old = Config {
+        data_dir: data.to_owned(),
+        ..Default::default()
+    };
+    old.listen = "127.0.0.1:0".parse().unwrap();
+    old.worker.in_server = false;
+    let refused = hotline::app::Application::serve_on(old.clone(), Arc::clone(&db.store))
+        .await
+        .err()
+        .expect("a server on the old store refuses to start")
+        .to_string();
+    assert!(
+        refused.contains(&format!("keeps its recordings in s3://{bucket}/kck")),
+        "{refused}"
+    );
+    assert!(
+        hotline::app::Application::work_on(old, Arc::clone(&db.store))
+            .await
+            .is_err()
+    );
 
     // Served from the bucket once the setting is switched.
     let mut cfg = Config {
