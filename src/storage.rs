@@ -81,6 +81,18 @@ pub enum StoragePlace {
     },
 }
 
+impl std::fmt::Display for StoragePlace {
+    /// For logs and operators' messages (no secrets).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoragePlace::Directory(dir) => write!(f, "file://{dir}"),
+            StoragePlace::ObjectStore { url, endpoint } => {
+                write!(f, "{url} at {}", endpoint.as_deref().unwrap_or("AWS"))
+            }
+        }
+    }
+}
+
 /// Whether a process may use its configured store, given the object store
 /// the installation recorded in its database (by the first process that
 /// used one, or by `hotline recordings migrate`): every process must use
@@ -163,11 +175,12 @@ impl Storage {
         let dir = dir.canonicalize()?;
         let fs = LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| StorageError::Config(format!("{}: {e}", dir.display())))?;
+        let place = StoragePlace::Directory(dir.display().to_string());
         Ok(Storage {
             inner: Arc::new(fs),
             prefix: String::new(),
-            describe: format!("file://{}", dir.display()),
-            place: StoragePlace::Directory(dir.display().to_string()),
+            describe: place.to_string(),
+            place,
             dir: Some(dir),
         })
     }
@@ -211,16 +224,16 @@ impl Storage {
             b = b.with_skip_signature(true);
         }
         let store = b.build().map_err(|e| StorageError::Config(e.to_string()))?;
-        let at = s.endpoint.as_deref().unwrap_or("AWS");
+        let place = StoragePlace::ObjectStore {
+            url: format!("s3://{bucket}/{prefix}"),
+            endpoint: s.endpoint.clone(),
+        };
         Ok(Storage {
             inner: Arc::new(store),
             prefix: prefix.to_owned(),
             dir: None,
-            describe: format!("s3://{bucket}/{prefix} at {at}"),
-            place: StoragePlace::ObjectStore {
-                url: format!("s3://{bucket}/{prefix}"),
-                endpoint: s.endpoint.clone(),
-            },
+            describe: place.to_string(),
+            place,
         })
     }
 

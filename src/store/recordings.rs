@@ -371,13 +371,8 @@ impl Store {
             .await?;
         let mut st = RecordingStats::default();
         for (status, kept, n) in rows {
-            match (status.as_str(), kept) {
-                (_, 1) => st.stored += n,
-                ("held" | "pending", _) => st.waiting += n,
-                ("failed", _) => st.unavailable += n,
-                ("damaged", _) => st.damaged += n,
-                ("stored", _) => st.deleted += n,
-                _ => {}
+            if let Ok(status) = status.parse::<FetchStatus>() {
+                st.add(status, kept == 1, n);
             }
         }
         // Identical audio is one object: count and size each once.

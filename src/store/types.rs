@@ -114,6 +114,22 @@ pub struct RecordingStats {
     pub deleted: i64,
 }
 
+impl RecordingStats {
+    /// Counts `n` recordings of `status` whose audio is (or is no longer)
+    /// kept.
+    pub fn add(&mut self, status: FetchStatus, kept: bool, n: i64) {
+        let bucket = match (status, kept) {
+            (_, true) => &mut self.stored,
+            (FetchStatus::Held | FetchStatus::Pending, false) => &mut self.waiting,
+            (FetchStatus::Failed, false) => &mut self.unavailable,
+            (FetchStatus::Damaged, false) => &mut self.damaged,
+            (FetchStatus::Stored, false) => &mut self.deleted,
+            (FetchStatus::Discarded, false) => return,
+        };
+        *bucket += n;
+    }
+}
+
 /// What the IVR saves after each step.
 #[derive(Debug, Clone, Default)]
 pub struct IvrUpdate {

@@ -223,8 +223,7 @@ async fn provider_copy_is_deleted_after_a_verified_download_when_asked(db: TestD
 /// stored as MP3 by its content, and never DELETEd (it is not an API URL).
 async fn a_signed_mp3_link_is_fetched_as_it_is(db: TestDb) {
     let server = media::start().await;
-    let tone = support::signals::tone(&[300.0], 1.0, 0.3);
-    let mp3 = support::wav::mp3(&support::wav::pcm16(8000, &tone), &["-b", "16"]);
+    let mp3 = support::wav::tone_mp3(1.0);
     server.media.set("RE7", Behaviour::Ok(mp3.clone()));
     let mut cfg = config(&db);
     cfg.recordings.delete_from_provider = true;

@@ -67,18 +67,13 @@ async fn drain(w: &Worker) {
     }
 }
 
-fn mp3() -> Vec<u8> {
-    let tone = support::signals::tone(&[300.0], 2.0, 0.3);
-    support::wav::mp3(&support::wav::pcm16(8000, &tone), &["-b", "16"])
-}
-
 async fn recordings_live_in_the_bucket(db: TestDb) {
     let s3 = S3Server::start().await;
     let bucket = s3.bucket("hotline").await;
     let cfg = config(&db, &s3, &bucket);
     let provider = media::start().await;
     // The provider's URL asks for `.wav`; the bytes are MP3.
-    let bytes = mp3();
+    let bytes = support::wav::tone_mp3(2.0);
     provider.media.set("REs3", Behaviour::Ok(bytes.clone()));
     let a = announce(&db.store, &provider, "REs3").await;
     let pipeline = Pipeline::new(Arc::clone(&db.store), None, cfg.clone()).unwrap();
@@ -232,7 +227,9 @@ async fn an_unreachable_store_is_said_and_retried(db: TestDb) {
     );
 
     let provider = media::start().await;
-    provider.media.set("REdown", Behaviour::Ok(mp3()));
+    provider
+        .media
+        .set("REdown", Behaviour::Ok(support::wav::tone_mp3(2.0)));
     let a = announce(&db.store, &provider, "REdown").await;
     let pipeline = Pipeline::new(Arc::clone(&db.store), None, cfg).unwrap();
     let opts = WorkerOptions::new(1, Duration::from_secs(30), Duration::from_millis(20));

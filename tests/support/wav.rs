@@ -158,3 +158,10 @@ pub fn mp3(wav: &[u8], args: &[&str]) -> Vec<u8> {
     assert!(status.success(), "lame failed");
     std::fs::read(output).unwrap()
 }
+
+/// A 300 Hz tone of `secs` at 8 kHz as a 16 kbit/s MP3: a recording as a
+/// provider serves `.mp3`.
+pub fn tone_mp3(secs: f32) -> Vec<u8> {
+    let tone = super::signals::tone(&[300.0], secs, 0.3);
+    mp3(&pcm16(8000, &tone), &["-b", "16"])
+}
